@@ -1,0 +1,367 @@
+//! The command line: `serve`, `migrate`, `post ...` and `admin ...`. Post
+//! commands work on the database directly (starting the embedded cluster if
+//! the server is not running) through the same `authoring` code as the API.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::authoring::{self, AuthoringError, PostEdit, PostInput, PostWithTags};
+use crate::config::Settings;
+use crate::db::{Database, OnClose};
+use crate::models::post::{self, PostStatus, StatusFilter};
+use crate::web::auth;
+use crate::web::pages::post_url;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fedblog",
+    version,
+    about = "A self-hosted blog that is a full citizen of the fediverse"
+)]
+pub struct Cli {
+    /// Configuration file (TOML) on top of the built-in defaults.
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "FEDBLOG_CONFIG",
+        value_name = "FILE"
+    )]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the blog (migrates the database first).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Write, list, edit, publish and delete posts.
+    #[command(subcommand)]
+    Post(PostCommand),
+    /// Administration.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+impl Command {
+    pub fn is_server(&self) -> bool {
+        matches!(self, Command::Serve)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PostCommand {
+    /// Create a post from Markdown (--file, or standard input); published unless --draft.
+    New {
+        #[arg(long)]
+        title: String,
+        /// A tag (repeat for more).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// A plain-text summary; otherwise one is derived from the body.
+        #[arg(long)]
+        summary: Option<String>,
+        /// Save as a draft instead of publishing.
+        #[arg(long)]
+        draft: bool,
+        /// Markdown file with the body ("-" for standard input).
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+    /// List posts, drafts included.
+    List {
+        #[arg(long, value_enum, default_value_t = ListStatus::All)]
+        status: ListStatus,
+        #[arg(long, default_value_t = 1)]
+        page: i64,
+        #[arg(long, default_value_t = 50)]
+        per_page: i64,
+    },
+    /// Show one post with its Markdown.
+    Show { slug: String },
+    /// Change a post; only the options given change.
+    Edit {
+        slug: String,
+        #[arg(long)]
+        title: Option<String>,
+        /// Replace the tags (repeat for more).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// Remove all tags.
+        #[arg(long, conflicts_with = "tags")]
+        clear_tags: bool,
+        #[arg(long, conflicts_with = "clear_summary")]
+        summary: Option<String>,
+        /// Remove the summary (one is derived from the body again).
+        #[arg(long)]
+        clear_summary: bool,
+        /// Markdown file with the new body ("-" for standard input).
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+    /// Publish a draft.
+    Publish { slug: String },
+    /// Delete a post: its address answers "410 Gone" afterwards.
+    Delete { slug: String },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ListStatus {
+    All,
+    Draft,
+    Published,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Manage the JSON API token.
+    Token {
+        /// Replace the token with a new one and print it.
+        #[arg(long)]
+        reset: bool,
+    },
+}
+
+pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => crate::server::serve(settings).await,
+        Command::Migrate => {
+            let db = Database::open(&settings).await?;
+            println!("the database is migrated");
+            db.close(OnClose::StopIfStartedHere).await;
+            Ok(())
+        }
+        Command::Post(cmd) => {
+            let db = Database::open(&settings).await?;
+            let result = async {
+                let mut conn = db.pool.get().await.context("connecting to the database")?;
+                post_command(cmd, &settings, &mut conn).await
+            }
+            .await;
+            db.close(OnClose::StopIfStartedHere).await;
+            result
+        }
+        Command::Admin(AdminCommand::Token { reset }) => {
+            if !reset {
+                bail!(
+                    "the token is stored only as a hash and cannot be shown again; \
+                     use `fedblog admin token --reset` to make a new one"
+                );
+            }
+            if settings.admin_token.is_some() {
+                bail!("the token is set in the configuration (admin.token); change it there");
+            }
+            let db = Database::open(&settings).await?;
+            let result = async {
+                let mut conn = db.pool.get().await.context("connecting to the database")?;
+                let token = auth::reset_token(&mut conn).await?;
+                println!("{token}");
+                anyhow::Ok(())
+            }
+            .await;
+            db.close(OnClose::StopIfStartedHere).await;
+            result
+        }
+    }
+}
+
+type Conn = diesel_async::AsyncPgConnection;
+
+async fn post_command(
+    cmd: PostCommand,
+    settings: &Settings,
+    conn: &mut Conn,
+) -> anyhow::Result<()> {
+    match cmd {
+        PostCommand::New {
+            title,
+            tags,
+            summary,
+            draft,
+            file,
+        } => {
+            let body = read_body(file.as_ref())?;
+            let created = authoring::create(
+                conn,
+                PostInput {
+                    title,
+                    body,
+                    summary,
+                    tags,
+                    draft,
+                },
+            )
+            .await
+            .map_err(cli_error)?;
+            report("created", settings, &created);
+        }
+        PostCommand::List {
+            status,
+            page,
+            per_page,
+        } => {
+            if page < 1 || !(1..=1000).contains(&per_page) {
+                bail!("--page must be 1 or more and --per-page 1 to 1000");
+            }
+            let filter = match status {
+                ListStatus::All => StatusFilter::All,
+                ListStatus::Draft => StatusFilter::Only(PostStatus::Draft),
+                ListStatus::Published => StatusFilter::Only(PostStatus::Published),
+            };
+            let total = post::count_for_author(conn, filter).await?;
+            let rows = post::list_for_author(conn, filter, per_page, (page - 1) * per_page).await?;
+            print_table(settings, &rows);
+            let shown_to = ((page - 1) * per_page + rows.len() as i64).min(total);
+            println!("\n{shown_to} of {total} posts");
+        }
+        PostCommand::Show { slug } => {
+            let item = authoring::get(conn, &slug).await.map_err(cli_error)?;
+            let p = &item.post;
+            println!("title:     {}", p.title);
+            println!("slug:      {}", p.slug);
+            println!("status:    {}", p.status().as_str());
+            println!("url:       {}", post_url(settings, &p.slug));
+            println!(
+                "tags:      {}",
+                item.tags
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            println!("summary:   {}", p.excerpt);
+            println!(
+                "published: {}",
+                p.published_at
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_else(|| "-".into())
+            );
+            println!(
+                "updated:   {}",
+                p.updated_at
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_else(|| "-".into())
+            );
+            println!("\n{}", p.body_markdown);
+        }
+        PostCommand::Edit {
+            slug,
+            title,
+            tags,
+            clear_tags,
+            summary,
+            clear_summary,
+            file,
+        } => {
+            let body = file.as_ref().map(|f| read_body(Some(f))).transpose()?;
+            let edit = PostEdit {
+                title,
+                body,
+                summary: if clear_summary {
+                    Some(None)
+                } else {
+                    summary.map(Some)
+                },
+                tags: if clear_tags {
+                    Some(Vec::new())
+                } else {
+                    (!tags.is_empty()).then_some(tags)
+                },
+            };
+            if edit.title.is_none()
+                && edit.body.is_none()
+                && edit.summary.is_none()
+                && edit.tags.is_none()
+            {
+                bail!(
+                    "nothing to change: give --title, --file, --summary, --clear-summary, --tag or --clear-tags"
+                );
+            }
+            let item = authoring::edit(conn, &slug, edit)
+                .await
+                .map_err(cli_error)?;
+            if item.post.slug != slug {
+                println!(
+                    "the title changed, so the address did too; the old one redirects to the new"
+                );
+            }
+            report("updated", settings, &item);
+        }
+        PostCommand::Publish { slug } => {
+            let item = authoring::publish(conn, &slug).await.map_err(cli_error)?;
+            report("published", settings, &item);
+        }
+        PostCommand::Delete { slug } => {
+            authoring::delete(conn, &slug).await.map_err(cli_error)?;
+            println!("deleted {slug}; its address now answers 410 Gone");
+        }
+    }
+    Ok(())
+}
+
+fn cli_error(e: AuthoringError) -> anyhow::Error {
+    match e {
+        AuthoringError::Invalid { field, message } => anyhow::anyhow!("invalid {field}: {message}"),
+        other => other.into(),
+    }
+}
+
+fn report(what: &str, settings: &Settings, item: &PostWithTags) {
+    let p = &item.post;
+    let state = if p.status() == PostStatus::Published {
+        "published"
+    } else {
+        "draft"
+    };
+    println!("{what} ({state}): {}", p.title);
+    println!("slug: {}", p.slug);
+    println!("url:  {}", post_url(settings, &p.slug));
+}
+
+fn print_table(settings: &Settings, rows: &[post::Post]) {
+    let tz = settings.blog.time_zone;
+    println!("{:<10} {:<17} {:<40} TITLE", "STATUS", "PUBLISHED", "SLUG");
+    for p in rows {
+        let published = p
+            .published_at
+            .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "{:<10} {:<17} {:<40} {}",
+            p.status().as_str(),
+            published,
+            p.slug,
+            p.title
+        );
+    }
+}
+
+/// The Markdown body: from FILE, from standard input for "-" or when input is piped.
+fn read_body(file: Option<&PathBuf>) -> anyhow::Result<String> {
+    let from_stdin = || -> anyhow::Result<String> {
+        let mut body = String::new();
+        std::io::stdin()
+            .read_to_string(&mut body)
+            .context("reading the body from standard input (it must be UTF-8)")?;
+        Ok(body)
+    };
+    match file {
+        Some(path) if path.as_os_str() == "-" => from_stdin(),
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            String::from_utf8(bytes)
+                .with_context(|| format!("{} is not UTF-8 text", path.display()))
+        }
+        None if std::io::stdin().is_terminal() => {
+            bail!("give the Markdown body with --file FILE, or pipe it in on standard input")
+        }
+        None => from_stdin(),
+    }
+}

@@ -1,0 +1,432 @@
+//! Settings: the built-in defaults (config/default.toml), an optional file and
+//! `FEDBLOG__SECTION__KEY` environment variables, validated into typed values.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+use url::Url;
+
+/// The reference configuration, compiled in so the binary runs without files.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// A configuration problem, naming the key that is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {path}: {message}")]
+    File { path: String, message: String },
+    #[error("configuration: {0}")]
+    Parse(String),
+    #[error("configuration key `{key}`: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    server: RawServer,
+    database: RawDatabase,
+    storage: RawStorage,
+    blog: RawBlog,
+    author: RawAuthor,
+    admin: RawAdmin,
+    theme: RawTheme,
+    log: RawLog,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    domain: String,
+    scheme: String,
+    listen: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    url: String,
+    postgres_bin_dir: String,
+    pool_size: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    data_dir: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBlog {
+    title: String,
+    description: String,
+    language: String,
+    time_zone: String,
+    posts_per_page: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuthor {
+    name: String,
+    handle: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdmin {
+    token: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTheme {
+    dir: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    level: String,
+    format: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `https://blog.example.org` (no trailing slash); every absolute link starts with it.
+    pub base_url: Url,
+    /// The domain as configured, with its port if any: `blog.example.org`.
+    pub domain: String,
+    pub listen: SocketAddr,
+    pub database_url: Option<String>,
+    pub postgres_bin_dir: Option<PathBuf>,
+    pub pool_size: usize,
+    pub data_dir: PathBuf,
+    pub blog: BlogSettings,
+    pub admin_token: Option<String>,
+    pub theme_dir: Option<PathBuf>,
+    pub log_level: String,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone)]
+pub struct BlogSettings {
+    pub title: String,
+    pub description: String,
+    pub language: String,
+    pub time_zone: Tz,
+    pub posts_per_page: i64,
+    pub author_name: String,
+    pub author_handle: String,
+}
+
+impl Settings {
+    /// Loads the built-in defaults, then `file` (if given), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::File {
+                    path: path.display().to_string(),
+                    message: "no such file".into(),
+                });
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        Self::from_figment(figment.merge(Env::prefixed("FEDBLOG__").split("__")))
+    }
+
+    /// The defaults with `overrides` (TOML text) on top, and no environment:
+    /// what tests use to get settings that the machine cannot change.
+    pub fn from_toml_overrides(overrides: &str) -> Result<Self, ConfigError> {
+        Self::from_figment(Figment::from(Toml::string(DEFAULT_TOML)).merge(Toml::string(overrides)))
+    }
+
+    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let raw: RawSettings = figment
+            .extract()
+            .map_err(|e| ConfigError::Parse(describe_figment_error(e)))?;
+        Self::validate(raw)
+    }
+
+    fn validate(raw: RawSettings) -> Result<Self, ConfigError> {
+        let scheme = raw.server.scheme.trim().to_ascii_lowercase();
+        if scheme != "http" && scheme != "https" {
+            return Err(invalid(
+                "server.scheme",
+                format!("must be \"http\" or \"https\", not {:?}", raw.server.scheme),
+            ));
+        }
+        let domain = raw.server.domain.trim().to_ascii_lowercase();
+        let base_url = parse_domain(&scheme, &domain)?;
+        let listen: SocketAddr = raw.server.listen.trim().parse().map_err(|_| {
+            invalid(
+                "server.listen",
+                format!(
+                    "{:?} is not an address with a port, such as \"127.0.0.1:8080\" or \"[::]:8080\"",
+                    raw.server.listen
+                ),
+            )
+        })?;
+
+        let database_url = non_empty(&raw.database.url);
+        if let Some(url) = &database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database.url",
+                "must start with postgres:// or postgresql:// (or be empty for the embedded database)",
+            ));
+        }
+        if !(1..=100).contains(&raw.database.pool_size) {
+            return Err(invalid("database.pool_size", "must be between 1 and 100"));
+        }
+        let data_dir = non_empty(&raw.storage.data_dir)
+            .map(PathBuf::from)
+            .ok_or_else(|| invalid("storage.data_dir", "must not be empty"))?;
+
+        let blog = validate_blog(raw.blog, raw.author)?;
+
+        let admin_token = non_empty(&raw.admin.token);
+        if let Some(token) = &admin_token
+            && (token.chars().count() < 16 || token.chars().any(|c| c.is_whitespace()))
+        {
+            return Err(invalid(
+                "admin.token",
+                "must be at least 16 characters without spaces (or empty to have one generated)",
+            ));
+        }
+
+        let log_format = match raw.log.format.trim() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(invalid(
+                    "log.format",
+                    format!("must be \"text\" or \"json\", not {other:?}"),
+                ));
+            }
+        };
+        let log_level = raw.log.level.trim().to_string();
+        if log_level.is_empty() || tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
+            return Err(invalid(
+                "log.level",
+                format!("{log_level:?} is not a level (trace, debug, info, warn, error) or filter"),
+            ));
+        }
+
+        Ok(Settings {
+            base_url,
+            domain,
+            listen,
+            database_url,
+            postgres_bin_dir: non_empty(&raw.database.postgres_bin_dir).map(PathBuf::from),
+            pool_size: raw.database.pool_size as usize,
+            data_dir,
+            blog,
+            admin_token,
+            theme_dir: non_empty(&raw.theme.dir).map(PathBuf::from),
+            log_level,
+            log_format,
+        })
+    }
+
+    /// An absolute URL on this blog for `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        let base = self.base_url.as_str().trim_end_matches('/');
+        format!("{base}{path}")
+    }
+}
+
+fn validate_blog(blog: RawBlog, author: RawAuthor) -> Result<BlogSettings, ConfigError> {
+    let title = blog.title.trim().to_string();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(invalid("blog.title", "must be 1 to 200 characters"));
+    }
+    let description = blog.description.trim().to_string();
+    if description.chars().count() > 1000 {
+        return Err(invalid(
+            "blog.description",
+            "must be at most 1000 characters",
+        ));
+    }
+    let language = blog.language.trim().to_string();
+    if !is_language_tag(&language) {
+        return Err(invalid(
+            "blog.language",
+            format!("{language:?} is not a language tag such as \"en\" or \"pt-BR\""),
+        ));
+    }
+    let time_zone: Tz = blog.time_zone.trim().parse().map_err(|_| {
+        invalid(
+            "blog.time_zone",
+            format!(
+                "unknown time zone {:?}; use an IANA name such as \"UTC\" or \"Europe/Stockholm\"",
+                blog.time_zone
+            ),
+        )
+    })?;
+    if !(1..=100).contains(&blog.posts_per_page) {
+        return Err(invalid("blog.posts_per_page", "must be between 1 and 100"));
+    }
+    let author_name = author.name.trim().to_string();
+    if author_name.is_empty() || author_name.chars().count() > 100 {
+        return Err(invalid("author.name", "must be 1 to 100 characters"));
+    }
+    let author_handle = author.handle.trim().to_string();
+    let handle_ok = (1..=30).contains(&author_handle.len())
+        && author_handle
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !handle_ok {
+        return Err(invalid(
+            "author.handle",
+            format!(
+                "{author_handle:?} must be 1-30 characters of lowercase letters, digits and \"_\""
+            ),
+        ));
+    }
+    Ok(BlogSettings {
+        title,
+        description,
+        language,
+        time_zone,
+        posts_per_page: blog.posts_per_page,
+        author_name,
+        author_handle,
+    })
+}
+
+fn parse_domain(scheme: &str, domain: &str) -> Result<Url, ConfigError> {
+    let bad = || {
+        invalid(
+            "server.domain",
+            format!(
+                "{domain:?} is not a domain name (with an optional port), such as \"blog.example.org\" or \"localhost:8080\""
+            ),
+        )
+    };
+    if domain.is_empty() || domain.contains(['/', '?', '#', '@', ' ']) {
+        return Err(bad());
+    }
+    let url = Url::parse(&format!("{scheme}://{domain}/")).map_err(|_| bad())?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad());
+    }
+    Ok(url)
+}
+
+fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let primary_ok = parts
+        .next()
+        .is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
+    primary_ok
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// figment's messages name the key path; keep them and drop the noise.
+fn describe_figment_error(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let message = e.kind.to_string();
+            if key.is_empty() {
+                message
+            } else {
+                format!("key `{key}`: {message}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(overrides: &str) -> Result<Settings, ConfigError> {
+        Settings::from_toml_overrides(overrides)
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let s = with("").expect("defaults load");
+        assert_eq!(s.base_url.as_str(), "http://localhost:8080/");
+        assert_eq!(s.url("/feed.atom"), "http://localhost:8080/feed.atom");
+        assert!(s.database_url.is_none());
+        assert_eq!(s.blog.time_zone, chrono_tz::UTC);
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (toml, key) in [
+            ("[server]\nscheme = \"ftp\"", "server.scheme"),
+            ("[server]\ndomain = \"exa mple.org\"", "server.domain"),
+            (
+                "[server]\ndomain = \"https://example.org\"",
+                "server.domain",
+            ),
+            ("[server]\nlisten = \"localhost\"", "server.listen"),
+            ("[database]\nurl = \"mysql://x\"", "database.url"),
+            ("[database]\npool_size = 0", "database.pool_size"),
+            ("[blog]\ntime_zone = \"Mars/Olympus\"", "blog.time_zone"),
+            ("[blog]\nlanguage = \"english!\"", "blog.language"),
+            ("[blog]\nposts_per_page = 1000", "blog.posts_per_page"),
+            ("[author]\nhandle = \"Blog Author\"", "author.handle"),
+            ("[admin]\ntoken = \"short\"", "admin.token"),
+            ("[log]\nformat = \"xml\"", "log.format"),
+        ] {
+            let err = with(toml).expect_err(toml).to_string();
+            assert!(err.contains(key), "{toml:?} gave {err:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_and_mistyped_keys_are_named() {
+        let err = with("[blog]\ntitel = \"x\"")
+            .expect_err("unknown key")
+            .to_string();
+        assert!(err.contains("titel"), "{err}");
+        let err = with("[blog]\nposts_per_page = \"ten\"")
+            .expect_err("type")
+            .to_string();
+        assert!(err.contains("blog.posts_per_page"), "{err}");
+    }
+
+    #[test]
+    fn domain_with_port_and_time_zone() {
+        let s = with(
+            "[server]\ndomain = \"Blog.Example.org\"\nscheme = \"https\"\n[blog]\ntime_zone = \"Europe/Stockholm\"",
+        )
+        .expect("valid");
+        assert_eq!(s.domain, "blog.example.org");
+        assert_eq!(s.url("/"), "https://blog.example.org/");
+        assert_eq!(s.blog.time_zone, chrono_tz::Europe::Stockholm);
+    }
+}

@@ -1,0 +1,15 @@
+//! fedblog: a self-hosted blog that is a full citizen of the fediverse.
+//!
+//! Layers, top to bottom: `cli` and `web` (and `server`, which runs `web`);
+//! `authoring` (what the author does to posts); `models` (tables and queries);
+//! `db` (pool, migrations, the embedded cluster); `render` and `config`.
+
+pub mod authoring;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod models;
+pub mod render;
+pub mod server;
+pub mod state;
+pub mod web;

@@ -1,0 +1,354 @@
+//! Posts: rows, their states, and every query on the `posts` and
+//! `post_slug_redirects` tables.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::schema::{post_slug_redirects, post_tags, posts};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PostStatus {
+    Draft,
+    Published,
+}
+
+impl PostStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PostStatus::Draft => "draft",
+            PostStatus::Published => "published",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = posts)]
+pub struct Post {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub body_markdown: String,
+    pub body_html: String,
+    pub summary: Option<String>,
+    pub excerpt: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl Post {
+    pub fn status(&self) -> PostStatus {
+        if self.status == "published" {
+            PostStatus::Published
+        } else {
+            PostStatus::Draft
+        }
+    }
+
+    /// Published and not deleted: what the public may see.
+    pub fn is_public(&self) -> bool {
+        self.status() == PostStatus::Published && self.deleted_at.is_none()
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = posts)]
+pub struct NewPost<'a> {
+    pub slug: &'a str,
+    pub title: &'a str,
+    pub body_markdown: &'a str,
+    pub body_html: &'a str,
+    pub summary: Option<&'a str>,
+    pub excerpt: &'a str,
+    pub status: &'a str,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+/// The content columns an edit rewrites.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = posts, treat_none_as_null = true)]
+pub struct ContentUpdate<'a> {
+    pub slug: &'a str,
+    pub title: &'a str,
+    pub body_markdown: &'a str,
+    pub body_html: &'a str,
+    pub summary: Option<&'a str>,
+    pub excerpt: &'a str,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Which posts an author's listing shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    All,
+    Only(PostStatus),
+}
+
+/// A span of publication times `[start, end)`, e.g. a month in the blog's zone.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeRange {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// Which public posts a page lists.
+#[derive(Debug, Clone, Copy)]
+pub enum PublicScope {
+    All,
+    Tag(i64),
+    Published(TimeRange),
+}
+
+type BoxedPosts<'a> = posts::BoxedQuery<'a, diesel::pg::Pg>;
+
+fn public(scope: PublicScope) -> BoxedPosts<'static> {
+    let query = posts::table
+        .filter(posts::status.eq("published"))
+        .filter(posts::deleted_at.is_null())
+        .into_boxed();
+    match scope {
+        PublicScope::All => query,
+        PublicScope::Tag(tag_id) => query.filter(
+            posts::id.eq_any(
+                post_tags::table
+                    .filter(post_tags::tag_id.eq(tag_id))
+                    .select(post_tags::post_id),
+            ),
+        ),
+        PublicScope::Published(range) => query
+            .filter(posts::published_at.ge(range.start))
+            .filter(posts::published_at.lt(range.end)),
+    }
+}
+
+/// One page of public posts, newest first.
+pub async fn list_public(
+    conn: &mut AsyncPgConnection,
+    scope: PublicScope,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<Post>> {
+    public(scope)
+        .order((posts::published_at.desc(), posts::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .select(Post::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn count_public(conn: &mut AsyncPgConnection, scope: PublicScope) -> QueryResult<i64> {
+    public(scope).count().get_result(conn).await
+}
+
+/// The author's listing: drafts and published posts, not deleted ones;
+/// drafts first (newest created), then published (newest first).
+pub async fn list_for_author(
+    conn: &mut AsyncPgConnection,
+    filter: StatusFilter,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<Post>> {
+    let mut query = posts::table
+        .filter(posts::deleted_at.is_null())
+        .into_boxed();
+    if let StatusFilter::Only(status) = filter {
+        query = query.filter(posts::status.eq(status.as_str()));
+    }
+    query
+        .order((
+            posts::published_at.desc().nulls_first(),
+            posts::created_at.desc(),
+            posts::id.desc(),
+        ))
+        .limit(limit)
+        .offset(offset)
+        .select(Post::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn count_for_author(
+    conn: &mut AsyncPgConnection,
+    filter: StatusFilter,
+) -> QueryResult<i64> {
+    let mut query = posts::table
+        .filter(posts::deleted_at.is_null())
+        .into_boxed();
+    if let StatusFilter::Only(status) = filter {
+        query = query.filter(posts::status.eq(status.as_str()));
+    }
+    query.count().get_result(conn).await
+}
+
+/// A post by its current slug, in any state (deleted ones too, for 410).
+pub async fn find_by_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResult<Option<Post>> {
+    posts::table
+        .filter(posts::slug.eq(slug))
+        .select(Post::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Locks a post for an edit by its current slug; deleted posts are not found.
+pub async fn lock_by_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResult<Option<Post>> {
+    posts::table
+        .filter(posts::slug.eq(slug))
+        .filter(posts::deleted_at.is_null())
+        .select(Post::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The current slug of the post that once had `old_slug`.
+pub async fn redirect_target(
+    conn: &mut AsyncPgConnection,
+    old_slug: &str,
+) -> QueryResult<Option<String>> {
+    post_slug_redirects::table
+        .inner_join(posts::table)
+        .filter(post_slug_redirects::slug.eq(old_slug))
+        .select(posts::slug)
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Whether `slug` is in use by a post, or is an old slug of a post other than `except`.
+pub async fn slug_taken(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+    except: Option<i64>,
+) -> QueryResult<bool> {
+    let as_current = posts::table.filter(posts::slug.eq(slug)).select(posts::id);
+    let mut as_old = post_slug_redirects::table
+        .filter(post_slug_redirects::slug.eq(slug))
+        .select(post_slug_redirects::post_id)
+        .into_boxed();
+    if let Some(id) = except {
+        as_old = as_old.filter(post_slug_redirects::post_id.ne(id));
+    }
+    let current: Option<i64> = as_current.first(conn).await.optional()?;
+    if current.is_some_and(|found| Some(found) != except) {
+        return Ok(true);
+    }
+    Ok(as_old.first::<i64>(conn).await.optional()?.is_some())
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, new: &NewPost<'_>) -> QueryResult<Post> {
+    diesel::insert_into(posts::table)
+        .values(new)
+        .returning(Post::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn update_content(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    changes: &ContentUpdate<'_>,
+) -> QueryResult<Post> {
+    diesel::update(posts::table.find(id))
+        .set(changes)
+        .returning(Post::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Remembers `old_slug` as a way to reach post `id`; a slug the post takes back
+/// stops being a redirect.
+pub async fn record_rename(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    old_slug: &str,
+    new_slug: &str,
+) -> QueryResult<()> {
+    diesel::delete(
+        post_slug_redirects::table
+            .filter(post_slug_redirects::slug.eq(new_slug))
+            .filter(post_slug_redirects::post_id.eq(id)),
+    )
+    .execute(conn)
+    .await?;
+    diesel::insert_into(post_slug_redirects::table)
+        .values((
+            post_slug_redirects::slug.eq(old_slug),
+            post_slug_redirects::post_id.eq(id),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn mark_published(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    at: DateTime<Utc>,
+) -> QueryResult<Post> {
+    diesel::update(posts::table.find(id))
+        .set((posts::status.eq("published"), posts::published_at.eq(at)))
+        .returning(Post::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Deletes a post but keeps its row, so its URL answers 410 Gone and its slug
+/// is never handed to another post.
+pub async fn mark_deleted(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(posts::table.find(id))
+        .set((
+            posts::deleted_at.eq(at),
+            posts::body_markdown.eq(""),
+            posts::body_html.eq(""),
+            posts::summary.eq(None::<String>),
+            posts::excerpt.eq(""),
+        ))
+        .execute(conn)
+        .await?;
+    diesel::delete(post_tags::table.filter(post_tags::post_id.eq(id)))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Months with public posts in time zone `tz`: (year, month, count), newest first.
+pub async fn archive_months(
+    conn: &mut AsyncPgConnection,
+    tz: &str,
+) -> QueryResult<Vec<(i32, i32, i64)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        year: i32,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        month: i32,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        count: i64,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT EXTRACT(YEAR FROM published_at AT TIME ZONE $1)::int AS year, \
+                EXTRACT(MONTH FROM published_at AT TIME ZONE $1)::int AS month, \
+                count(*) AS count \
+         FROM posts WHERE status = 'published' AND deleted_at IS NULL \
+         GROUP BY 1, 2 ORDER BY 1 DESC, 2 DESC",
+    )
+    .bind::<diesel::sql_types::Text, _>(tz)
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.year, r.month, r.count))
+        .collect())
+}

@@ -1,0 +1,186 @@
+//! The page templates and static files of the theme: the built-in default
+//! theme is compiled in; a configured theme directory overrides it file by file.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+use minijinja::{AutoEscape, Environment};
+use serde::Serialize;
+
+/// The templates every theme provides (a theme may override any subset).
+pub const TEMPLATE_NAMES: &[&str] = &[
+    "base.html",
+    "list.html",
+    "post.html",
+    "archive.html",
+    "error.html",
+];
+
+const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../templates/base.html")),
+    ("list.html", include_str!("../../templates/list.html")),
+    ("post.html", include_str!("../../templates/post.html")),
+    ("archive.html", include_str!("../../templates/archive.html")),
+    ("error.html", include_str!("../../templates/error.html")),
+];
+
+const BUILTIN_STATIC: &[(&str, &[u8], &str)] = &[
+    (
+        "style.css",
+        include_bytes!("../../static/style.css"),
+        "text/css; charset=utf-8",
+    ),
+    (
+        "favicon.svg",
+        include_bytes!("../../static/favicon.svg"),
+        "image/svg+xml",
+    ),
+];
+
+#[derive(Debug, thiserror::Error)]
+#[error("theme template {name}: {message}")]
+pub struct ThemeError {
+    name: String,
+    message: String,
+}
+
+/// The loaded theme.
+pub struct Templates {
+    env: Environment<'static>,
+    theme_dir: Option<PathBuf>,
+}
+
+impl Templates {
+    /// Loads and checks every template, so a broken theme stops start-up
+    /// instead of failing on a reader's request.
+    pub fn new(theme_dir: Option<PathBuf>) -> Result<Self, ThemeError> {
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                AutoEscape::Html
+            } else {
+                AutoEscape::None
+            }
+        });
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+        let dir = theme_dir.clone();
+        env.set_loader(move |name| {
+            if !is_plain_name(name) {
+                return Ok(None);
+            }
+            if let Some(dir) = &dir {
+                let path = dir.join(name);
+                if path.is_file() {
+                    return std::fs::read_to_string(&path).map(Some).map_err(|e| {
+                        minijinja::Error::new(
+                            minijinja::ErrorKind::InvalidOperation,
+                            "cannot read template",
+                        )
+                        .with_source(e)
+                    });
+                }
+            }
+            Ok(BUILTIN_TEMPLATES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, src)| (*src).to_string()))
+        });
+        for name in TEMPLATE_NAMES {
+            env.get_template(name).map_err(|e| ThemeError {
+                name: (*name).to_string(),
+                message: format!("{e:#}"),
+            })?;
+        }
+        Ok(Templates { env, theme_dir })
+    }
+
+    pub fn render(&self, name: &str, context: impl Serialize) -> Result<String, minijinja::Error> {
+        self.env
+            .get_template(name)?
+            .render(minijinja::value::Serde(context))
+    }
+
+    /// A static file of the theme and its content type.
+    pub fn static_file(&self, name: &str) -> Option<(Cow<'static, [u8]>, &'static str)> {
+        if !is_plain_name(name) {
+            return None;
+        }
+        if let Some(dir) = &self.theme_dir {
+            let path = dir.join("static").join(name);
+            if let Ok(bytes) = std::fs::read(&path) {
+                return Some((Cow::Owned(bytes), content_type_for(&path)));
+            }
+        }
+        BUILTIN_STATIC
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, bytes, ty)| (Cow::Borrowed(*bytes), *ty))
+    }
+}
+
+/// One path segment of ordinary characters: never `..`, never a directory.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+fn content_type_for(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "css" => "text/css; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "webp" => "image/webp",
+        "gif" => "image/gif",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cannot_leave_the_theme_dir() {
+        assert!(is_plain_name("style.css"));
+        for bad in ["../etc/passwd", "a/b", ".hidden", "", "a\\b"] {
+            assert!(!is_plain_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_theme_dir_overrides_one_file_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("error.html"), "custom {{ status }}").expect("write");
+        std::fs::create_dir(dir.path().join("static")).expect("mkdir");
+        std::fs::write(dir.path().join("static/style.css"), "body{}").expect("write");
+        let t = Templates::new(Some(dir.path().to_path_buf())).expect("loads");
+        assert_eq!(
+            t.render("error.html", serde_json::json!({"status": 404}))
+                .expect("renders"),
+            "custom 404"
+        );
+        assert_eq!(&*t.static_file("style.css").expect("css").0, b"body{}");
+        assert!(
+            t.static_file("favicon.svg").is_some(),
+            "built-in file still served"
+        );
+    }
+
+    #[test]
+    fn a_broken_theme_template_stops_loading() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("post.html"), "{% if %}").expect("write");
+        let err = Templates::new(Some(dir.path().to_path_buf()))
+            .err()
+            .expect("broken theme refused");
+        assert!(err.to_string().contains("post.html"), "{err}");
+    }
+}

@@ -1,0 +1,208 @@
+//! Errors as responses: themed HTML pages for readers, JSON for the API.
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::authoring::AuthoringError;
+use crate::state::AppState;
+
+/// An error on a public page; rendered with the theme's error.html.
+#[derive(Debug)]
+pub enum PageError {
+    NotFound,
+    Gone,
+    BadRequest(String),
+    Internal(String),
+}
+
+/// Carried from a failed handler to [`render_error_pages`], which has the templates.
+#[derive(Debug, Clone)]
+struct ErrorPage {
+    status: StatusCode,
+    title: &'static str,
+    message: String,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let page = match self {
+            PageError::NotFound => ErrorPage {
+                status: StatusCode::NOT_FOUND,
+                title: "Page not found",
+                message: "There is nothing at this address. It may have moved, or the link may be mistyped.".into(),
+            },
+            PageError::Gone => ErrorPage {
+                status: StatusCode::GONE,
+                title: "This post was deleted",
+                message: "The author deleted this post. It is not coming back.".into(),
+            },
+            PageError::BadRequest(message) => ErrorPage {
+                status: StatusCode::BAD_REQUEST,
+                title: "Bad request",
+                message,
+            },
+            PageError::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error on a page");
+                ErrorPage {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    title: "Something went wrong",
+                    message: "The blog could not show this page just now. Please try again in a moment.".into(),
+                }
+            }
+        };
+        let mut response = (page.status, page.message.clone()).into_response();
+        response.extensions_mut().insert(page);
+        response
+    }
+}
+
+macro_rules! internal_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for PageError {
+            fn from(e: $t) -> Self {
+                PageError::Internal(e.to_string())
+            }
+        }
+    )*};
+}
+internal_from!(
+    diesel::result::Error,
+    diesel_async::pooled_connection::deadpool::PoolError,
+    minijinja::Error
+);
+
+impl From<AuthoringError> for PageError {
+    fn from(e: AuthoringError) -> Self {
+        match e {
+            AuthoringError::NotFound(_) => PageError::NotFound,
+            other => PageError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Renders [`PageError`] responses with the theme, falling back to plain text
+/// if the theme itself fails.
+pub async fn render_error_pages(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    let Some(page) = response.extensions().get::<ErrorPage>().cloned() else {
+        return response;
+    };
+    let context = json!({
+        "site": super::pages::site_context(&state.settings),
+        "status": page.status.as_u16(),
+        "title": page.title,
+        "message": page.message,
+    });
+    match state.templates.render("error.html", context) {
+        Ok(html) => {
+            let mut response = (page.status, html).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            response
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the theme's error.html failed to render");
+            (page.status, format!("{}: {}", page.title, page.message)).into_response()
+        }
+    }
+}
+
+/// An error from the JSON API: `{"error": "...", "field": "..."}`.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn field(status: StatusCode, field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+            field: Some(field.into()),
+        }
+    }
+
+    pub fn not_found() -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not found")
+    }
+
+    pub fn unauthorized(message: &str) -> Self {
+        ApiError::new(StatusCode::UNAUTHORIZED, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = match &self.field {
+            Some(field) => json!({ "error": self.message, "field": field }),
+            None => json!({ "error": self.message }),
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"fedblog\""),
+            );
+        }
+        response
+    }
+}
+
+impl From<AuthoringError> for ApiError {
+    fn from(e: AuthoringError) -> Self {
+        match e {
+            AuthoringError::Invalid { field, message } => ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                field,
+                format!("{field}: {message}"),
+            ),
+            AuthoringError::NotFound(slug) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no post with the slug {slug:?}"),
+            ),
+            AuthoringError::Database(e) => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+impl ApiError {
+    pub fn internal(detail: String) -> Self {
+        tracing::error!(error = %detail, "internal error in the API");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error; see the server log",
+        )
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        ApiError::internal(e.to_string())
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
+    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        ApiError::internal(e.to_string())
+    }
+}

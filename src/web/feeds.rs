@@ -1,0 +1,213 @@
+//! Atom and RSS 2.0 feeds of the newest public posts, with absolute links and
+//! every piece of text escaped for XML.
+
+use std::fmt::Write;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+
+use super::error::PageError;
+use super::pages::{post_url, tag_url};
+use crate::authoring::{self, PostWithTags};
+use crate::config::Settings;
+use crate::models::post::{self, PublicScope};
+use crate::state::AppState;
+
+/// Entries in a feed.
+pub const FEED_ENTRIES: i64 = 20;
+
+/// Escapes text for XML content and attributes, dropping characters XML 1.0 forbids.
+pub fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || matches!(c, '\u{FFFE}' | '\u{FFFF}') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+async fn newest(state: &AppState) -> Result<Vec<PostWithTags>, PageError> {
+    let mut conn = state.pool.get().await?;
+    let rows = post::list_public(&mut conn, PublicScope::All, FEED_ENTRIES, 0).await?;
+    Ok(authoring::with_tags_many(&mut conn, rows).await?)
+}
+
+fn last_change(p: &PostWithTags) -> DateTime<Utc> {
+    p.post
+        .updated_at
+        .or(p.post.published_at)
+        .unwrap_or(p.post.created_at)
+}
+
+fn feed_response(body: String, content_type: &'static str) -> Response {
+    let mut response = body.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+pub async fn atom(State(state): State<AppState>) -> Result<Response, PageError> {
+    let posts = newest(&state).await?;
+    Ok(feed_response(
+        atom_xml(&state.settings, &posts),
+        "application/atom+xml; charset=utf-8",
+    ))
+}
+
+pub async fn rss(State(state): State<AppState>) -> Result<Response, PageError> {
+    let posts = newest(&state).await?;
+    Ok(feed_response(
+        rss_xml(&state.settings, &posts),
+        "application/rss+xml; charset=utf-8",
+    ))
+}
+
+pub fn atom_xml(settings: &Settings, posts: &[PostWithTags]) -> String {
+    let e = xml_escape;
+    let blog = &settings.blog;
+    let home = settings.url("/");
+    let updated = posts.iter().map(last_change).max().unwrap_or_else(Utc::now);
+    let mut xml = String::new();
+    let _ = write!(
+        xml,
+        concat!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n",
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"{lang}\">\n",
+            "  <title type=\"text\">{title}</title>\n",
+            "  <subtitle type=\"text\">{subtitle}</subtitle>\n",
+            "  <id>{home}</id>\n",
+            "  <link rel=\"alternate\" type=\"text/html\" href=\"{home}\"/>\n",
+            "  <link rel=\"self\" type=\"application/atom+xml\" href=\"{this}\"/>\n",
+            "  <updated>{updated}</updated>\n",
+            "  <author><name>{author}</name><uri>{home}</uri></author>\n",
+            "  <generator version=\"{version}\">fedblog</generator>\n",
+        ),
+        lang = e(&blog.language),
+        title = e(&blog.title),
+        subtitle = e(&blog.description),
+        home = e(&home),
+        this = e(&settings.url("/feed.atom")),
+        updated = updated.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        author = e(&blog.author_name),
+        version = env!("CARGO_PKG_VERSION"),
+    );
+    for p in posts {
+        let url = post_url(settings, &p.post.slug);
+        let published = p.post.published_at.unwrap_or(p.post.created_at);
+        let _ = write!(
+            xml,
+            concat!(
+                "  <entry>\n",
+                "    <title type=\"text\">{title}</title>\n",
+                "    <id>{url}</id>\n",
+                "    <link rel=\"alternate\" type=\"text/html\" href=\"{url}\"/>\n",
+                "    <published>{published}</published>\n",
+                "    <updated>{updated}</updated>\n",
+                "    <author><name>{author}</name></author>\n",
+            ),
+            title = e(&p.post.title),
+            url = e(&url),
+            published = published.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            updated = last_change(p).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            author = e(&blog.author_name),
+        );
+        for t in &p.tags {
+            let _ = writeln!(
+                xml,
+                "    <category term=\"{}\" label=\"{}\" scheme=\"{}\"/>",
+                e(&t.slug),
+                e(&t.name),
+                e(&tag_url(settings, &t.slug)),
+            );
+        }
+        let _ = write!(
+            xml,
+            "    <summary type=\"text\">{}</summary>\n    <content type=\"html\" xml:base=\"{}\">{}</content>\n  </entry>\n",
+            e(&p.post.excerpt),
+            e(&url),
+            e(&p.post.body_html),
+        );
+    }
+    xml.push_str("</feed>\n");
+    xml
+}
+
+pub fn rss_xml(settings: &Settings, posts: &[PostWithTags]) -> String {
+    let e = xml_escape;
+    let blog = &settings.blog;
+    let updated = posts.iter().map(last_change).max().unwrap_or_else(Utc::now);
+    let mut xml = String::new();
+    let _ = write!(
+        xml,
+        concat!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n",
+            "<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\">\n",
+            "<channel>\n",
+            "  <title>{title}</title>\n",
+            "  <link>{home}</link>\n",
+            "  <description>{description}</description>\n",
+            "  <language>{lang}</language>\n",
+            "  <lastBuildDate>{updated}</lastBuildDate>\n",
+            "  <generator>fedblog {version}</generator>\n",
+            "  <atom:link rel=\"self\" type=\"application/rss+xml\" href=\"{this}\"/>\n",
+        ),
+        title = e(&blog.title),
+        home = e(&settings.url("/")),
+        description = e(&blog.description),
+        lang = e(&blog.language),
+        updated = updated.to_rfc2822(),
+        version = env!("CARGO_PKG_VERSION"),
+        this = e(&settings.url("/feed.rss")),
+    );
+    for p in posts {
+        let url = post_url(settings, &p.post.slug);
+        let published = p.post.published_at.unwrap_or(p.post.created_at);
+        let _ = write!(
+            xml,
+            concat!(
+                "  <item>\n",
+                "    <title>{title}</title>\n",
+                "    <link>{url}</link>\n",
+                "    <guid isPermaLink=\"true\">{url}</guid>\n",
+                "    <pubDate>{date}</pubDate>\n",
+            ),
+            title = e(&p.post.title),
+            url = e(&url),
+            date = published.to_rfc2822(),
+        );
+        for t in &p.tags {
+            let _ = writeln!(xml, "    <category>{}</category>", e(&t.name));
+        }
+        let _ = write!(
+            xml,
+            "    <description>{}</description>\n  </item>\n",
+            e(&p.post.body_html)
+        );
+    }
+    xml.push_str("</channel>\n</rss>\n");
+    xml
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_drops_forbidden_characters() {
+        assert_eq!(
+            xml_escape("a<b>&\"c'\u{1}\u{FFFF}é"),
+            "a&lt;b&gt;&amp;&quot;c&apos;é"
+        );
+    }
+}

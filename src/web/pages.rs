@@ -1,0 +1,379 @@
+//! The public pages: home, post, tag, archive, static theme files.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{Datelike, TimeZone, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use super::error::PageError;
+use crate::authoring::{self, PostWithTags};
+use crate::config::Settings;
+use crate::models::post::{self, PublicScope, TimeRange};
+use crate::models::tag;
+use crate::render::{slug, time};
+use crate::state::AppState;
+
+#[derive(Serialize)]
+pub struct SiteContext {
+    title: String,
+    description: String,
+    language: String,
+    base_url: String,
+    home_url: String,
+    archive_url: String,
+    feed_atom_url: String,
+    feed_rss_url: String,
+    author_name: String,
+    author_handle: String,
+}
+
+pub fn site_context(settings: &Settings) -> SiteContext {
+    let blog = &settings.blog;
+    SiteContext {
+        title: blog.title.clone(),
+        description: blog.description.clone(),
+        language: blog.language.clone(),
+        base_url: settings.url(""),
+        home_url: settings.url("/"),
+        archive_url: settings.url("/archive"),
+        feed_atom_url: settings.url("/feed.atom"),
+        feed_rss_url: settings.url("/feed.rss"),
+        author_name: blog.author_name.clone(),
+        author_handle: format!("@{}@{}", blog.author_handle, settings.domain),
+    }
+}
+
+#[derive(Serialize)]
+struct TagLink {
+    name: String,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct PostContext {
+    title: String,
+    url: String,
+    html: String,
+    summary: String,
+    published_display: String,
+    published_iso: String,
+    updated_display: Option<String>,
+    updated_iso: Option<String>,
+    tags: Vec<TagLink>,
+    author_name: String,
+}
+
+pub fn post_url(settings: &Settings, slug: &str) -> String {
+    settings.url(&format!("/posts/{slug}"))
+}
+
+pub fn tag_url(settings: &Settings, slug: &str) -> String {
+    settings.url(&format!("/tags/{slug}"))
+}
+
+fn post_context(settings: &Settings, item: PostWithTags, with_body: bool) -> PostContext {
+    let tz = settings.blog.time_zone;
+    let PostWithTags { post, tags } = item;
+    let published = post.published_at.unwrap_or(post.created_at);
+    PostContext {
+        url: post_url(settings, &post.slug),
+        title: post.title,
+        html: if with_body {
+            post.body_html
+        } else {
+            String::new()
+        },
+        summary: post.excerpt,
+        published_display: time::display_date(published, tz),
+        published_iso: time::iso(published, tz),
+        updated_display: post.updated_at.map(|at| time::display_date(at, tz)),
+        updated_iso: post.updated_at.map(|at| time::iso(at, tz)),
+        tags: tags
+            .into_iter()
+            .map(|t| TagLink {
+                url: tag_url(settings, &t.slug),
+                name: t.name,
+            })
+            .collect(),
+        author_name: settings.blog.author_name.clone(),
+    }
+}
+
+fn html_page(
+    state: &AppState,
+    template: &str,
+    context: serde_json::Value,
+) -> Result<Response, PageError> {
+    let html = state.templates.render(template, context)?;
+    Ok(Html(html).into_response())
+}
+
+/// `?page=N`: 1 when absent; anything but a positive number is a bad request.
+fn page_number(query: Option<&str>) -> Result<i64, PageError> {
+    let Some(query) = query else { return Ok(1) };
+    let mut page = 1;
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        if key == "page" {
+            page = value
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=1_000_000).contains(n))
+                .ok_or_else(|| PageError::BadRequest(format!("{value:?} is not a page number.")))?;
+        }
+    }
+    Ok(page)
+}
+
+fn page_url(base: &str, page: i64) -> String {
+    if page <= 1 {
+        base.to_string()
+    } else {
+        format!("{base}?page={page}")
+    }
+}
+
+/// What a listing with no public posts at all shows.
+enum WhenEmpty {
+    /// The home page: an empty blog is still a page.
+    Message(&'static str),
+    /// A tag or month with no public posts does not exist for the public
+    /// (a tag used only by drafts must not leak).
+    NotFound,
+}
+
+/// Renders one page of a public post listing, or 404 past its last page.
+async fn listing(
+    state: &AppState,
+    scope: PublicScope,
+    page: i64,
+    base_url: String,
+    heading: Option<String>,
+    when_empty: WhenEmpty,
+) -> Result<Response, PageError> {
+    let per_page = state.settings.blog.posts_per_page;
+    let mut conn = state.pool.get().await?;
+    let total = post::count_public(&mut conn, scope).await?;
+    let total_pages = ((total + per_page - 1) / per_page).max(1);
+    let empty_message = match when_empty {
+        WhenEmpty::NotFound if total == 0 => return Err(PageError::NotFound),
+        WhenEmpty::NotFound => "",
+        WhenEmpty::Message(message) => message,
+    };
+    if page > total_pages {
+        return Err(PageError::NotFound);
+    }
+    let rows = post::list_public(&mut conn, scope, per_page, (page - 1) * per_page).await?;
+    let posts: Vec<PostContext> = authoring::with_tags_many(&mut conn, rows)
+        .await?
+        .into_iter()
+        .map(|p| post_context(&state.settings, p, false))
+        .collect();
+    html_page(
+        state,
+        "list.html",
+        json!({
+            "site": site_context(&state.settings),
+            "heading": heading,
+            "intro": null,
+            "posts": posts,
+            "empty_message": empty_message,
+            "pagination": {
+                "page": page,
+                "total_pages": total_pages,
+                "prev_url": (page > 1).then(|| page_url(&base_url, page - 1)),
+                "next_url": (page < total_pages).then(|| page_url(&base_url, page + 1)),
+            },
+        }),
+    )
+}
+
+pub async fn home(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let page = page_number(query.as_deref())?;
+    let base = state.settings.url("/");
+    let empty = WhenEmpty::Message("Nothing has been published here yet.");
+    listing(&state, PublicScope::All, page, base, None, empty).await
+}
+
+pub async fn show_post(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, PageError> {
+    if !slug::is_slug(&slug) {
+        return Err(PageError::NotFound);
+    }
+    let mut conn = state.pool.get().await?;
+    match post::find_by_slug(&mut conn, &slug).await? {
+        Some(row) if row.deleted_at.is_some() => Err(PageError::Gone),
+        Some(row) if row.is_public() => {
+            let item = authoring::with_tags(&mut conn, row).await?;
+            html_page(
+                &state,
+                "post.html",
+                json!({
+                    "site": site_context(&state.settings),
+                    "post": post_context(&state.settings, item, true),
+                }),
+            )
+        }
+        Some(_draft) => Err(PageError::NotFound),
+        None => match post::redirect_target(&mut conn, &slug).await? {
+            Some(current) => Ok(Redirect::permanent(&format!("/posts/{current}")).into_response()),
+            None => Err(PageError::NotFound),
+        },
+    }
+}
+
+pub async fn show_tag(
+    State(state): State<AppState>,
+    Path(tag_slug): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let page = page_number(query.as_deref())?;
+    if !slug::is_slug(&tag_slug) {
+        return Err(PageError::NotFound);
+    }
+    let mut conn = state.pool.get().await?;
+    let Some(tag) = tag::find_by_slug(&mut conn, &tag_slug).await? else {
+        return Err(PageError::NotFound);
+    };
+    drop(conn);
+    let heading = format!("Posts tagged “{}”", tag.name);
+    let base = tag_url(&state.settings, &tag.slug);
+    listing(
+        &state,
+        PublicScope::Tag(tag.id),
+        page,
+        base,
+        Some(heading),
+        WhenEmpty::NotFound,
+    )
+    .await
+}
+
+pub async fn archive(State(state): State<AppState>) -> Result<Response, PageError> {
+    let mut conn = state.pool.get().await?;
+    let months = post::archive_months(&mut conn, state.settings.blog.time_zone.name()).await?;
+    let mut years: Vec<serde_json::Value> = Vec::new();
+    let mut current: Option<(i32, i64, Vec<serde_json::Value>)> = None;
+    for (year, month, count) in months {
+        if current.as_ref().is_some_and(|(y, _, _)| *y != year)
+            && let Some((y, total, list)) = current.take()
+        {
+            years.push(json!({"year": y, "count": total, "months": list}));
+        }
+        let entry = current.get_or_insert_with(|| (year, 0, Vec::new()));
+        entry.1 += count;
+        entry.2.push(json!({
+            "name": time::month_name(month as u32),
+            "url": state.settings.url(&format!("/archive/{year}/{month:02}")),
+            "count": count,
+        }));
+    }
+    if let Some((y, total, list)) = current {
+        years.push(json!({"year": y, "count": total, "months": list}));
+    }
+    html_page(
+        &state,
+        "archive.html",
+        json!({"site": site_context(&state.settings), "years": years}),
+    )
+}
+
+pub async fn archive_month(
+    State(state): State<AppState>,
+    Path((year, month)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let page = page_number(query.as_deref())?;
+    let (Ok(year), Ok(month)) = (year.parse::<i32>(), month.parse::<u32>()) else {
+        return Err(PageError::NotFound);
+    };
+    let range =
+        month_range(state.settings.blog.time_zone, year, month).ok_or(PageError::NotFound)?;
+    let heading = format!("{} {year}", time::month_name(month));
+    let base = state.settings.url(&format!("/archive/{year}/{month:02}"));
+    listing(
+        &state,
+        PublicScope::Published(range),
+        page,
+        base,
+        Some(heading),
+        WhenEmpty::NotFound,
+    )
+    .await
+}
+
+/// The UTC span of a calendar month in the blog's time zone.
+fn month_range(tz: chrono_tz::Tz, year: i32, month: u32) -> Option<TimeRange> {
+    if !(1970..=9999).contains(&year) || !(1..=12).contains(&month) {
+        return None;
+    }
+    let start = tz.with_ymd_and_hms(year, month, 1, 0, 0, 0).earliest()?;
+    let (next_year, next_month) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
+    let end = tz
+        .with_ymd_and_hms(next_year, next_month, 1, 0, 0, 0)
+        .earliest()?;
+    debug_assert_eq!(start.month(), month);
+    Some(TimeRange {
+        start: start.with_timezone(&Utc),
+        end: end.with_timezone(&Utc),
+    })
+}
+
+pub async fn static_file(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, PageError> {
+    let (bytes, content_type) = state
+        .templates
+        .static_file(&name)
+        .ok_or(PageError::NotFound)?;
+    let mut response = (StatusCode::OK, bytes.into_owned()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    Ok(response)
+}
+
+pub async fn not_found() -> PageError {
+    PageError::NotFound
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_numbers() {
+        assert_eq!(page_number(None).ok(), Some(1));
+        assert_eq!(page_number(Some("page=3")).ok(), Some(3));
+        assert_eq!(page_number(Some("utm=x")).ok(), Some(1));
+        for bad in ["page=0", "page=-1", "page=abc", "page=", "page=99999999999"] {
+            assert!(
+                matches!(page_number(Some(bad)), Err(PageError::BadRequest(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn months_in_a_time_zone() {
+        let range = month_range(chrono_tz::Europe::Stockholm, 2026, 12).expect("valid month");
+        assert_eq!(range.start.to_rfc3339(), "2026-11-30T23:00:00+00:00");
+        assert_eq!(range.end.to_rfc3339(), "2026-12-31T23:00:00+00:00");
+        assert!(month_range(chrono_tz::UTC, 2026, 13).is_none());
+        assert!(month_range(chrono_tz::UTC, 1, 1).is_none());
+    }
+}
