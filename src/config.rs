@@ -155,10 +155,15 @@ impl Settings {
         Self::from_figment(figment.merge(Env::prefixed("FEDBLOG__").split("__")))
     }
 
-    /// The defaults with `overrides` (TOML text) on top, and no environment:
+    /// The defaults with `layers` (TOML texts) on top, and no environment:
     /// what tests use to get settings that the machine cannot change.
-    pub fn from_toml_overrides(overrides: &str) -> Result<Self, ConfigError> {
-        Self::from_figment(Figment::from(Toml::string(DEFAULT_TOML)).merge(Toml::string(overrides)))
+    pub fn from_toml_layers(layers: &[&str]) -> Result<Self, ConfigError> {
+        let figment = layers
+            .iter()
+            .fold(Figment::from(Toml::string(DEFAULT_TOML)), |f, layer| {
+                f.merge(Toml::string(layer))
+            });
+        Self::from_figment(figment)
     }
 
     fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
@@ -371,7 +376,7 @@ mod tests {
     use super::*;
 
     fn with(overrides: &str) -> Result<Settings, ConfigError> {
-        Settings::from_toml_overrides(overrides)
+        Settings::from_toml_layers(&[overrides])
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::config::Settings;
 use crate::db::{Database, OnClose};
@@ -15,13 +16,16 @@ use crate::web;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    // Installed before anything starts, so a signal during start-up is not
+    // lost (nor kills the process and strands the embedded cluster).
+    let shutdown = ShutdownSignal::install().context("installing signal handlers")?;
     let db = Database::open(&settings).await?;
-    let result = run(settings, &db).await;
+    let result = run(settings, &db, shutdown).await;
     db.close(OnClose::StopCluster).await;
     result
 }
 
-async fn run(settings: Settings, db: &Database) -> anyhow::Result<()> {
+async fn run(settings: Settings, db: &Database, shutdown: ShutdownSignal) -> anyhow::Result<()> {
     {
         let mut conn = db.pool.get().await.context("connecting to the database")?;
         if let Some(token) = web::auth::ensure_token(&mut conn, &settings).await? {
@@ -42,7 +46,7 @@ async fn run(settings: Settings, db: &Database) -> anyhow::Result<()> {
 
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let server = axum::serve(listener, web::router(state)).with_graceful_shutdown(async move {
-        shutdown_signal().await;
+        shutdown.recv().await;
         tracing::info!("shutting down");
         let _ = stop_tx.send(true);
     });
@@ -56,19 +60,25 @@ async fn run(settings: Settings, db: &Database) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot listen for SIGTERM");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+/// SIGINT and SIGTERM, caught from the moment of `install`.
+pub struct ShutdownSignal {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl ShutdownSignal {
+    pub fn install() -> std::io::Result<Self> {
+        Ok(ShutdownSignal {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Resolves on the first SIGINT or SIGTERM (also one that came before).
+    pub async fn recv(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
 }

@@ -57,6 +57,8 @@ pub enum EmbeddedError {
     },
     #[error("path {0} contains a single quote, which PostgreSQL's options cannot carry")]
     BadPath(PathBuf),
+    #[error("the PostgreSQL setting {0:?} is not a plain name=value pair")]
+    BadSetting(String),
 }
 
 fn io_err(action: impl Into<String>) -> impl FnOnce(io::Error) -> EmbeddedError {
@@ -88,6 +90,16 @@ impl EmbeddedPostgres {
     /// Initialises the cluster on first use, clears a stale lock left by a crash,
     /// and starts PostgreSQL unless it is already running.
     pub fn start(data_dir: &Path, bin_dir: Option<&Path>) -> Result<Self, EmbeddedError> {
+        Self::start_with(data_dir, bin_dir, &[])
+    }
+
+    /// [`EmbeddedPostgres::start`] with extra server settings (`name`, `value`),
+    /// e.g. `fsync = off` for a throw-away test cluster.
+    pub fn start_with(
+        data_dir: &Path,
+        bin_dir: Option<&Path>,
+        settings: &[(&str, &str)],
+    ) -> Result<Self, EmbeddedError> {
         let bin_dir = find_bin_dir(bin_dir)?;
         let run_as = if geteuid().is_root() {
             Some(unprivileged_user()?)
@@ -123,7 +135,7 @@ impl EmbeddedPostgres {
             tracing::info!(pgdata = %cluster.pgdata.display(), "embedded PostgreSQL is already running; using it");
         } else {
             cluster.clear_stale_locks()?;
-            cluster.run_pg_ctl_start()?;
+            cluster.run_pg_ctl_start(settings)?;
             cluster.started_here = true;
             tracing::info!(pgdata = %cluster.pgdata.display(), "embedded PostgreSQL started");
         }
@@ -236,12 +248,22 @@ impl EmbeddedPostgres {
         Ok(())
     }
 
-    fn run_pg_ctl_start(&self) -> Result<(), EmbeddedError> {
+    fn run_pg_ctl_start(&self, settings: &[(&str, &str)]) -> Result<(), EmbeddedError> {
         let log = self.pgdata.join("server.log");
-        let options = format!(
+        let mut options = format!(
             "-c listen_addresses='' -c unix_socket_directories='{}' -c unix_socket_permissions=0700",
             self.socket_dir.display()
         );
+        for (name, value) in settings {
+            let plain = |s: &str| {
+                s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.".contains(c))
+            };
+            if !(plain(name) && plain(value)) {
+                return Err(EmbeddedError::BadSetting(format!("{name}={value}")));
+            }
+            options.push_str(&format!(" -c {name}={value}"));
+        }
         let out = self.run(
             self.pg_ctl()
                 .arg("start")
@@ -312,8 +334,9 @@ fn read_postmaster_pid(pgdata: &Path) -> Option<i32> {
     text.lines().next()?.trim().parse().ok()
 }
 
-/// A pid names a running PostgreSQL when the process exists and is `postgres`
-/// (a pid from before a reboot may belong to something else by now).
+/// A pid names a running PostgreSQL when the process exists, has not exited
+/// (a killed postmaster nobody reaped stays a zombie), and is `postgres` (a pid
+/// from before a reboot may belong to something else by now).
 fn is_postgres_process(pid: i32) -> bool {
     if pid <= 0 {
         return false;
@@ -322,10 +345,16 @@ fn is_postgres_process(pid: i32) -> bool {
         Ok(()) => true,
         Err(errno) => errno == nix::errno::Errno::EPERM,
     };
-    alive
-        && fs::read_to_string(format!("/proc/{pid}/comm"))
-            .map(|comm| comm.trim().starts_with("postgres"))
-            .unwrap_or(false)
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // "pid (comm) state ...": comm may hold spaces or parentheses, so split at the last ')'.
+    let Some((head, rest)) = stat.rsplit_once(')') else {
+        return false;
+    };
+    let comm = head.split_once('(').map_or("", |(_, c)| c);
+    let state = rest.split_whitespace().next().unwrap_or("");
+    alive && comm.starts_with("postgres") && state != "Z" && state != "X"
 }
 
 /// Where the socket lives: in the cluster's own directory, unless that path is

@@ -23,7 +23,7 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 pub const EMBEDDED_DATABASE: &str = "fedblog";
 
 /// Serialises migrations between processes sharing a database.
-const MIGRATION_LOCK: i64 = 0x6665_6462_6c6f_67; // "fedblog"
+const MIGRATION_LOCK: i64 = 0x0066_6564_626c_6f67; // "fedblog" in ASCII
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

@@ -94,7 +94,7 @@ pub fn sanitize(html: &str) -> String {
 }
 
 /// A plain-text excerpt of the body: its prose (headings, paragraphs, lists,
-/// quotes, tables), without code blocks, raw HTML or footnotes, cut at a word.
+/// quotes), without code blocks, tables, raw HTML or footnotes, cut at a word.
 pub fn excerpt(markdown: &str) -> String {
     let arena = Arena::new();
     let root = parse_document(&arena, markdown, &options());
@@ -125,6 +125,7 @@ fn collect_text<'a>(node: &'a AstNode<'a>, out: &mut String) {
             | NodeValue::FootnoteDefinition(_)
             | NodeValue::FootnoteReference(_)
             | NodeValue::ThematicBreak
+            | NodeValue::Table(_)
             | NodeValue::Image(_) => return,
             _ => {}
         }

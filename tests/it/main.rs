@@ -1,0 +1,9 @@
+//! Integration tests: the real server over loopback HTTP, the real CLI as a
+//! process, against a real PostgreSQL.
+
+mod api;
+mod cli;
+mod common;
+mod embedded;
+mod feeds;
+mod pages;
