@@ -110,9 +110,9 @@ impl EmbeddedPostgres {
         let data_dir = data_dir
             .canonicalize()
             .map_err(io_err(format!("resolving {}", data_dir.display())))?;
-        let pgdata = data_dir.join("postgres");
+        let mut pgdata = data_dir.join("postgres");
         if let Some(user) = &run_as {
-            check_reachable(&pgdata, user)?;
+            pgdata = reachable_cluster_dir(&pgdata, user)?;
         }
         let socket_dir = socket_dir_for(&pgdata);
         for path in [&pgdata, &socket_dir] {
@@ -189,7 +189,7 @@ impl EmbeddedPostgres {
     fn init(&self) -> Result<(), EmbeddedError> {
         // initdb into a scratch directory and rename it into place, so a failed
         // first start never leaves a half-made cluster behind.
-        let scratch = self.pgdata.with_file_name("postgres.initdb");
+        let scratch = self.pgdata.with_extension("initdb");
         if scratch.exists() {
             fs::remove_dir_all(&scratch)
                 .map_err(io_err(format!("removing {}", scratch.display())))?;
@@ -380,6 +380,43 @@ fn unprivileged_user() -> Result<RunAs, EmbeddedError> {
     }
     Err(EmbeddedError::NoUnprivilegedUser)
 }
+
+/// Where the cluster lives when PostgreSQL runs as `user`: `<data_dir>/postgres`
+/// if that user can reach it. A data directory under a private one (a clone in
+/// `/root`, say) is not reachable; the cluster then lives under
+/// /var/lib/fedblog, and `<data_dir>/postgres` is a symlink to it, so the
+/// next start (and a person looking for it) finds it in the usual place.
+fn reachable_cluster_dir(pgdata: &Path, user: &RunAs) -> Result<PathBuf, EmbeddedError> {
+    let pgdata = fs::canonicalize(pgdata).unwrap_or_else(|_| pgdata.to_path_buf());
+    let Err(unreachable) = check_reachable(&pgdata, user) else {
+        return Ok(pgdata);
+    };
+    use sha2::{Digest, Sha256};
+    let hash = hex::encode(&Sha256::digest(pgdata.as_os_str().as_encoded_bytes())[..8]);
+    let elsewhere = Path::new(FALLBACK_CLUSTER_ROOT).join(format!("postgres-{hash}"));
+    if check_reachable(&elsewhere, user).is_err() {
+        return Err(unreachable);
+    }
+    fs::create_dir_all(Path::new(FALLBACK_CLUSTER_ROOT))
+        .map_err(io_err(format!("creating {FALLBACK_CLUSTER_ROOT}")))?;
+    if fs::symlink_metadata(&pgdata).is_err() {
+        std::os::unix::fs::symlink(&elsewhere, &pgdata).map_err(io_err(format!(
+            "linking {} to {}",
+            pgdata.display(),
+            elsewhere.display()
+        )))?;
+    }
+    tracing::warn!(
+        unreachable = %unreachable,
+        cluster = %elsewhere.display(),
+        link = %pgdata.display(),
+        "the data directory is private to root, so the embedded database lives elsewhere"
+    );
+    Ok(elsewhere)
+}
+
+/// Where clusters go whose data directory PostgreSQL's user cannot reach.
+const FALLBACK_CLUSTER_ROOT: &str = "/var/lib/fedblog";
 
 /// Every directory above the cluster must be searchable by the user it runs as.
 fn check_reachable(pgdata: &Path, user: &RunAs) -> Result<(), EmbeddedError> {

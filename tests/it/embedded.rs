@@ -329,3 +329,29 @@ fn missing_postgres_binaries_give_one_clear_message() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn as_root_a_data_directory_private_to_root_still_works() {
+    if !nix::unistd::geteuid().is_root() {
+        return; // Only root runs PostgreSQL as another user.
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let guard = tempfile::tempdir().expect("tempdir");
+    let private = guard.path().join("private");
+    std::fs::create_dir(&private).expect("mkdir");
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let data = private.join("data");
+
+    let served = Served::start(&data);
+    let token = served.token.clone().expect("token");
+    create_post(&served, &token, "Kept outside").await;
+    let link = std::fs::read_link(data.join("postgres"))
+        .expect("<data_dir>/postgres links to the cluster");
+    assert!(link.starts_with("/var/lib/fedblog"), "{}", link.display());
+    assert!(served.stop().success());
+
+    let served = Served::start(&data);
+    assert_eq!(home_titles(&served).await, ["Kept outside"]);
+    assert!(served.stop().success());
+    std::fs::remove_dir_all(&link).expect("remove the test cluster");
+}
