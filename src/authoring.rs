@@ -6,9 +6,11 @@ use chrono::Utc;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
+use crate::config::Settings;
 use crate::models::post::{self, ContentUpdate, NewPost, Post, PostStatus};
 use crate::models::tag::{self, TagName};
 use crate::render::{markdown, slug};
+use crate::urls;
 
 pub const MAX_TITLE_CHARS: usize = 300;
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -177,6 +179,7 @@ fn is_slug_conflict(e: &DieselError) -> bool {
 
 pub async fn create(
     conn: &mut AsyncPgConnection,
+    settings: &Settings,
     input: PostInput,
 ) -> Result<PostWithTags, AuthoringError> {
     let content = Content::new(&input.title, &input.body, input.summary.as_deref())?;
@@ -190,6 +193,7 @@ pub async fn create(
                 {
                     let slug = free_slug(conn, base, None).await?;
                     let now = Utc::now();
+                    let ap_id = (!input.draft).then(|| urls::post(settings, &slug));
                     let row = post::insert(
                         conn,
                         &NewPost {
@@ -201,6 +205,7 @@ pub async fn create(
                             excerpt: &content.excerpt,
                             status: if input.draft { "draft" } else { "published" },
                             published_at: (!input.draft).then_some(now),
+                            ap_id: ap_id.as_deref(),
                         },
                     )
                     .await?;
@@ -295,6 +300,7 @@ pub async fn edit(
 /// Publishes a draft; publishing a published post changes nothing.
 pub async fn publish(
     conn: &mut AsyncPgConnection,
+    settings: &Settings,
     slug: &str,
 ) -> Result<PostWithTags, AuthoringError> {
     conn.transaction::<_, AuthoringError, _>(async |conn| {
@@ -304,7 +310,11 @@ pub async fn publish(
         let row = if existing.status() == PostStatus::Published {
             existing
         } else {
-            post::mark_published(conn, existing.id, Utc::now()).await?
+            let ap_id = existing
+                .ap_id
+                .clone()
+                .unwrap_or_else(|| urls::post(settings, &existing.slug));
+            post::mark_published(conn, existing.id, Utc::now(), &ap_id).await?
         };
         with_tags(conn, row).await
     })

@@ -12,8 +12,8 @@ use crate::authoring::{self, AuthoringError, PostEdit, PostInput, PostWithTags};
 use crate::config::Settings;
 use crate::db::{Database, OnClose};
 use crate::models::post::{self, PostStatus, StatusFilter};
+use crate::urls;
 use crate::web::auth;
-use crate::web::pages::post_url;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -189,6 +189,7 @@ async fn post_command(
             let body = read_body(file.as_ref())?;
             let created = authoring::create(
                 conn,
+                settings,
                 PostInput {
                     title,
                     body,
@@ -226,7 +227,7 @@ async fn post_command(
             println!("title:     {}", p.title);
             println!("slug:      {}", p.slug);
             println!("status:    {}", p.status().as_str());
-            println!("url:       {}", post_url(settings, &p.slug));
+            println!("url:       {}", urls::post(settings, &p.slug));
             println!(
                 "tags:      {}",
                 item.tags
@@ -294,7 +295,9 @@ async fn post_command(
             report("updated", settings, &item);
         }
         PostCommand::Publish { slug } => {
-            let item = authoring::publish(conn, &slug).await.map_err(cli_error)?;
+            let item = authoring::publish(conn, settings, &slug)
+                .await
+                .map_err(cli_error)?;
             report("published", settings, &item);
         }
         PostCommand::Delete { slug } => {
@@ -321,7 +324,7 @@ fn report(what: &str, settings: &Settings, item: &PostWithTags) {
     };
     println!("{what} ({state}): {}", p.title);
     println!("slug: {}", p.slug);
-    println!("url:  {}", post_url(settings, &p.slug));
+    println!("url:  {}", urls::post(settings, &p.slug));
 }
 
 fn print_table(settings: &Settings, rows: &[post::Post]) {

@@ -37,7 +37,7 @@ async fn run(settings: Settings, db: &Database, shutdown: ShutdownSignal) -> any
     }
     let listen = settings.listen;
     let base_url = settings.url("/");
-    let state = AppState::new(settings, db.pool.clone())?;
+    let state = AppState::load(settings, db.pool.clone()).await?;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (server.listen)"))?;

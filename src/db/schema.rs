@@ -1,6 +1,17 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    followers (id) {
+        id -> Int8,
+        actor_id -> Text,
+        inbox_url -> Text,
+        shared_inbox_url -> Nullable<Text>,
+        follow_activity_id -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     instance_settings (key) {
         key -> Text,
         value -> Text,
@@ -38,6 +49,7 @@ diesel::table! {
         published_at -> Nullable<Timestamptz>,
         updated_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
+        ap_id -> Nullable<Text>,
     }
 }
 
@@ -54,6 +66,7 @@ diesel::joinable!(post_tags -> posts (post_id));
 diesel::joinable!(post_tags -> tags (tag_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    followers,
     instance_settings,
     post_slug_redirects,
     post_tags,

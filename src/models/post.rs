@@ -38,6 +38,8 @@ pub struct Post {
     pub published_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// The ActivityPub id, fixed at first publication.
+    pub ap_id: Option<String>,
 }
 
 impl Post {
@@ -66,6 +68,7 @@ pub struct NewPost<'a> {
     pub excerpt: &'a str,
     pub status: &'a str,
     pub published_at: Option<DateTime<Utc>>,
+    pub ap_id: Option<&'a str>,
 }
 
 /// The content columns an edit rewrites.
@@ -195,6 +198,16 @@ pub async fn find_by_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResu
         .optional()
 }
 
+/// A post by its ActivityPub id, in any state.
+pub async fn find_by_ap_id(conn: &mut AsyncPgConnection, ap_id: &str) -> QueryResult<Option<Post>> {
+    posts::table
+        .filter(posts::ap_id.eq(ap_id))
+        .select(Post::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Locks a post for an edit by its current slug; deleted posts are not found.
 pub async fn lock_by_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResult<Option<Post>> {
     posts::table
@@ -288,13 +301,19 @@ pub async fn record_rename(
         .map(drop)
 }
 
+/// Publishes a draft under the ActivityPub id `ap_id`.
 pub async fn mark_published(
     conn: &mut AsyncPgConnection,
     id: i64,
     at: DateTime<Utc>,
+    ap_id: &str,
 ) -> QueryResult<Post> {
     diesel::update(posts::table.find(id))
-        .set((posts::status.eq("published"), posts::published_at.eq(at)))
+        .set((
+            posts::status.eq("published"),
+            posts::published_at.eq(at),
+            posts::ap_id.eq(ap_id),
+        ))
         .returning(Post::as_returning())
         .get_result(conn)
         .await

@@ -13,11 +13,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::auth::Admin;
 use super::error::ApiError;
-use super::pages::post_url;
 use crate::authoring::{self, PostEdit, PostInput, PostWithTags};
 use crate::config::Settings;
 use crate::models::post::{self, PostStatus, StatusFilter};
 use crate::state::AppState;
+use crate::urls;
 
 /// Largest request body the API reads; a 1 MiB post with JSON escaping fits.
 pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
@@ -127,7 +127,7 @@ impl PostJson {
     fn new(settings: &Settings, item: PostWithTags) -> Self {
         let PostWithTags { post, tags } = item;
         PostJson {
-            url: post_url(settings, &post.slug),
+            url: urls::post(settings, &post.slug),
             status: post.status(),
             slug: post.slug,
             title: post.title,
@@ -156,7 +156,7 @@ async fn create(
         tags: body.tags,
         draft: body.draft,
     };
-    let created = authoring::create(&mut conn, input).await?;
+    let created = authoring::create(&mut conn, &state.settings, input).await?;
     let location = format!("/api/v1/posts/{}", created.post.slug);
     let mut response = (
         StatusCode::CREATED,
@@ -267,7 +267,7 @@ async fn publish(
     Path(slug): Path<String>,
 ) -> Result<Json<PostJson>, ApiError> {
     let mut conn = state.pool.get().await?;
-    let item = authoring::publish(&mut conn, &slug).await?;
+    let item = authoring::publish(&mut conn, &state.settings, &slug).await?;
     Ok(Json(PostJson::new(&state.settings, item)))
 }
 

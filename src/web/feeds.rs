@@ -9,11 +9,11 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
 use super::error::PageError;
-use super::pages::{post_url, tag_url};
 use crate::authoring::{self, PostWithTags};
 use crate::config::Settings;
 use crate::models::post::{self, PublicScope};
 use crate::state::AppState;
+use crate::urls;
 
 /// Entries in a feed.
 pub const FEED_ENTRIES: i64 = 20;
@@ -103,7 +103,7 @@ pub fn atom_xml(settings: &Settings, posts: &[PostWithTags]) -> String {
         version = env!("CARGO_PKG_VERSION"),
     );
     for p in posts {
-        let url = post_url(settings, &p.post.slug);
+        let url = urls::post(settings, &p.post.slug);
         let published = p.post.published_at.unwrap_or(p.post.created_at);
         let _ = write!(
             xml,
@@ -128,7 +128,7 @@ pub fn atom_xml(settings: &Settings, posts: &[PostWithTags]) -> String {
                 "    <category term=\"{}\" label=\"{}\" scheme=\"{}\"/>",
                 e(&t.slug),
                 e(&t.name),
-                e(&tag_url(settings, &t.slug)),
+                e(&urls::tag(settings, &t.slug)),
             );
         }
         let _ = write!(
@@ -171,7 +171,7 @@ pub fn rss_xml(settings: &Settings, posts: &[PostWithTags]) -> String {
         this = e(&settings.url("/feed.rss")),
     );
     for p in posts {
-        let url = post_url(settings, &p.post.slug);
+        let url = urls::post(settings, &p.post.slug);
         let published = p.post.published_at.unwrap_or(p.post.created_at);
         let _ = write!(
             xml,

@@ -21,6 +21,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::federation::routes;
 use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -39,11 +40,31 @@ pub fn router(state: AppState) -> Router {
         .fallback(pages::not_found)
         .layer(from_fn_with_state(state.clone(), error::render_error_pages));
 
+    let federation = Router::new()
+        .route("/.well-known/webfinger", get(routes::webfinger))
+        .route("/.well-known/host-meta", get(routes::host_meta))
+        .route("/.well-known/host-meta.json", get(routes::host_meta_json))
+        .route("/.well-known/nodeinfo", get(routes::nodeinfo_links))
+        .route("/nodeinfo/{version}", get(routes::nodeinfo))
+        .route("/users/{handle}", get(routes::actor))
+        .route("/users/{handle}/outbox", get(routes::outbox))
+        .route("/users/{handle}/followers", get(routes::followers))
+        .route(
+            "/users/{handle}/{collection}",
+            get(routes::empty_collection),
+        )
+        .route("/posts/{slug}/replies", get(routes::post_replies));
+
     Router::new()
         .merge(pages)
+        .merge(federation)
         .nest("/api/v1", api::router())
         .route("/healthz", get(healthz))
         .layer(DefaultBodyLimit::max(api::MAX_REQUEST_BYTES))
+        .layer(SetResponseHeaderLayer::appending(
+            header::VARY,
+            HeaderValue::from_static("Accept"),
+        ))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

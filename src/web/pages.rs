@@ -1,7 +1,7 @@
 //! The public pages: home, post, tag, archive, static theme files.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{Datelike, TimeZone, Utc};
 use serde::Serialize;
@@ -10,10 +10,13 @@ use serde_json::json;
 use super::error::PageError;
 use crate::authoring::{self, PostWithTags};
 use crate::config::Settings;
+use crate::federation::negotiate::wants_activity_json;
+use crate::federation::routes;
 use crate::models::post::{self, PublicScope, TimeRange};
 use crate::models::tag;
 use crate::render::{slug, time};
 use crate::state::AppState;
+use crate::urls;
 
 #[derive(Serialize)]
 pub struct SiteContext {
@@ -55,6 +58,8 @@ struct TagLink {
 struct PostContext {
     title: String,
     url: String,
+    /// The ActivityPub id (the address of the post's JSON), once published.
+    ap_id: Option<String>,
     html: String,
     summary: String,
     published_display: String,
@@ -65,20 +70,13 @@ struct PostContext {
     author_name: String,
 }
 
-pub fn post_url(settings: &Settings, slug: &str) -> String {
-    settings.url(&format!("/posts/{slug}"))
-}
-
-pub fn tag_url(settings: &Settings, slug: &str) -> String {
-    settings.url(&format!("/tags/{slug}"))
-}
-
 fn post_context(settings: &Settings, item: PostWithTags, with_body: bool) -> PostContext {
     let tz = settings.blog.time_zone;
     let PostWithTags { post, tags } = item;
     let published = post.published_at.unwrap_or(post.created_at);
     PostContext {
-        url: post_url(settings, &post.slug),
+        url: urls::post(settings, &post.slug),
+        ap_id: post.ap_id,
         title: post.title,
         html: if with_body {
             post.body_html
@@ -93,7 +91,7 @@ fn post_context(settings: &Settings, item: PostWithTags, with_body: bool) -> Pos
         tags: tags
             .into_iter()
             .map(|t| TagLink {
-                url: tag_url(settings, &t.slug),
+                url: urls::tag(settings, &t.slug),
                 name: t.name,
             })
             .collect(),
@@ -202,9 +200,13 @@ pub async fn home(
 pub async fn show_post(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, PageError> {
     if !slug::is_slug(&slug) {
         return Err(PageError::NotFound);
+    }
+    if wants_activity_json(&headers) {
+        return Ok(routes::post_json(&state, &slug).await.into_response());
     }
     let mut conn = state.pool.get().await?;
     match post::find_by_slug(&mut conn, &slug).await? {
@@ -243,7 +245,7 @@ pub async fn show_tag(
     };
     drop(conn);
     let heading = format!("Posts tagged “{}”", tag.name);
-    let base = tag_url(&state.settings, &tag.slug);
+    let base = urls::tag(&state.settings, &tag.slug);
     listing(
         &state,
         PublicScope::Tag(tag.id),

@@ -214,7 +214,9 @@ async fn a_reset_admin_token_opens_the_api() {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let state = fedblog::state::AppState::new(settings, app.pool.clone()).expect("state");
+        let state = fedblog::state::AppState::load(settings, app.pool.clone())
+            .await
+            .expect("state");
         tokio::spawn(async move { axum::serve(listener, fedblog::web::router(state)).await });
         addr
     };

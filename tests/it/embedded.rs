@@ -163,6 +163,22 @@ async fn home_titles(served: &Served) -> Vec<String> {
     texts(&html(&body), "article h2")
 }
 
+async fn actor_key(served: &Served) -> String {
+    let actor: Value = client()
+        .get(served.url("/users/blog"))
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("actor JSON");
+    actor["publicKey"]["publicKeyPem"]
+        .as_str()
+        .expect("pem")
+        .to_string()
+}
+
 fn data_dir() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
@@ -200,6 +216,7 @@ async fn serve_on_the_embedded_database_keeps_posts_across_restarts() {
         home_titles(&served).await,
         ["Through the CLI", "Through the API"]
     );
+    let key_before = actor_key(&served).await;
 
     let status = served.stop();
     assert!(status.success(), "clean exit on SIGTERM: {status}");
@@ -208,6 +225,11 @@ async fn serve_on_the_embedded_database_keeps_posts_across_restarts() {
 
     let served = Served::start(&data);
     assert!(served.token.is_none(), "the token is printed only once");
+    assert_eq!(
+        actor_key(&served).await,
+        key_before,
+        "the actor keeps its key across restarts"
+    );
     assert_eq!(
         home_titles(&served).await,
         ["Through the CLI", "Through the API"]

@@ -5,5 +5,6 @@ mod api;
 mod cli;
 mod common;
 mod embedded;
+mod federation;
 mod feeds;
 mod pages;

@@ -176,7 +176,9 @@ impl TestApp {
         let settings =
             Settings::from_toml_layers(&[&base, extra]).expect("test settings are valid");
         let pool = db::connect_pool(&db_url, 4).expect("pool");
-        let state = AppState::new(settings.clone(), pool.clone()).expect("theme loads");
+        let state = AppState::load(settings.clone(), pool.clone())
+            .await
+            .expect("theme and keys load");
         tokio::spawn(async move {
             axum::serve(listener, web::router(state))
                 .await

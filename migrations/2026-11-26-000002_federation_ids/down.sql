@@ -1,0 +1,2 @@
+DROP TABLE followers;
+ALTER TABLE posts DROP COLUMN ap_id;

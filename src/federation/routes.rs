@@ -1,0 +1,368 @@
+//! Discovery and the blog actor's documents: WebFinger, host-meta, NodeInfo,
+//! the actor, its outbox and collections, and posts as Articles.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::negotiate::{ActivityJson, wants_activity_json};
+use super::objects::article::{article, with_context};
+use super::objects::{collection, person};
+use crate::authoring::{self, PostWithTags};
+use crate::config::Settings;
+use crate::models::follower;
+use crate::models::post::{self, PublicScope};
+use crate::state::AppState;
+use crate::urls;
+
+/// Items per outbox page.
+const OUTBOX_PAGE: i64 = 20;
+
+/// A federation error: JSON body, never an HTML page.
+pub struct FedError(StatusCode, &'static str);
+
+impl IntoResponse for FedError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({"error": self.1}))).into_response()
+    }
+}
+
+macro_rules! internal_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for FedError {
+            fn from(e: $t) -> Self {
+                tracing::error!(error = %e, "federation endpoint failed");
+                FedError(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+            }
+        }
+    )*};
+}
+internal_from!(
+    diesel::result::Error,
+    diesel_async::pooled_connection::deadpool::PoolError,
+    crate::authoring::AuthoringError
+);
+
+fn not_found() -> FedError {
+    FedError(StatusCode::NOT_FOUND, "not found")
+}
+
+#[derive(Deserialize)]
+pub struct WebfingerQuery {
+    resource: Option<String>,
+}
+
+/// `GET /.well-known/webfinger?resource=acct:handle@domain` (or the actor's URL).
+pub async fn webfinger(
+    State(state): State<AppState>,
+    Query(query): Query<WebfingerQuery>,
+) -> Response {
+    let settings = &state.settings;
+    let Some(resource) = query.resource.filter(|r| !r.trim().is_empty()) else {
+        return FedError(
+            StatusCode::BAD_REQUEST,
+            "the `resource` parameter is required",
+        )
+        .into_response();
+    };
+    let resource = resource.trim();
+    let account = urls::account(settings);
+    let actor = urls::actor(settings);
+    let known = resource
+        .strip_prefix("acct:")
+        .map(|acct| acct.trim_start_matches('@').eq_ignore_ascii_case(&account))
+        .unwrap_or(resource == actor || resource == settings.url("/"));
+    if !known {
+        if !(resource.starts_with("acct:")
+            || resource.starts_with("http://")
+            || resource.starts_with("https://"))
+        {
+            return FedError(
+                StatusCode::BAD_REQUEST,
+                "`resource` must be an acct: URI or a URL",
+            )
+            .into_response();
+        }
+        return not_found().into_response();
+    }
+    let jrd = json!({
+        "subject": format!("acct:{account}"),
+        "aliases": [actor, settings.url("/")],
+        "links": [
+            {"rel": "self", "type": super::ACTIVITY_JSON, "href": actor},
+            {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": settings.url("/")},
+        ],
+    });
+    let mut response = Json(jrd).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/jrd+json"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
+fn webfinger_template(settings: &Settings) -> String {
+    settings.url("/.well-known/webfinger?resource={uri}")
+}
+
+/// `GET /.well-known/host-meta`: where WebFinger is (Mastodon asks when WebFinger 404s).
+pub async fn host_meta(State(state): State<AppState>) -> Response {
+    let template = crate::web::feeds::xml_escape(&webfinger_template(&state.settings));
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  \
+         <Link rel=\"lrdd\" template=\"{template}\"/>\n</XRD>\n"
+    );
+    let mut response = xml.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xrd+xml; charset=utf-8"),
+    );
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
+pub async fn host_meta_json(State(state): State<AppState>) -> Response {
+    let mut response = Json(json!({
+        "links": [{"rel": "lrdd", "template": webfinger_template(&state.settings)}]
+    }))
+    .into_response();
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
+/// `GET /.well-known/nodeinfo`: links to the NodeInfo documents.
+pub async fn nodeinfo_links(State(state): State<AppState>) -> Json<Value> {
+    let settings = &state.settings;
+    Json(json!({
+        "links": [
+            {"rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": settings.url("/nodeinfo/2.1")},
+            {"rel": "http://nodeinfo.diaspora.software/ns/schema/2.0", "href": settings.url("/nodeinfo/2.0")},
+        ]
+    }))
+}
+
+/// `GET /nodeinfo/{version}` for 2.0 and 2.1.
+pub async fn nodeinfo(
+    State(state): State<AppState>,
+    Path(version): Path<String>,
+) -> Result<Response, FedError> {
+    if version != "2.0" && version != "2.1" {
+        return Err(not_found());
+    }
+    let mut conn = state.pool.get().await?;
+    let posts = post::count_public(&mut conn, PublicScope::All).await?;
+    let mut software = json!({"name": "fedblog", "version": env!("CARGO_PKG_VERSION")});
+    if version == "2.1" {
+        software["repository"] = json!(env!("CARGO_PKG_REPOSITORY"));
+    }
+    let document = json!({
+        "version": version,
+        "software": software,
+        "protocols": ["activitypub"],
+        "services": {"inbound": [], "outbound": ["atom1.0", "rss2.0"]},
+        "openRegistrations": false,
+        "usage": {
+            "users": {"total": 1, "activeMonth": 1, "activeHalfyear": 1},
+            "localPosts": posts,
+            "localComments": 0,
+        },
+        "metadata": {
+            "nodeName": state.settings.blog.title,
+            "nodeDescription": state.settings.blog.description,
+        },
+    });
+    let mut response = Json(document).into_response();
+    let profile = format!(
+        "application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/{version}#\""
+    );
+    if let Ok(value) = HeaderValue::from_str(&profile) {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    Ok(response)
+}
+
+fn check_handle(state: &AppState, handle: &str) -> Result<(), FedError> {
+    if handle == state.settings.blog.author_handle {
+        Ok(())
+    } else {
+        Err(not_found())
+    }
+}
+
+/// `GET /users/{handle}`: the actor for servers, the home page for people.
+pub async fn actor(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, FedError> {
+    check_handle(&state, &handle)?;
+    if !wants_activity_json(&headers) {
+        return Ok(Redirect::to("/").into_response());
+    }
+    let person = person::blog_actor(&state.settings, &state.actor_keys);
+    Ok(ActivityJson(StatusCode::OK, person).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    page: Option<i64>,
+}
+
+/// `GET /users/{handle}/outbox`: the Create activities of public posts, newest first.
+pub async fn outbox(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, FedError> {
+    check_handle(&state, &handle)?;
+    let settings = &state.settings;
+    let id = urls::actor_path(settings, "outbox");
+    let mut conn = state.pool.get().await?;
+    let total = post::count_public(&mut conn, PublicScope::All).await?;
+    let Some(page) = query.page else {
+        return Ok(
+            ActivityJson(StatusCode::OK, collection::paged(&id, total, OUTBOX_PAGE))
+                .into_response(),
+        );
+    };
+    if !(1..=1_000_000).contains(&page) {
+        return Err(FedError(
+            StatusCode::BAD_REQUEST,
+            "`page` must be a positive number",
+        ));
+    }
+    let rows = post::list_public(
+        &mut conn,
+        PublicScope::All,
+        OUTBOX_PAGE,
+        (page - 1) * OUTBOX_PAGE,
+    )
+    .await?;
+    let items = authoring::with_tags_many(&mut conn, rows)
+        .await?
+        .iter()
+        .filter_map(|item| create_activity(settings, item))
+        .collect();
+    Ok(ActivityJson(
+        StatusCode::OK,
+        collection::page(&id, page, OUTBOX_PAGE, total, items),
+    )
+    .into_response())
+}
+
+/// The `Create` that published a post (its id derives from the Article's).
+pub fn create_activity(settings: &Settings, item: &PostWithTags) -> Option<Value> {
+    let article = article(settings, item)?;
+    let object = serde_json::to_value(&article).ok()?;
+    Some(json!({
+        "id": format!("{}#create", object["id"].as_str()?),
+        "type": "Create",
+        "actor": urls::actor(settings),
+        "published": object["published"],
+        "to": object["to"],
+        "cc": object["cc"],
+        "object": object,
+    }))
+}
+
+/// `GET /users/{handle}/followers`: counted; members are not listed.
+pub async fn followers(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+) -> Result<Response, FedError> {
+    check_handle(&state, &handle)?;
+    let mut conn = state.pool.get().await?;
+    let total = follower::count(&mut conn).await?;
+    let id = urls::actor_path(&state.settings, "followers");
+    Ok(ActivityJson(StatusCode::OK, collection::counted(&id, total)).into_response())
+}
+
+/// `GET /users/{handle}/following` and `/featured`: the blog follows no one and pins nothing.
+pub async fn empty_collection(
+    State(state): State<AppState>,
+    Path((handle, which)): Path<(String, String)>,
+) -> Result<Response, FedError> {
+    check_handle(&state, &handle)?;
+    if which != "following" && which != "featured" {
+        return Err(not_found());
+    }
+    let id = urls::actor_path(&state.settings, &which);
+    Ok(ActivityJson(StatusCode::OK, collection::empty(&id)).into_response())
+}
+
+/// A post as ActivityPub JSON, for `GET /posts/{slug}` with an ActivityPub
+/// `Accept`. The id never changes: a renamed post is still served at (and
+/// redirected to) the address it was first published under.
+pub async fn post_json(state: &AppState, slug: &str) -> Result<Response, FedError> {
+    let settings = &state.settings;
+    let requested = urls::post(settings, slug);
+    let mut conn = state.pool.get().await?;
+    let row = match post::find_by_ap_id(&mut conn, &requested).await? {
+        Some(row) => row,
+        None => match post::find_by_slug(&mut conn, slug).await? {
+            Some(row) => match &row.ap_id {
+                Some(ap_id) if *ap_id != requested => {
+                    return Ok(Redirect::permanent(ap_id).into_response());
+                }
+                _ => row,
+            },
+            None => match post::redirect_target(&mut conn, slug).await? {
+                Some(current) => {
+                    return Ok(Redirect::permanent(&format!("/posts/{current}")).into_response());
+                }
+                None => return Err(not_found()),
+            },
+        },
+    };
+    if let (Some(deleted), Some(ap_id)) = (row.deleted_at, &row.ap_id) {
+        let tombstone = json!({
+            "@context": super::context::context(),
+            "id": ap_id,
+            "type": "Tombstone",
+            "formerType": "Article",
+            "deleted": deleted,
+        });
+        return Ok(ActivityJson(StatusCode::GONE, tombstone).into_response());
+    }
+    let item = authoring::with_tags(&mut conn, row).await?;
+    match article(settings, &item) {
+        Some(article) => Ok(ActivityJson(StatusCode::OK, with_context(article)).into_response()),
+        None => Err(not_found()),
+    }
+}
+
+/// `GET /posts/{slug}/replies`: the post's replies (comments arrive with a later release).
+pub async fn post_replies(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, FedError> {
+    let requested = urls::post(&state.settings, &slug);
+    let mut conn = state.pool.get().await?;
+    let row = match post::find_by_ap_id(&mut conn, &requested).await? {
+        Some(row) => Some(row),
+        None => post::find_by_slug(&mut conn, &slug).await?,
+    };
+    let Some(ap_id) = row.filter(|r| r.is_public()).and_then(|r| r.ap_id) else {
+        return Err(not_found());
+    };
+    let id = format!("{ap_id}/replies");
+    Ok(ActivityJson(StatusCode::OK, collection::empty(&id)).into_response())
+}

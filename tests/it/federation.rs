@@ -1,0 +1,452 @@
+//! What other fediverse servers see: discovery, the blog actor, posts as
+//! Articles, collections — fetched the way Mastodon fetches them.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::{TestApp, attrs, html, meta};
+
+const AP_ACCEPT: &str = "application/activity+json, application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"";
+
+async fn fetch_ap(
+    app: &TestApp,
+    path_or_url: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let url = if path_or_url.starts_with("http") {
+        path_or_url.to_string()
+    } else {
+        app.url(path_or_url)
+    };
+    let response = app
+        .client
+        .get(url)
+        .header("Accept", AP_ACCEPT)
+        .send()
+        .await
+        .expect("GET");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, headers, body)
+}
+
+fn content_type(headers: &reqwest::header::HeaderMap) -> &str {
+    headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn webfinger_finds_the_blog_by_handle_and_by_actor_url() {
+    let app = TestApp::spawn().await;
+    let host = format!("127.0.0.1:{}", app.addr.port());
+    let actor = app.url("/users/blog");
+    for resource in [
+        format!("acct:blog@{host}"),
+        format!("acct:BLOG@{host}"),
+        actor.clone(),
+    ] {
+        let encoded: String = url::form_urlencoded::byte_serialize(resource.as_bytes()).collect();
+        let response = app
+            .client
+            .get(app.url(&format!("/.well-known/webfinger?resource={encoded}")))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(response.status(), StatusCode::OK, "{resource}");
+        assert!(content_type(response.headers()).starts_with("application/jrd+json"));
+        assert_eq!(response.headers()["access-control-allow-origin"], "*");
+        let jrd: Value = response.json().await.expect("json");
+        assert_eq!(jrd["subject"], format!("acct:blog@{host}"));
+        assert!(
+            jrd["aliases"]
+                .as_array()
+                .expect("aliases")
+                .contains(&json!(actor))
+        );
+        let links = jrd["links"].as_array().expect("links");
+        assert!(
+            links.iter().any(|l| l["rel"] == "self"
+                && l["type"] == "application/activity+json"
+                && l["href"] == actor),
+            "{jrd}"
+        );
+        assert!(links.iter().any(
+            |l| l["rel"] == "http://webfinger.net/rel/profile-page" && l["type"] == "text/html"
+        ));
+    }
+    let status = |query: &'static str| {
+        let request = app
+            .client
+            .get(format!("{}{query}", app.url("/.well-known/webfinger")));
+        async move { request.send().await.expect("GET").status() }
+    };
+    assert_eq!(
+        status("?resource=acct:someone@elsewhere.example").await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        status("?resource=acct:other@127.0.0.1").await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(status("").await, StatusCode::BAD_REQUEST);
+    assert_eq!(status("?resource=").await, StatusCode::BAD_REQUEST);
+    assert_eq!(status("?resource=garbage").await, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn host_meta_and_nodeinfo() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/.well-known/host-meta").await;
+    assert!(content_type(response.headers()).starts_with("application/xrd+xml"));
+    let xml = response.text().await.expect("xml");
+    let template = app.url("/.well-known/webfinger?resource={uri}");
+    assert!(xml.contains(&format!("template=\"{template}\"")), "{xml}");
+    let json: Value = app
+        .get("/.well-known/host-meta.json")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(json["links"][0]["template"], template);
+
+    app.publish_simple("Counted", &[]).await;
+    app.create_post(json!({"title": "Not counted", "draft": true}))
+        .await;
+    let links: Value = app
+        .get("/.well-known/nodeinfo")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let href = links["links"]
+        .as_array()
+        .and_then(|l| {
+            l.iter()
+                .find(|l| l["rel"] == "http://nodeinfo.diaspora.software/ns/schema/2.1")
+        })
+        .and_then(|l| l["href"].as_str())
+        .expect("2.1 link")
+        .to_string();
+    let response = app.client.get(&href).send().await.expect("GET");
+    assert!(content_type(response.headers()).contains("schema/2.1"));
+    let info: Value = response.json().await.expect("json");
+    assert_eq!(info["version"], "2.1");
+    assert_eq!(info["software"]["name"], "fedblog");
+    assert_eq!(info["protocols"], json!(["activitypub"]));
+    assert_eq!(info["openRegistrations"], false);
+    assert_eq!(info["usage"]["localPosts"], 1);
+    assert_eq!(info["usage"]["users"]["total"], 1);
+    let old: Value = app.get("/nodeinfo/2.0").await.json().await.expect("json");
+    assert_eq!(old["version"], "2.0");
+    assert_eq!(
+        app.get("/nodeinfo/9.9").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_actor_document_has_what_mastodon_reads() {
+    let app =
+        TestApp::spawn_with("[blog]\ntitle = \"Sam's notes\"\ndescription = \"Notes on *Rust*.\"")
+            .await;
+    let actor_url = app.url("/users/blog");
+    let (status, headers, actor) = fetch_ap(&app, "/users/blog").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type(&headers), "application/activity+json");
+    assert!(
+        headers
+            .get_all("vary")
+            .iter()
+            .any(|v| v.to_str().is_ok_and(|v| v.contains("Accept")))
+    );
+    assert_eq!(
+        actor["id"], actor_url,
+        "the id is the URL it was fetched from"
+    );
+    assert_eq!(
+        actor["@context"][0],
+        "https://www.w3.org/ns/activitystreams"
+    );
+    assert_eq!(actor["@context"][1], "https://w3id.org/security/v1");
+    for term in [
+        "manuallyApprovesFollowers",
+        "discoverable",
+        "indexable",
+        "Hashtag",
+        "PropertyValue",
+    ] {
+        assert!(
+            actor["@context"][2].get(term).is_some(),
+            "context defines {term}"
+        );
+    }
+    assert_eq!(actor["type"], "Person");
+    assert_eq!(actor["preferredUsername"], "blog");
+    assert_eq!(actor["name"], "Sam's notes");
+    assert_eq!(actor["summary"], "<p>Notes on <em>Rust</em>.</p>\n");
+    assert_eq!(actor["inbox"], format!("{actor_url}/inbox"));
+    assert_eq!(actor["outbox"], format!("{actor_url}/outbox"));
+    assert_eq!(actor["followers"], format!("{actor_url}/followers"));
+    assert_eq!(actor["endpoints"]["sharedInbox"], app.url("/inbox"));
+    assert_eq!(actor["manuallyApprovesFollowers"], false);
+    assert_eq!(actor["discoverable"], true);
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(actor["published"].as_str().expect("published"))
+            .is_ok()
+    );
+    assert_eq!(actor["publicKey"]["id"], format!("{actor_url}#main-key"));
+    assert_eq!(actor["publicKey"]["owner"], actor_url);
+    let pem = actor["publicKey"]["publicKeyPem"].as_str().expect("pem");
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+    let body = actor.to_string();
+    assert!(!body.contains("PRIVATE"), "the private key is never served");
+
+    // The same key on every fetch, and for every process on this database.
+    let (_, _, again) = fetch_ap(&app, "/users/blog").await;
+    assert_eq!(again["publicKey"], actor["publicKey"]);
+    let mut conn = app.pool.get().await.expect("conn");
+    let stored = fedblog::federation::keys::load_or_create(&mut conn)
+        .await
+        .expect("keys");
+    assert_eq!(stored.public_pem, pem);
+
+    // People get the blog's home page.
+    let response = app.get("/users/blog").await;
+    assert!(response.status().is_redirection());
+    assert_eq!(response.headers()["location"], "/");
+    let (status, _, _) = fetch_ap(&app, "/users/nobody").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_post_is_an_article_at_its_own_address() {
+    let app = TestApp::spawn().await;
+    let post = app
+        .create_post(json!({
+            "title": "Federated <post>",
+            "body": "Intro **text**.\n\n![A cat on a mat](/static/cat.png)\n",
+            "tags": ["Rust", "Fediverse Tools"],
+        }))
+        .await;
+    let slug = post["slug"].as_str().expect("slug");
+    let url = app.url(&format!("/posts/{slug}"));
+    let (status, headers, article) = fetch_ap(&app, &url).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type(&headers), "application/activity+json");
+    assert!(
+        headers
+            .get_all("vary")
+            .iter()
+            .any(|v| v.to_str().is_ok_and(|v| v.contains("Accept")))
+    );
+    assert_eq!(article["id"], url);
+    assert_eq!(article["type"], "Article");
+    assert_eq!(article["url"], url);
+    assert_eq!(article["attributedTo"], app.url("/users/blog"));
+    assert_eq!(article["name"], "Federated <post>");
+    assert_eq!(article["summary"], "Intro text.");
+    assert!(
+        article["content"]
+            .as_str()
+            .expect("content")
+            .contains("<strong>text</strong>")
+    );
+    assert_eq!(article["mediaType"], "text/html");
+    assert!(article["published"].is_string());
+    assert!(
+        article.get("updated").is_none(),
+        "no `updated` before an edit"
+    );
+    assert_eq!(
+        article["to"],
+        json!(["https://www.w3.org/ns/activitystreams#Public"])
+    );
+    assert_eq!(article["cc"], json!([app.url("/users/blog/followers")]));
+    assert_eq!(
+        article["tag"][0],
+        json!({"type": "Hashtag", "name": "#Rust", "href": app.url("/tags/rust")})
+    );
+    assert_eq!(article["tag"][1]["name"], "#FediverseTools");
+    assert_eq!(article["attachment"][0]["type"], "Image");
+    assert_eq!(article["attachment"][0]["url"], app.url("/static/cat.png"));
+    assert_eq!(article["attachment"][0]["name"], "A cat on a mat");
+    let replies = article["replies"].as_str().expect("replies").to_string();
+    let (status, _, collection) = fetch_ap(&app, &replies).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (collection["id"].as_str(), collection["totalItems"].as_i64()),
+        (Some(replies.as_str()), Some(0))
+    );
+
+    // The HTML page links its JSON and names its creator.
+    let response = app.get(&format!("/posts/{slug}")).await;
+    assert!(content_type(response.headers()).starts_with("text/html"));
+    assert!(
+        response
+            .headers()
+            .get_all("vary")
+            .iter()
+            .any(|v| v.to_str().is_ok_and(|v| v.contains("Accept")))
+    );
+    let doc = html(&response.text().await.expect("html"));
+    assert_eq!(
+        attrs(
+            &doc,
+            r#"link[rel="alternate"][type="application/activity+json"]"#,
+            "href"
+        ),
+        std::slice::from_ref(&url)
+    );
+    assert_eq!(meta(&doc, "fediverse:creator").len(), 1);
+
+    // An edit shows as `updated`.
+    app.api(Method::PATCH, &format!("/posts/{slug}"))
+        .json(&json!({"body": "Edited."}))
+        .send()
+        .await
+        .expect("edit");
+    let (_, _, edited) = fetch_ap(&app, &url).await;
+    assert!(edited["updated"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_renamed_post_keeps_its_activitypub_id() {
+    let app = TestApp::spawn().await;
+    app.publish_simple("First title", &[]).await;
+    let first_url = app.url("/posts/first-title");
+    app.api(Method::PATCH, "/posts/first-title")
+        .json(&json!({"title": "Second title"}))
+        .send()
+        .await
+        .expect("rename");
+
+    let (status, _, article) = fetch_ap(&app, &first_url).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "servers keep fetching the original id"
+    );
+    assert_eq!(article["id"], first_url);
+    assert_eq!(
+        article["url"],
+        app.url("/posts/second-title"),
+        "the page moved"
+    );
+    assert_eq!(article["name"], "Second title");
+
+    let response = app
+        .client
+        .get(app.url("/posts/second-title"))
+        .header("Accept", AP_ACCEPT)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(
+        response.status(),
+        StatusCode::PERMANENT_REDIRECT,
+        "JSON at the new address points to the id"
+    );
+    assert_eq!(response.headers()["location"], first_url);
+    let response = app.get("/posts/first-title").await;
+    assert_eq!(
+        response.headers()["location"],
+        "/posts/second-title",
+        "people are sent to the new page"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drafts_are_not_found_and_deleted_posts_are_tombstones() {
+    let app = TestApp::spawn().await;
+    app.create_post(json!({"title": "Draft", "draft": true}))
+        .await;
+    let (status, headers, _) = fetch_ap(&app, "/posts/draft").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        content_type(&headers).starts_with("application/json"),
+        "a JSON error, not the HTML page"
+    );
+    assert_eq!(
+        fetch_ap(&app, "/posts/never-existed").await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    app.publish_simple("Doomed", &[]).await;
+    app.api(Method::DELETE, "/posts/doomed")
+        .send()
+        .await
+        .expect("delete");
+    let (status, headers, tombstone) = fetch_ap(&app, "/posts/doomed").await;
+    assert_eq!(status, StatusCode::GONE);
+    assert_eq!(content_type(&headers), "application/activity+json");
+    assert_eq!(tombstone["type"], "Tombstone");
+    assert_eq!(tombstone["id"], app.url("/posts/doomed"));
+    assert_eq!(tombstone["formerType"], "Article");
+    assert!(tombstone["deleted"].is_string());
+    assert_eq!(
+        app.page("/posts/doomed").await.0,
+        StatusCode::GONE,
+        "people get the 410 page"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_outbox_pages_create_activities_newest_first() {
+    let app = TestApp::spawn().await;
+    for i in 1..=25 {
+        app.publish_simple(&format!("Post {i}"), &[]).await;
+    }
+    app.create_post(json!({"title": "Hidden", "draft": true}))
+        .await;
+    let outbox_url = app.url("/users/blog/outbox");
+    let (status, _, outbox) = fetch_ap(&app, &outbox_url).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(outbox["type"], "OrderedCollection");
+    assert_eq!(outbox["totalItems"], 25);
+    let first = outbox["first"].as_str().expect("first").to_string();
+    let (_, _, page) = fetch_ap(&app, &first).await;
+    assert_eq!(page["type"], "OrderedCollectionPage");
+    assert_eq!(page["partOf"], outbox_url);
+    let items = page["orderedItems"].as_array().expect("items");
+    assert_eq!(items.len(), 20);
+    assert_eq!(items[0]["type"], "Create");
+    assert_eq!(items[0]["actor"], app.url("/users/blog"));
+    assert_eq!(items[0]["object"]["type"], "Article");
+    assert_eq!(items[0]["object"]["name"], "Post 25");
+    assert!(
+        items[0]["id"]
+            .as_str()
+            .expect("id")
+            .starts_with(&app.url("/posts/post-25"))
+    );
+    let next = page["next"].as_str().expect("next").to_string();
+    let (_, _, last) = fetch_ap(&app, &next).await;
+    assert_eq!(last["orderedItems"].as_array().map(Vec::len), Some(5));
+    assert!(last.get("next").is_none());
+    assert_eq!(last["prev"], first);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn followers_following_and_featured_collections() {
+    let app = TestApp::spawn().await;
+    let (status, _, followers) = fetch_ap(&app, "/users/blog/followers").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(followers["type"], "OrderedCollection");
+    assert_eq!(followers["totalItems"], 0);
+    for which in ["following", "featured"] {
+        let (status, _, c) = fetch_ap(&app, &format!("/users/blog/{which}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(c["totalItems"], 0);
+        assert_eq!(c["orderedItems"], json!([]));
+    }
+    assert_eq!(
+        fetch_ap(&app, "/users/blog/bogus").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        fetch_ap(&app, "/users/other/followers").await.0,
+        StatusCode::NOT_FOUND
+    );
+}
