@@ -7,6 +7,8 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::config::Settings;
+use crate::delivery;
+use crate::federation::outgoing;
 use crate::models::post::{self, ContentUpdate, NewPost, Post, PostStatus};
 use crate::models::tag::{self, TagName};
 use crate::render::{markdown, slug};
@@ -210,7 +212,11 @@ pub async fn create(
                     )
                     .await?;
                     tag::set_for_post(conn, row.id, tags).await?;
-                    with_tags(conn, row).await
+                    let item = with_tags(conn, row).await?;
+                    if let Some(create) = outgoing::create_article(settings, &item) {
+                        delivery::enqueue_to_followers(conn, &create).await?;
+                    }
+                    Ok(item)
                 }
             })
             .await;
@@ -225,6 +231,7 @@ pub async fn create(
 
 pub async fn edit(
     conn: &mut AsyncPgConnection,
+    settings: &Settings,
     current_slug: &str,
     edit: PostEdit,
 ) -> Result<PostWithTags, AuthoringError> {
@@ -284,7 +291,11 @@ pub async fn edit(
                     if let Some(tags) = tags {
                         tag::set_for_post(conn, row.id, tags).await?;
                     }
-                    with_tags(conn, row).await
+                    let item = with_tags(conn, row).await?;
+                    if published && let Some(update) = outgoing::update_article(settings, &item) {
+                        delivery::enqueue_to_followers(conn, &update).await?;
+                    }
+                    Ok(item)
                 }
             })
             .await;
@@ -314,20 +325,36 @@ pub async fn publish(
                 .ap_id
                 .clone()
                 .unwrap_or_else(|| urls::post(settings, &existing.slug));
-            post::mark_published(conn, existing.id, Utc::now(), &ap_id).await?
+            let row = post::mark_published(conn, existing.id, Utc::now(), &ap_id).await?;
+            let item = with_tags(conn, row).await?;
+            if let Some(create) = outgoing::create_article(settings, &item) {
+                delivery::enqueue_to_followers(conn, &create).await?;
+            }
+            return Ok(item);
         };
         with_tags(conn, row).await
     })
     .await
 }
 
-/// Deletes a post: its URL answers 410 Gone from now on.
-pub async fn delete(conn: &mut AsyncPgConnection, slug: &str) -> Result<(), AuthoringError> {
+/// Deletes a post: its URL answers 410 Gone from now on, and followers'
+/// servers are told to remove it.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    settings: &Settings,
+    slug: &str,
+) -> Result<(), AuthoringError> {
     conn.transaction::<_, AuthoringError, _>(async |conn| {
         let existing = post::lock_by_slug(conn, slug)
             .await?
             .ok_or_else(|| AuthoringError::NotFound(slug.to_string()))?;
         post::mark_deleted(conn, existing.id, Utc::now()).await?;
+        if existing.is_public()
+            && let Some(ap_id) = &existing.ap_id
+        {
+            let delete = outgoing::delete_article(settings, ap_id);
+            delivery::enqueue_to_followers(conn, &delete).await?;
+        }
         Ok(())
     })
     .await

@@ -284,7 +284,7 @@ async fn post_command(
                     "nothing to change: give --title, --file, --summary, --clear-summary, --tag or --clear-tags"
                 );
             }
-            let item = authoring::edit(conn, &slug, edit)
+            let item = authoring::edit(conn, settings, &slug, edit)
                 .await
                 .map_err(cli_error)?;
             if item.post.slug != slug {
@@ -301,7 +301,9 @@ async fn post_command(
             report("published", settings, &item);
         }
         PostCommand::Delete { slug } => {
-            authoring::delete(conn, &slug).await.map_err(cli_error)?;
+            authoring::delete(conn, settings, &slug)
+                .await
+                .map_err(cli_error)?;
             println!("deleted {slug}; its address now answers 410 Gone");
         }
     }

@@ -42,6 +42,16 @@ struct RawSettings {
     admin: RawAdmin,
     theme: RawTheme,
     log: RawLog,
+    federation: RawFederation,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFederation {
+    allow_private_addresses: bool,
+    delivery_workers: i64,
+    max_attempts: i64,
+    give_up_after_hours: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,6 +136,20 @@ pub struct Settings {
     pub theme_dir: Option<PathBuf>,
     pub log_level: String,
     pub log_format: LogFormat,
+    pub federation: FederationSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct FederationSettings {
+    /// Tests only: lets fedblog connect to loopback and private addresses
+    /// (and use http and ports in ActivityPub ids).
+    pub allow_private_addresses: bool,
+    /// Deliveries in flight at once.
+    pub delivery_workers: usize,
+    /// Attempts before a delivery is given up.
+    pub max_attempts: i32,
+    /// Age after which a failing delivery is given up.
+    pub give_up_after: chrono::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -239,7 +263,34 @@ impl Settings {
             ));
         }
 
+        let f = raw.federation;
+        if !(1..=256).contains(&f.delivery_workers) {
+            return Err(invalid(
+                "federation.delivery_workers",
+                "must be between 1 and 256",
+            ));
+        }
+        if !(1..=100).contains(&f.max_attempts) {
+            return Err(invalid(
+                "federation.max_attempts",
+                "must be between 1 and 100",
+            ));
+        }
+        if !(1..=24 * 90).contains(&f.give_up_after_hours) {
+            return Err(invalid(
+                "federation.give_up_after_hours",
+                "must be between 1 and 2160",
+            ));
+        }
+        let federation = FederationSettings {
+            allow_private_addresses: f.allow_private_addresses,
+            delivery_workers: f.delivery_workers as usize,
+            max_attempts: f.max_attempts as i32,
+            give_up_after: chrono::Duration::hours(f.give_up_after_hours),
+        };
+
         Ok(Settings {
+            federation,
             base_url,
             domain,
             listen,

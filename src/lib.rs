@@ -8,6 +8,7 @@ pub mod authoring;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod federation;
 pub mod models;
 pub mod render;

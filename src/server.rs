@@ -9,6 +9,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::config::Settings;
 use crate::db::{Database, OnClose};
+use crate::delivery::worker::Workers;
 use crate::state::AppState;
 use crate::web;
 
@@ -38,6 +39,8 @@ async fn run(settings: Settings, db: &Database, shutdown: ShutdownSignal) -> any
     let listen = settings.listen;
     let base_url = settings.url("/");
     let state = AppState::load(settings, db.pool.clone()).await?;
+    let federation = crate::federation::config(state.clone()).await?;
+    let workers = Workers::spawn(federation.clone())?;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (server.listen)"))?;
@@ -45,11 +48,12 @@ async fn run(settings: Settings, db: &Database, shutdown: ShutdownSignal) -> any
     println!("fedblog is serving {base_url} (listening on http://{listen})");
 
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, web::router(state)).with_graceful_shutdown(async move {
-        shutdown.recv().await;
-        tracing::info!("shutting down");
-        let _ = stop_tx.send(true);
-    });
+    let server =
+        axum::serve(listener, web::router(state, federation)).with_graceful_shutdown(async move {
+            shutdown.recv().await;
+            tracing::info!("shutting down");
+            let _ = stop_tx.send(true);
+        });
     tokio::select! {
         result = server => result.context("HTTP server failed")?,
         _ = async {
@@ -57,6 +61,7 @@ async fn run(settings: Settings, db: &Database, shutdown: ShutdownSignal) -> any
             tokio::time::sleep(SHUTDOWN_GRACE).await;
         } => tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them"),
     }
+    workers.shutdown().await;
     Ok(())
 }
 

@@ -1,6 +1,32 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    activities (id) {
+        id -> Int8,
+        ap_id -> Text,
+        kind -> Text,
+        json -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> Int8,
+        activity_id -> Int8,
+        inbox_url -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        locked_until -> Nullable<Timestamptz>,
+        delivered_at -> Nullable<Timestamptz>,
+        gave_up_at -> Nullable<Timestamptz>,
+        last_status -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     followers (id) {
         id -> Int8,
         actor_id -> Text,
@@ -16,6 +42,15 @@ diesel::table! {
         key -> Text,
         value -> Text,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    instances (domain) {
+        domain -> Text,
+        failing_since -> Nullable<Timestamptz>,
+        last_success_at -> Nullable<Timestamptz>,
+        last_contact_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -54,6 +89,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    received_activities (ap_id) {
+        ap_id -> Text,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    remote_actors (id) {
+        id -> Int8,
+        ap_id -> Text,
+        inbox_url -> Text,
+        shared_inbox_url -> Nullable<Text>,
+        public_key_pem -> Text,
+        preferred_username -> Nullable<Text>,
+        name -> Nullable<Text>,
+        url -> Nullable<Text>,
+        icon_url -> Nullable<Text>,
+        fetched_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tags (id) {
         id -> Int8,
         name -> Text,
@@ -61,15 +118,21 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(deliveries -> activities (activity_id));
 diesel::joinable!(post_slug_redirects -> posts (post_id));
 diesel::joinable!(post_tags -> posts (post_id));
 diesel::joinable!(post_tags -> tags (tag_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    activities,
+    deliveries,
     followers,
     instance_settings,
+    instances,
     post_slug_redirects,
     post_tags,
     posts,
+    received_activities,
+    remote_actors,
     tags,
 );

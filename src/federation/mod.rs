@@ -1,14 +1,62 @@
 //! ActivityPub: the blog actor and its keys, our objects as JSON, discovery
-//! (WebFinger, host-meta, NodeInfo) and content negotiation.
+//! (WebFinger, host-meta, NodeInfo), content negotiation, the inboxes and
+//! the activities we send.
 
+pub mod activities;
 pub mod context;
+pub mod error;
+pub mod http;
+pub mod inbox;
 pub mod keys;
 pub mod negotiate;
 pub mod objects;
+pub mod outgoing;
 pub mod routes;
+
+use activitypub_federation::config::FederationConfig;
+use url::Url;
+
+use crate::state::AppState;
+use crate::urls;
+use objects::blog_actor::BlogActor;
 
 /// The audience that makes an object public.
 pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
 /// The content type of ActivityPub JSON, as Mastodon requires it.
 pub const ACTIVITY_JSON: &str = "application/activity+json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("building the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    #[error("the actor URL is invalid: {0}")]
+    Url(#[from] url::ParseError),
+    #[error("federation configuration: {0}")]
+    Config(String),
+}
+
+/// The federation library's configuration: our domain, the guarded client,
+/// draft-cavage signatures as Mastodon expects them, and signed fetches as the
+/// blog actor (so servers in secure mode answer us).
+pub async fn config(state: AppState) -> Result<FederationConfig<AppState>, SetupError> {
+    let settings = state.settings.clone();
+    let allow_private = settings.federation.allow_private_addresses;
+    let actor = BlogActor {
+        id: Url::parse(&urls::actor(&settings))?,
+        keys: (*state.actor_keys).clone(),
+    };
+    FederationConfig::builder()
+        .domain(settings.domain.clone())
+        .app_data(state)
+        .client(http::client(allow_private)?)
+        .debug(allow_private)
+        .allow_http_urls(allow_private)
+        .http_signature_compat(true)
+        .request_timeout(http::REQUEST_TIMEOUT)
+        .http_fetch_limit(20)
+        .signed_fetch_actor(&actor)
+        .build()
+        .await
+        .map_err(|e| SetupError::Config(e.to_string()))
+}

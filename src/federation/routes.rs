@@ -215,7 +215,7 @@ pub async fn actor(
 ) -> Result<Response, FedError> {
     check_handle(&state, &handle)?;
     if !wants_activity_json(&headers) {
-        return Ok(Redirect::to("/").into_response());
+        return Ok(Redirect::to(&state.settings.url("/")).into_response());
     }
     let person = person::blog_actor(&state.settings, &state.actor_keys);
     Ok(ActivityJson(StatusCode::OK, person).into_response())
@@ -326,7 +326,7 @@ pub async fn post_json(state: &AppState, slug: &str) -> Result<Response, FedErro
             },
             None => match post::redirect_target(&mut conn, slug).await? {
                 Some(current) => {
-                    return Ok(Redirect::permanent(&format!("/posts/{current}")).into_response());
+                    return Ok(Redirect::permanent(&urls::post(settings, &current)).into_response());
                 }
                 None => return Err(not_found()),
             },

@@ -1,7 +1,10 @@
 //! Rows and the queries on them, one file per table family. Models know no
 //! HTTP and no protocol.
 
+pub mod delivery;
 pub mod follower;
 pub mod instance_setting;
 pub mod post;
+pub mod received_activity;
+pub mod remote_actor;
 pub mod tag;

@@ -257,7 +257,7 @@ async fn update(
         summary: body.summary,
         tags: body.tags,
     };
-    let item = authoring::edit(&mut conn, &slug, edit).await?;
+    let item = authoring::edit(&mut conn, &state.settings, &slug, edit).await?;
     Ok(Json(PostJson::new(&state.settings, item)))
 }
 
@@ -277,7 +277,7 @@ async fn remove(
     Path(slug): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let mut conn = state.pool.get().await?;
-    authoring::delete(&mut conn, &slug).await?;
+    authoring::delete(&mut conn, &state.settings, &slug).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -14,20 +14,22 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Json};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::federation::routes;
+use activitypub_federation::config::{FederationConfig, FederationMiddleware};
+
+use crate::federation::{inbox, routes};
 use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole application.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, federation: FederationConfig<AppState>) -> Router {
     let pages = Router::new()
         .route("/", get(pages::home))
         .route("/posts/{slug}", get(pages::show_post))
@@ -53,7 +55,10 @@ pub fn router(state: AppState) -> Router {
             "/users/{handle}/{collection}",
             get(routes::empty_collection),
         )
-        .route("/posts/{slug}/replies", get(routes::post_replies));
+        .route("/posts/{slug}/replies", get(routes::post_replies))
+        .route("/inbox", post(inbox::shared_inbox))
+        .route("/users/{handle}/inbox", post(inbox::actor_inbox))
+        .layer(FederationMiddleware::new(federation));
 
     Router::new()
         .merge(pages)

@@ -224,7 +224,9 @@ pub async fn show_post(
         }
         Some(_draft) => Err(PageError::NotFound),
         None => match post::redirect_target(&mut conn, &slug).await? {
-            Some(current) => Ok(Redirect::permanent(&format!("/posts/{current}")).into_response()),
+            Some(current) => {
+                Ok(Redirect::permanent(&urls::post(&state.settings, &current)).into_response())
+            }
             None => Err(PageError::NotFound),
         },
     }

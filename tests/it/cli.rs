@@ -81,7 +81,10 @@ async fn write_publish_edit_and_delete_from_the_command_line() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("renamed-post"), "{out}");
     let response = app.get("/posts/from-a-file").await;
-    assert_eq!(response.headers()["location"], "/posts/renamed-post");
+    assert_eq!(
+        response.headers()["location"],
+        app.url("/posts/renamed-post").as_str()
+    );
     assert_eq!(app.page("/tags/files").await.0, StatusCode::OK);
 
     let (code, out, _) = run(app.cli().args(["post", "show", "renamed-post"]), None);
@@ -203,7 +206,7 @@ async fn a_reset_admin_token_opens_the_api() {
     let token = out.trim().to_string();
     assert!(token.len() >= 40, "{token}");
     let settings = fedblog::config::Settings::from_toml_layers(&[&format!(
-        "[database]\nurl = \"{}\"\n[server]\ndomain = \"127.0.0.1:{}\"",
+        "[database]\nurl = \"{}\"\n[server]\ndomain = \"localhost:{}\"",
         app.db_url,
         app.addr.port()
     )])
@@ -217,7 +220,12 @@ async fn a_reset_admin_token_opens_the_api() {
         let state = fedblog::state::AppState::load(settings, app.pool.clone())
             .await
             .expect("state");
-        tokio::spawn(async move { axum::serve(listener, fedblog::web::router(state)).await });
+        let federation = fedblog::federation::config(state.clone())
+            .await
+            .expect("federation");
+        tokio::spawn(async move {
+            axum::serve(listener, fedblog::web::router(state, federation)).await
+        });
         addr
     };
     let list = |token: String| {

@@ -7,4 +7,6 @@ mod common;
 mod embedded;
 mod federation;
 mod feeds;
+mod inbox;
 mod pages;
+mod peer;

@@ -134,7 +134,7 @@ async fn a_post_page_has_its_content_and_complete_opengraph_tags() {
     );
     assert_eq!(
         meta(&doc, "fediverse:creator"),
-        [format!("@blog@127.0.0.1:{}", app.addr.port())]
+        [format!("@blog@localhost:{}", app.addr.port())]
     );
     assert!(
         doc.select(&scraper::Selector::parse(".post-body table").expect("css"))

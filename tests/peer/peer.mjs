@@ -55,8 +55,10 @@ import {
 // Command line
 // ---------------------------------------------------------------------------
 
-const USAGE = `usage: node peer.mjs [--port N] [--verbose] [--lenient] [--ttl SECONDS] [--exit-on-stdin-close]
+const USAGE = `usage: node peer.mjs [--port N] [--public-host NAME] [--verbose] [--lenient] [--ttl SECONDS] [--exit-on-stdin-close]
   --port N                 port on 127.0.0.1 (0 = any free port; default 0)
+  --public-host NAME       the host name in the peer's own URLs (default 127.0.0.1;
+                           "localhost" for servers that require a domain name in ids)
   --verbose                log requests and Fedify's debug log to stderr
   --lenient                accept what Fedify alone accepts (Linked Data signatures or
                            Object Integrity Proofs without a valid HTTP signature);
@@ -71,6 +73,7 @@ try {
   args = parseArgs({
     options: {
       port: { type: "string", default: "0" },
+      "public-host": { type: "string", default: "127.0.0.1" },
       verbose: { type: "boolean", default: false },
       lenient: { type: "boolean", default: false },
       ttl: { type: "string", default: "1800" },
@@ -97,6 +100,14 @@ const VERBOSE = args.verbose;
 const STRICT_HTTP_SIGNATURES = !args.lenient;
 
 const HOST = "127.0.0.1";
+const PUBLIC_HOST = args["public-host"];
+if (!isLoopbackName(PUBLIC_HOST)) {
+  process.stderr.write(`--public-host must name loopback (localhost or 127.x.x.x)\n${USAGE}\n`);
+  process.exit(2);
+}
+function isLoopbackName(name) {
+  return name === "localhost" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}
 const USERNAME = "alice";
 const USER_AGENT = "fedblog-test-peer/0.1 (Fedify/1.5.9; +loopback)";
 const FETCH_TIMEOUT_MS = 10_000;
@@ -415,7 +426,7 @@ function buildFederation(origin) {
   listen(Activity); // catch-all: Fedify dispatches to the closest registered superclass
 
   inbox.onError((_ctx, error) => {
-    process.stderr.write(`[peer] inbox error: ${error.stack ?? error}\n`);
+    process.stderr.write(`[peer] inbox error: ${error.message ?? error}\n`);
   });
 
   return fed;
@@ -476,7 +487,6 @@ async function onFollow(ctx, follow) {
     id: new URL(`/users/${USERNAME}/accepts/${randomUUID()}`, ORIGIN),
     actor: ctx.getActorUri(USERNAME),
     object: follow,
-    to: follower.id,
   });
   setTimeout(() => {
     ctx.sendActivity({ identifier: USERNAME }, follower, accept).then(
@@ -1006,7 +1016,7 @@ const control = {
     const ctx = controlContext();
     const { actor } = await resolveActor(ctx, requireString(body, "actor"));
     const followId = new URL(`/users/${USERNAME}/follows/${randomUUID()}`, ORIGIN);
-    const follow = new Follow({ id: followId, actor: ctx.getActorUri(USERNAME), object: actor.id, to: actor.id });
+    const follow = new Follow({ id: followId, actor: ctx.getActorUri(USERNAME), object: actor.id });
     following.set(actor.id.href, {
       followId: followId.href,
       follow,
@@ -1034,7 +1044,7 @@ const control = {
     }
     if (entry == null) throw new ControlError(404, `alice has not followed ${ref}`);
     const undoId = new URL(`${entry.followId}/undo`);
-    const undo = new Undo({ id: undoId, actor: ctx.getActorUri(USERNAME), object: entry.follow, to: new URL(entry.target) });
+    const undo = new Undo({ id: undoId, actor: ctx.getActorUri(USERNAME), object: entry.follow });
     await send(ctx, entry.actor, undo, { preferSharedInbox: body.sharedInbox === true });
     following.delete(entry.target);
     return json(200, { undoId: undoId.href, followId: entry.followId });
@@ -1113,7 +1123,7 @@ const control = {
     const authorRef = typeof body.to === "string" && body.to !== "" ? body.to : await authorOf(ctx, object, body.signed !== false);
     const { actor: author } = await resolveActor(ctx, authorRef);
     const likeId = new URL(`/users/${USERNAME}/likes/${randomUUID()}`, ORIGIN);
-    const like = new Like({ id: likeId, actor: ctx.getActorUri(USERNAME), object: new URL(object), to: author.id });
+    const like = new Like({ id: likeId, actor: ctx.getActorUri(USERNAME), object: new URL(object) });
     const inboxes = await send(ctx, author, like, { preferSharedInbox: body.sharedInbox !== false });
     return json(200, { activityId: likeId.href, inboxes });
   },
@@ -1232,7 +1242,7 @@ try {
   process.stderr.write(`[peer] cannot listen on ${HOST}:${PORT}: ${error.message}\n`);
   process.exit(1);
 }
-ORIGIN = `http://${HOST}:${info.port}`;
+ORIGIN = `http://${PUBLIC_HOST}:${info.port}`;
 federation = buildFederation(ORIGIN);
 
 function shutdown(signal) {

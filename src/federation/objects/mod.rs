@@ -1,5 +1,7 @@
-//! Our objects as ActivityPub JSON, one file per type.
+//! Our objects as ActivityPub JSON, and the remote ones we read; one file per type.
 
 pub mod article;
+pub mod blog_actor;
 pub mod collection;
 pub mod person;
+pub mod remote_actor;

@@ -5,12 +5,15 @@
 
 #![allow(dead_code)]
 
+pub mod peer;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use activitypub_federation::config::FederationConfig;
 use fedblog::config::Settings;
 use fedblog::db::embedded::EmbeddedPostgres;
 use fedblog::db::{self, Pool};
@@ -144,6 +147,7 @@ pub async fn fresh_database() -> String {
 /// The real application, serving on a random loopback port with its own database.
 pub struct TestApp {
     pub addr: SocketAddr,
+    pub federation: FederationConfig<AppState>,
     pub db_url: String,
     pub pool: Pool,
     pub settings: Settings,
@@ -166,10 +170,11 @@ impl TestApp {
         let addr = listener.local_addr().expect("local addr");
         let data_dir = tempfile::tempdir().expect("tempdir");
         let base = format!(
-            "[server]\ndomain = \"127.0.0.1:{port}\"\nlisten = \"127.0.0.1:{port}\"\n\
+            "[server]\ndomain = \"localhost:{port}\"\nlisten = \"127.0.0.1:{port}\"\n\
              [database]\nurl = \"{db_url}\"\npool_size = 4\n\
              [storage]\ndata_dir = \"{data}\"\n\
-             [admin]\ntoken = \"{TOKEN}\"\n",
+             [admin]\ntoken = \"{TOKEN}\"\n\
+             [federation]\nallow_private_addresses = true\n",
             port = addr.port(),
             data = data_dir.path().display(),
         );
@@ -179,13 +184,16 @@ impl TestApp {
         let state = AppState::load(settings.clone(), pool.clone())
             .await
             .expect("theme and keys load");
+        let federation = fedblog::federation::config(state.clone())
+            .await
+            .expect("federation config");
+        let router = web::router(state, federation.clone());
         tokio::spawn(async move {
-            axum::serve(listener, web::router(state))
-                .await
-                .expect("server runs");
+            axum::serve(listener, router).await.expect("server runs");
         });
         TestApp {
             addr,
+            federation,
             db_url,
             pool,
             settings,
@@ -194,8 +202,17 @@ impl TestApp {
         }
     }
 
+    /// Sends every delivery that is due, as the workers would; returns the attempts.
+    pub async fn deliver(&self) -> usize {
+        fedblog::delivery::worker::drain(&self.federation)
+            .await
+            .expect("drain")
+    }
+
+    /// An address on the app, as the app itself names it (its domain is
+    /// `localhost:PORT`: the federation library wants a host name in ids).
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+        format!("http://localhost:{}{}", self.addr.port(), path)
     }
 
     pub async fn get(&self, path: &str) -> Response {
@@ -252,7 +269,7 @@ impl TestApp {
         cmd.env("FEDBLOG__DATABASE__URL", &self.db_url)
             .env(
                 "FEDBLOG__SERVER__DOMAIN",
-                format!("127.0.0.1:{}", self.addr.port()),
+                format!("localhost:{}", self.addr.port()),
             )
             .env("FEDBLOG__STORAGE__DATA_DIR", self.data_dir.path());
         cmd

@@ -1,0 +1,480 @@
+//! Delivery workers: claim due deliveries (a lease, `SKIP LOCKED`), sign each
+//! afresh, POST it, and record the outcome: delivered; retried later with
+//! back-off and jitter (network errors, 5xx, 408, 429); or given up (any other
+//! 4xx, too many attempts, too old). No transaction is held during a request.
+//! Several workers and several processes may share one database.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use activitypub_federation::config::{Data, FederationConfig};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use rand::Rng;
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, DATE, HOST, RETRY_AFTER};
+use reqwest_middleware::ClientWithMiddleware;
+use serde_json::Value;
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::task::JoinSet;
+use url::Url;
+
+use crate::federation::{ACTIVITY_JSON, context, http};
+use crate::models::delivery::{self as queue, Claimed, instance};
+use crate::state::AppState;
+
+/// How long a claimed delivery is reserved for the worker that took it; a
+/// crashed worker's deliveries become due again after this.
+pub const LEASE_SECS: i64 = 120;
+/// How often workers look for due deliveries without being woken.
+const POLL: Duration = Duration::from_secs(2);
+/// In-flight requests get this long to finish on shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// An instance with no success for this long is treated as dead...
+const DEAD_AFTER: chrono::Duration = chrono::Duration::days(3);
+/// ...and its deliveries are tried at most this often until it contacts us.
+const DEAD_RETRY: chrono::Duration = chrono::Duration::hours(6);
+
+/// What happened to one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered(u16),
+    /// Worth trying again; `retry_after` from the server, if it said.
+    Retry {
+        status: Option<u16>,
+        error: String,
+        retry_after: Option<Duration>,
+    },
+    /// Never going to work (a final 4xx, a refused address).
+    Final {
+        status: Option<u16>,
+        error: String,
+    },
+}
+
+/// Sorts a response status the way Mastodon does.
+pub fn classify(status: StatusCode, retry_after: Option<Duration>) -> Outcome {
+    let code = status.as_u16();
+    if status.is_success() {
+        Outcome::Delivered(code)
+    } else if status == StatusCode::REQUEST_TIMEOUT
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status.is_server_error()
+    {
+        Outcome::Retry {
+            status: Some(code),
+            error: format!("HTTP {status}"),
+            retry_after,
+        }
+    } else {
+        Outcome::Final {
+            status: Some(code),
+            error: format!("HTTP {status}"),
+        }
+    }
+}
+
+/// The pause before attempt `attempts + 1`: one minute doubling to a day, ±20 %.
+pub fn backoff(attempts: i32) -> Duration {
+    let exponent = attempts.clamp(1, 20) - 1;
+    let base = 60u64.saturating_mul(1u64 << exponent).min(24 * 3600);
+    let jitter = rand::rng().random_range(0.8..1.2);
+    Duration::from_secs_f64(base as f64 * jitter)
+}
+
+/// Runs workers until `shutdown` says stop.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Workers {
+    pub fn spawn(config: FederationConfig<AppState>) -> Result<Self, reqwest::Error> {
+        let client = http::client(
+            config
+                .to_request_data()
+                .settings
+                .federation
+                .allow_private_addresses,
+        )?;
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(run(config, client, stop_rx));
+        Ok(Workers { stop, task })
+    }
+
+    /// Stops claiming, lets in-flight requests finish (within a deadline) and
+    /// releases the leases of those that did not.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+async fn run(
+    config: FederationConfig<AppState>,
+    client: ClientWithMiddleware,
+    mut stop: watch::Receiver<bool>,
+) {
+    let data = config.to_request_data();
+    let wake = Arc::new(Notify::new());
+    let listener = tokio::spawn(listen(data.pool.clone(), wake.clone()));
+    let permits = Arc::new(Semaphore::new(data.settings.federation.delivery_workers));
+    let mut in_flight: JoinSet<i64> = JoinSet::new();
+    let mut leased: Vec<i64> = Vec::new();
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let free = permits.available_permits() as i64;
+        let claimed = if free > 0 {
+            claim(&data, free).await
+        } else {
+            Vec::new()
+        };
+        for delivery in claimed {
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                break;
+            };
+            let (data, client) = (data.reset_request_count(), client.clone());
+            leased.push(delivery.id);
+            in_flight.spawn(async move {
+                let id = delivery.id;
+                process(&data, &client, delivery).await;
+                drop(permit);
+                id
+            });
+        }
+        let idle = permits.available_permits() > 0;
+        tokio::select! {
+            _ = stop.changed() => {}
+            Some(Ok(done)) = in_flight.join_next(), if !in_flight.is_empty() => leased.retain(|id| *id != done),
+            _ = wake.notified(), if idle => {}
+            _ = tokio::time::sleep(POLL) => {}
+        }
+    }
+    listener.abort();
+    let deadline = tokio::time::sleep(SHUTDOWN_GRACE);
+    tokio::pin!(deadline);
+    while !in_flight.is_empty() {
+        tokio::select! {
+            Some(Ok(done)) = in_flight.join_next() => leased.retain(|id| *id != done),
+            _ = &mut deadline => break,
+        }
+    }
+    in_flight.abort_all();
+    if !leased.is_empty() {
+        tracing::warn!(
+            count = leased.len(),
+            "releasing unfinished deliveries for the next start"
+        );
+        if let Ok(mut conn) = data.pool.get().await
+            && let Err(e) = queue::release(&mut conn, &leased).await
+        {
+            tracing::error!(error = %e, "could not release delivery leases (they expire by themselves)");
+        }
+    }
+}
+
+async fn claim(data: &Data<AppState>, limit: i64) -> Vec<Claimed> {
+    let claimed = async {
+        let mut conn = data.pool.get().await.map_err(|e| e.to_string())?;
+        queue::claim(&mut conn, limit, LEASE_SECS)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    match claimed.await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::error!(error = %e, "claiming deliveries failed");
+            Vec::new()
+        }
+    }
+}
+
+/// Wakes the workers when a transaction that queued deliveries commits (in
+/// this process or another). If the listening connection fails, the poll
+/// interval still finds the work.
+async fn listen(pool: crate::db::Pool, wake: Arc<Notify>) {
+    loop {
+        let listened = async {
+            let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+            use diesel_async::RunQueryDsl;
+            diesel::sql_query(format!("LISTEN {}", queue::CHANNEL))
+                .execute(&mut conn)
+                .await
+                .map_err(|e| e.to_string())?;
+            let notifications = conn.notifications_stream();
+            tokio::pin!(notifications);
+            while let Some(n) = notifications.next().await {
+                n.map_err(|e| e.to_string())?;
+                wake.notify_one();
+            }
+            Ok::<(), String>(())
+        };
+        if let Err(e) = listened.await {
+            tracing::debug!(error = %e, "delivery listener reconnecting");
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Sends everything that is due now, until nothing is; returns how many
+/// attempts were made. For tests and `fedblog deliveries run`.
+pub async fn drain(config: &FederationConfig<AppState>) -> Result<usize, reqwest::Error> {
+    let data = config.to_request_data();
+    let client = http::client(data.settings.federation.allow_private_addresses)?;
+    let mut attempts = 0;
+    loop {
+        let claimed = claim(&data, 64).await;
+        if claimed.is_empty() {
+            return Ok(attempts);
+        }
+        attempts += claimed.len();
+        let mut set = JoinSet::new();
+        for delivery in claimed {
+            let (data, client) = (data.reset_request_count(), client.clone());
+            set.spawn(async move { process(&data, &client, delivery).await });
+        }
+        while set.join_next().await.is_some() {}
+    }
+}
+
+async fn process(data: &Data<AppState>, client: &ClientWithMiddleware, delivery: Claimed) {
+    let outcome = send(data, client, &delivery).await;
+    let recorded = record(data, &delivery, &outcome).await;
+    if let Err(e) = recorded {
+        tracing::error!(error = %e, delivery = delivery.id, "recording a delivery outcome failed; the lease will expire and it is sent again");
+    }
+}
+
+/// Signs (afresh, for this attempt) and POSTs one activity.
+pub async fn send(
+    data: &Data<AppState>,
+    client: &ClientWithMiddleware,
+    delivery: &Claimed,
+) -> Outcome {
+    let inbox = match Url::parse(&delivery.inbox_url) {
+        Ok(url)
+            if url.scheme() == "https"
+                || (url.scheme() == "http" && data.settings.federation.allow_private_addresses) =>
+        {
+            url
+        }
+        _ => {
+            return Outcome::Final {
+                status: None,
+                error: format!("not a deliverable inbox URL: {}", delivery.inbox_url),
+            };
+        }
+    };
+    let Some(host) = inbox.host_str() else {
+        return Outcome::Final {
+            status: None,
+            error: "the inbox URL has no host".into(),
+        };
+    };
+    let host = match inbox.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    };
+    let body = match serde_json::to_vec(&with_context(&delivery.json)) {
+        Ok(body) => Bytes::from(body),
+        Err(e) => {
+            return Outcome::Final {
+                status: None,
+                error: format!("unserialisable activity: {e}"),
+            };
+        }
+    };
+    let request = client
+        .post(inbox.as_str())
+        .header(CONTENT_TYPE, ACTIVITY_JSON)
+        .header(HOST, host)
+        .header(DATE, httpdate::fmt_http_date(SystemTime::now()))
+        .timeout(http::REQUEST_TIMEOUT);
+    let request = match data.sign_request(request, body).await {
+        Ok(request) => request,
+        Err(e) => {
+            return Outcome::Retry {
+                status: None,
+                error: format!("signing failed: {e}"),
+                retry_after: None,
+            };
+        }
+    };
+    match client.execute(request).await {
+        Ok(response) => {
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(|secs| Duration::from_secs(secs.min(24 * 3600)));
+            classify(response.status(), retry_after)
+        }
+        Err(reqwest_middleware::Error::Middleware(e)) => Outcome::Final {
+            status: None,
+            error: e.to_string(),
+        },
+        Err(e) => Outcome::Retry {
+            status: None,
+            error: describe(&e),
+            retry_after: None,
+        },
+    }
+}
+
+fn describe(e: &reqwest_middleware::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message = format!("{message}: {s}");
+        source = s.source();
+    }
+    message
+}
+
+fn with_context(activity: &Value) -> Value {
+    let mut object = serde_json::Map::new();
+    object.insert("@context".into(), context::context());
+    if let Value::Object(fields) = activity {
+        object.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    Value::Object(object)
+}
+
+async fn record(
+    data: &Data<AppState>,
+    delivery: &Claimed,
+    outcome: &Outcome,
+) -> Result<(), String> {
+    let mut conn = data.pool.get().await.map_err(|e| e.to_string())?;
+    let conn = &mut *conn;
+    let domain = Url::parse(&delivery.inbox_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let settings = &data.settings.federation;
+    let fields = |e: diesel::result::Error| e.to_string();
+    match outcome {
+        Outcome::Delivered(status) => {
+            queue::mark_delivered(conn, delivery.id, i32::from(*status))
+                .await
+                .map_err(fields)?;
+            instance::record_alive(conn, &domain, true)
+                .await
+                .map_err(fields)?;
+            tracing::info!(activity = %delivery.activity_ap_id, inbox = %delivery.inbox_url, attempt = delivery.attempts, "delivered");
+        }
+        Outcome::Final { status, error } => {
+            queue::mark_given_up(conn, delivery.id, status.map(i32::from), error)
+                .await
+                .map_err(fields)?;
+            tracing::warn!(activity = %delivery.activity_ap_id, inbox = %delivery.inbox_url, error = %error, "delivery refused; not retrying");
+        }
+        Outcome::Retry {
+            status,
+            error,
+            retry_after,
+        } => {
+            let failing_since = instance::record_failure(conn, &domain)
+                .await
+                .map_err(fields)?;
+            let too_old = delivery.created_at + settings.give_up_after <= Utc::now();
+            if delivery.attempts >= settings.max_attempts || too_old {
+                let why = format!("{error} (gave up after {} attempts)", delivery.attempts);
+                queue::mark_given_up(conn, delivery.id, status.map(i32::from), &why)
+                    .await
+                    .map_err(fields)?;
+                tracing::warn!(activity = %delivery.activity_ap_id, inbox = %delivery.inbox_url, error = %error, "delivery given up");
+                return Ok(());
+            }
+            let next = next_attempt(delivery.attempts, *retry_after, failing_since);
+            queue::mark_retry(conn, delivery.id, status.map(i32::from), error, next)
+                .await
+                .map_err(fields)?;
+            tracing::info!(activity = %delivery.activity_ap_id, inbox = %delivery.inbox_url, attempt = delivery.attempts, error = %error, next = %next, "delivery failed; will retry");
+        }
+    }
+    Ok(())
+}
+
+fn next_attempt(
+    attempts: i32,
+    retry_after: Option<Duration>,
+    failing_since: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let now = Utc::now();
+    let pause = backoff(attempts).max(retry_after.unwrap_or_default());
+    let mut next = now + chrono::Duration::from_std(pause).unwrap_or(chrono::Duration::hours(24));
+    if failing_since + DEAD_AFTER < now {
+        next = next.max(now + DEAD_RETRY);
+    }
+    next
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_sorted_like_mastodon_does() {
+        assert_eq!(
+            classify(StatusCode::ACCEPTED, None),
+            Outcome::Delivered(202)
+        );
+        for retry in [
+            StatusCode::REQUEST_TIMEOUT,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::BAD_GATEWAY,
+            StatusCode::SERVICE_UNAVAILABLE,
+        ] {
+            assert!(
+                matches!(classify(retry, None), Outcome::Retry { .. }),
+                "{retry}"
+            );
+        }
+        for last in [
+            StatusCode::BAD_REQUEST,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::FORBIDDEN,
+            StatusCode::NOT_FOUND,
+            StatusCode::GONE,
+        ] {
+            assert!(
+                matches!(classify(last, None), Outcome::Final { .. }),
+                "{last}"
+            );
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_from_a_minute_to_a_day_with_jitter() {
+        for (attempts, base) in [
+            (1, 60.0),
+            (2, 120.0),
+            (5, 960.0),
+            (12, 86400.0),
+            (40, 86400.0),
+        ] {
+            let secs = backoff(attempts).as_secs_f64();
+            assert!(
+                secs >= base * 0.8 && secs <= base * 1.2,
+                "attempt {attempts}: {secs}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_dead_instance_is_retried_rarely() {
+        let now = Utc::now();
+        let alive = next_attempt(1, None, now);
+        assert!(alive < now + chrono::Duration::minutes(2));
+        let dead = next_attempt(1, None, now - chrono::Duration::days(4));
+        assert!(dead >= now + chrono::Duration::hours(6) - chrono::Duration::seconds(1));
+        let told = next_attempt(1, Some(Duration::from_secs(3600)), now);
+        assert!(told >= now + chrono::Duration::minutes(59));
+    }
+}

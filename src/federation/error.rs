@@ -1,0 +1,78 @@
+//! Errors of the federation layer, and the statuses other servers get for them:
+//! 401 when a signature cannot be verified, 400 for malformed activities,
+//! 403 when a verified actor may not do what it asks.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use activitypub_federation::error::Error as ProtocolError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FederationError {
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    #[error("database error: {0}")]
+    Database(#[from] diesel::result::Error),
+    #[error("database pool: {0}")]
+    Pool(String),
+    #[error("invalid activity: {0}")]
+    Invalid(String),
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for FederationError {
+    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        FederationError::Pool(e.to_string())
+    }
+}
+
+impl FederationError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            FederationError::Protocol(e) => match e {
+                ProtocolError::ActivitySignatureInvalid
+                | ProtocolError::ActivityBodyDigestInvalid => StatusCode::UNAUTHORIZED,
+                // The signer's key could not be had: nothing is verified.
+                ProtocolError::NotFound
+                | ProtocolError::FetchInvalidContentType(_)
+                | ProtocolError::FetchWrongId(_)
+                | ProtocolError::ParseFetchedObject(..)
+                | ProtocolError::Reqwest(_)
+                | ProtocolError::ReqwestMiddleware(_)
+                | ProtocolError::DomainResolveError(_)
+                | ProtocolError::ResolveInternalIpError(..)
+                | ProtocolError::RequestLimit
+                | ProtocolError::ResponseBodyLimit => StatusCode::UNAUTHORIZED,
+                ProtocolError::ParseReceivedActivity { .. }
+                | ProtocolError::UrlVerificationError(_)
+                | ProtocolError::UrlParse(_) => StatusCode::BAD_REQUEST,
+                _ => StatusCode::UNAUTHORIZED,
+            },
+            FederationError::Invalid(_) => StatusCode::BAD_REQUEST,
+            FederationError::Forbidden(_) => StatusCode::FORBIDDEN,
+            FederationError::Database(_) | FederationError::Pool(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+}
+
+impl IntoResponse for FederationError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "inbox failed");
+        } else {
+            tracing::info!(error = %self, status = status.as_u16(), "inbox refused an activity");
+        }
+        let message = if status.is_server_error() {
+            "internal error".to_string()
+        } else {
+            self.to_string()
+        };
+        (status, Json(json!({"error": message}))).into_response()
+    }
+}

@@ -1,0 +1,174 @@
+//! Actors on other servers, as far as we need them: inbox, shared inbox and
+//! public key, cached in `remote_actors` and refetched when stale or updated.
+
+use activitypub_federation::config::Data;
+use activitypub_federation::protocol::verification::verify_domains_match;
+use activitypub_federation::traits::{Actor, Object};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use url::Url;
+
+use crate::federation::error::FederationError;
+use crate::models::remote_actor::{self, RemoteActorRow};
+use crate::state::AppState;
+
+#[derive(Debug, Clone)]
+pub struct RemoteActor {
+    pub id: Url,
+    pub row: RemoteActorRow,
+}
+
+/// The parts of an actor document we read; everything else is tolerated.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActorDocument {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub preferred_username: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub inbox: Url,
+    #[serde(default)]
+    pub endpoints: Option<Endpoints>,
+    pub public_key: PublicKeyDocument,
+    #[serde(default, deserialize_with = "link_href")]
+    pub url: Option<String>,
+    #[serde(default, deserialize_with = "link_href")]
+    pub icon: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoints {
+    #[serde(default)]
+    pub shared_inbox: Option<Url>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicKeyDocument {
+    pub id: String,
+    pub owner: Url,
+    pub public_key_pem: String,
+}
+
+/// `url`/`icon` may be a string, a Link/Image object, or a list of them.
+fn link_href<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    fn pick(v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Object(o) => o.get("href").or_else(|| o.get("url")).and_then(pick),
+            Value::Array(a) => a.iter().find_map(pick),
+            _ => None,
+        }
+    }
+    Ok(Option::<Value>::deserialize(d)?.as_ref().and_then(pick))
+}
+
+impl RemoteActor {
+    fn from_row(row: RemoteActorRow) -> Result<Self, FederationError> {
+        let id = Url::parse(&row.ap_id).map_err(|e| FederationError::Invalid(e.to_string()))?;
+        Ok(RemoteActor { id, row })
+    }
+}
+
+#[async_trait::async_trait]
+impl Object for RemoteActor {
+    type DataType = AppState;
+    type Kind = ActorDocument;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn last_refreshed_at(&self) -> Option<DateTime<Utc>> {
+        Some(self.row.fetched_at)
+    }
+
+    async fn read_from_id(
+        object_id: Url,
+        data: &Data<AppState>,
+    ) -> Result<Option<Self>, FederationError> {
+        let mut conn = data.pool.get().await?;
+        remote_actor::find(&mut conn, object_id.as_str())
+            .await?
+            .map(RemoteActor::from_row)
+            .transpose()
+    }
+
+    /// The actor is gone (its document answers 410): so is everything it had here.
+    async fn delete(&self, data: &Data<AppState>) -> Result<(), FederationError> {
+        let mut conn = data.pool.get().await?;
+        crate::federation::activities::forget_actor(&mut conn, self.id.as_str()).await
+    }
+
+    async fn into_json(self, _data: &Data<AppState>) -> Result<ActorDocument, FederationError> {
+        Err(FederationError::Invalid(
+            "remote actors are not served from here".into(),
+        ))
+    }
+
+    async fn verify(
+        json: &ActorDocument,
+        expected_domain: &Url,
+        _data: &Data<AppState>,
+    ) -> Result<(), FederationError> {
+        verify_domains_match(&json.id, expected_domain)?;
+        verify_domains_match(&json.id, &json.inbox)?;
+        if json.public_key.owner != json.id {
+            return Err(FederationError::Invalid(
+                "the public key's owner is not the actor".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn from_json(
+        json: ActorDocument,
+        data: &Data<AppState>,
+    ) -> Result<Self, FederationError> {
+        let row = RemoteActorRow {
+            id: 0,
+            ap_id: json.id.to_string(),
+            inbox_url: json.inbox.to_string(),
+            shared_inbox_url: json
+                .endpoints
+                .and_then(|e| e.shared_inbox)
+                .map(|u| u.to_string()),
+            public_key_pem: json.public_key.public_key_pem,
+            preferred_username: json.preferred_username,
+            name: json.name,
+            url: json.url,
+            icon_url: json.icon,
+            fetched_at: Utc::now(),
+        };
+        let mut conn = data.pool.get().await?;
+        let stored = remote_actor::upsert(&mut conn, &row).await?;
+        RemoteActor::from_row(stored)
+    }
+}
+
+impl Actor for RemoteActor {
+    fn public_key_pem(&self) -> &str {
+        &self.row.public_key_pem
+    }
+
+    fn private_key_pem(&self) -> Option<String> {
+        None
+    }
+
+    fn inbox(&self) -> Url {
+        Url::parse(&self.row.inbox_url).unwrap_or_else(|_| self.id.clone())
+    }
+
+    fn shared_inbox(&self) -> Option<Url> {
+        self.row
+            .shared_inbox_url
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
+    }
+}

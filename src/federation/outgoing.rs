@@ -1,0 +1,73 @@
+//! The activities the blog sends, built from our rows: Accept for a Follow,
+//! and Create / Update / Delete of Articles.
+
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use super::objects::article::article;
+use crate::authoring::PostWithTags;
+use crate::config::Settings;
+use crate::urls;
+
+/// The Accept of a Follow, echoing the Follow as received.
+pub fn accept_follow(settings: &Settings, follow_id: &str, follower: &str) -> Value {
+    let actor = urls::actor(settings);
+    json!({
+        "id": format!("{actor}#accepts/{}", uuid::Uuid::new_v4()),
+        "type": "Accept",
+        "actor": actor,
+        "to": [follower],
+        "object": {
+            "id": follow_id,
+            "type": "Follow",
+            "actor": follower,
+            "object": actor,
+        },
+    })
+}
+
+fn wrap(kind: &str, id: String, settings: &Settings, object: Value) -> Value {
+    json!({
+        "id": id,
+        "type": kind,
+        "actor": urls::actor(settings),
+        "published": Utc::now(),
+        "to": object["to"].clone(),
+        "cc": object["cc"].clone(),
+        "object": object,
+    })
+}
+
+/// `Create` of a post's Article; its id derives from the Article's, so the
+/// outbox and deliveries agree on it.
+pub fn create_article(settings: &Settings, item: &PostWithTags) -> Option<Value> {
+    let object = serde_json::to_value(article(settings, item)?).ok()?;
+    let id = format!("{}#create", object["id"].as_str()?);
+    let mut activity = wrap("Create", id, settings, object);
+    activity["published"] = activity["object"]["published"].clone();
+    Some(activity)
+}
+
+/// `Update` of an edited post; Mastodon applies it because `updated` is newer.
+pub fn update_article(settings: &Settings, item: &PostWithTags) -> Option<Value> {
+    let object = serde_json::to_value(article(settings, item)?).ok()?;
+    let id = format!(
+        "{}#updates/{}",
+        object["id"].as_str()?,
+        uuid::Uuid::new_v4()
+    );
+    Some(wrap("Update", id, settings, object))
+}
+
+/// `Delete` of a post, with a Tombstone as its object.
+pub fn delete_article(settings: &Settings, ap_id: &str) -> Value {
+    let tombstone = json!({
+        "id": ap_id,
+        "type": "Tombstone",
+        "formerType": "Article",
+        "deleted": Utc::now(),
+        "to": [super::PUBLIC],
+        "cc": [urls::actor_path(settings, "followers")],
+    });
+    wrap("Delete", format!("{ap_id}#delete"), settings, tombstone)
+}

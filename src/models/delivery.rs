@@ -1,0 +1,348 @@
+//! The delivery queue's tables: `activities` (what we published), `deliveries`
+//! (one row per activity and inbox) and `instances` (per-server health).
+//! Every statement that decides who sends what, and when, is here.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Jsonb, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde_json::Value;
+
+use crate::db::schema::{activities, deliveries};
+
+/// The channel workers LISTEN on; a NOTIFY is sent when rows are queued.
+pub const CHANNEL: &str = "fedblog_deliveries";
+
+/// Stores an activity we publish; returns its row id (the existing one if
+/// the same activity id was stored before).
+pub async fn insert_activity(
+    conn: &mut AsyncPgConnection,
+    ap_id: &str,
+    kind: &str,
+    json: &Value,
+) -> QueryResult<i64> {
+    diesel::insert_into(activities::table)
+        .values((
+            activities::ap_id.eq(ap_id),
+            activities::kind.eq(kind),
+            activities::json.eq(json),
+        ))
+        .on_conflict(activities::ap_id)
+        .do_update()
+        .set(activities::kind.eq(kind))
+        .returning(activities::id)
+        .get_result(conn)
+        .await
+}
+
+/// Queues the activity for each inbox (once per inbox) and wakes the workers
+/// when the transaction commits.
+pub async fn insert_deliveries(
+    conn: &mut AsyncPgConnection,
+    activity_id: i64,
+    inboxes: &[String],
+) -> QueryResult<usize> {
+    if inboxes.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<_> = inboxes
+        .iter()
+        .map(|inbox| {
+            (
+                deliveries::activity_id.eq(activity_id),
+                deliveries::inbox_url.eq(inbox),
+            )
+        })
+        .collect();
+    let mut inserted = 0;
+    // Bounded statements: a post to 10,000 inboxes is not one giant INSERT.
+    for chunk in rows.chunks(1000) {
+        inserted += diesel::insert_into(deliveries::table)
+            .values(chunk)
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+    }
+    diesel::sql_query(format!("SELECT pg_notify('{CHANNEL}', '')"))
+        .execute(conn)
+        .await?;
+    Ok(inserted)
+}
+
+/// A delivery leased to one worker.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Claimed {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub inbox_url: String,
+    #[diesel(sql_type = Integer)]
+    pub attempts: i32,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = Text)]
+    pub activity_ap_id: String,
+    #[diesel(sql_type = Jsonb)]
+    pub json: Value,
+}
+
+/// Leases up to `limit` due deliveries for `lease_secs`. Only the oldest
+/// unfinished delivery of each inbox can be due, so activities reach an inbox
+/// in the order they were queued (an Update never overtakes its Create);
+/// `SKIP LOCKED` and the lease keep two workers (or processes) from taking one row.
+pub async fn claim(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+    lease_secs: i64,
+) -> QueryResult<Vec<Claimed>> {
+    diesel::sql_query(
+        "WITH heads AS ( \
+             SELECT DISTINCT ON (inbox_url) id FROM deliveries \
+             WHERE delivered_at IS NULL AND gave_up_at IS NULL \
+             ORDER BY inbox_url, id \
+         ), due AS ( \
+             SELECT d.id FROM deliveries d JOIN heads h ON h.id = d.id \
+             WHERE d.next_attempt_at <= now() AND (d.locked_until IS NULL OR d.locked_until < now()) \
+             ORDER BY d.next_attempt_at, d.id \
+             LIMIT $1 \
+             FOR UPDATE OF d SKIP LOCKED \
+         ) \
+         UPDATE deliveries SET locked_until = now() + make_interval(secs => $2), attempts = deliveries.attempts + 1 \
+         FROM due, activities a \
+         WHERE deliveries.id = due.id AND a.id = deliveries.activity_id \
+         RETURNING deliveries.id, deliveries.inbox_url, deliveries.attempts, deliveries.created_at, \
+                   a.ap_id AS activity_ap_id, a.json",
+    )
+    .bind::<BigInt, _>(limit)
+    .bind::<BigInt, _>(lease_secs)
+    .load(conn)
+    .await
+}
+
+pub async fn mark_delivered(conn: &mut AsyncPgConnection, id: i64, status: i32) -> QueryResult<()> {
+    diesel::update(deliveries::table.find(id))
+        .set((
+            deliveries::delivered_at.eq(diesel::dsl::now),
+            deliveries::locked_until.eq(None::<DateTime<Utc>>),
+            deliveries::last_status.eq(status),
+            deliveries::last_error.eq(None::<String>),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Schedules another attempt.
+pub async fn mark_retry(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    status: Option<i32>,
+    error: &str,
+    next_attempt_at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(deliveries::table.find(id))
+        .set((
+            deliveries::next_attempt_at.eq(next_attempt_at),
+            deliveries::locked_until.eq(None::<DateTime<Utc>>),
+            deliveries::last_status.eq(status),
+            deliveries::last_error.eq(error),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Ends a delivery that will never succeed (a final 4xx, too many attempts).
+pub async fn mark_given_up(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    status: Option<i32>,
+    error: &str,
+) -> QueryResult<()> {
+    diesel::update(deliveries::table.find(id))
+        .set((
+            deliveries::gave_up_at.eq(diesel::dsl::now),
+            deliveries::locked_until.eq(None::<DateTime<Utc>>),
+            deliveries::last_status.eq(status),
+            deliveries::last_error.eq(error),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Releases leases this process holds but did not finish (graceful shutdown).
+pub async fn release(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<()> {
+    diesel::update(deliveries::table.filter(deliveries::id.eq_any(ids)))
+        .set(deliveries::locked_until.eq(None::<DateTime<Utc>>))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// When the next delivery could become due (for the worker's sleep).
+pub async fn next_due(conn: &mut AsyncPgConnection) -> QueryResult<Option<DateTime<Utc>>> {
+    deliveries::table
+        .filter(deliveries::delivered_at.is_null())
+        .filter(deliveries::gave_up_at.is_null())
+        .select(diesel::dsl::min(deliveries::next_attempt_at))
+        .first(conn)
+        .await
+}
+
+/// A delivery as the author's tools list it.
+#[derive(Debug, Clone, QueryableByName, serde::Serialize)]
+pub struct DeliveryStatus {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub activity: String,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = Text)]
+    pub inbox: String,
+    #[diesel(sql_type = Text)]
+    pub state: String,
+    #[diesel(sql_type = Integer)]
+    pub attempts: i32,
+    #[diesel(sql_type = Timestamptz)]
+    pub next_attempt_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    pub last_status: Option<i32>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub last_error: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+}
+
+/// Which deliveries to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryFilter {
+    /// Not yet delivered and not given up (pending or failing).
+    Unfinished,
+    /// Tried at least once and not delivered yet.
+    Failing,
+    GivenUp,
+    Delivered,
+    All,
+}
+
+impl DeliveryFilter {
+    fn condition(self) -> &'static str {
+        match self {
+            DeliveryFilter::Unfinished => "d.delivered_at IS NULL AND d.gave_up_at IS NULL",
+            DeliveryFilter::Failing => {
+                "d.delivered_at IS NULL AND d.gave_up_at IS NULL AND d.last_error IS NOT NULL"
+            }
+            DeliveryFilter::GivenUp => "d.gave_up_at IS NOT NULL",
+            DeliveryFilter::Delivered => "d.delivered_at IS NOT NULL",
+            DeliveryFilter::All => "TRUE",
+        }
+    }
+}
+
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    filter: DeliveryFilter,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<DeliveryStatus>> {
+    diesel::sql_query(format!(
+        "SELECT d.id, a.ap_id AS activity, a.kind, d.inbox_url AS inbox, \
+                CASE WHEN d.delivered_at IS NOT NULL THEN 'delivered' \
+                     WHEN d.gave_up_at IS NOT NULL THEN 'given-up' \
+                     WHEN d.last_error IS NOT NULL THEN 'failing' \
+                     ELSE 'pending' END AS state, \
+                d.attempts, d.next_attempt_at, d.last_status, d.last_error, d.created_at \
+         FROM deliveries d JOIN activities a ON a.id = d.activity_id \
+         WHERE {} ORDER BY d.id DESC LIMIT $1 OFFSET $2",
+        filter.condition()
+    ))
+    .bind::<BigInt, _>(limit)
+    .bind::<BigInt, _>(offset)
+    .load(conn)
+    .await
+}
+
+pub async fn count(conn: &mut AsyncPgConnection, filter: DeliveryFilter) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let row: Count = diesel::sql_query(format!(
+        "SELECT count(*) AS n FROM deliveries d WHERE {}",
+        filter.condition()
+    ))
+    .get_result(conn)
+    .await?;
+    Ok(row.n)
+}
+
+/// Makes unfinished and given-up deliveries due now (all of them, or one);
+/// returns how many.
+pub async fn retry_now(conn: &mut AsyncPgConnection, only: Option<i64>) -> QueryResult<usize> {
+    let mut query = diesel::update(deliveries::table)
+        .filter(deliveries::delivered_at.is_null())
+        .into_boxed();
+    if let Some(id) = only {
+        query = query.filter(deliveries::id.eq(id));
+    }
+    let n = query
+        .set((
+            deliveries::next_attempt_at.eq(diesel::dsl::now),
+            deliveries::gave_up_at.eq(None::<DateTime<Utc>>),
+            deliveries::attempts.eq(0),
+        ))
+        .execute(conn)
+        .await?;
+    diesel::sql_query(format!("SELECT pg_notify('{CHANNEL}', '')"))
+        .execute(conn)
+        .await?;
+    Ok(n)
+}
+
+/// Per-instance health.
+pub mod instance {
+    use super::*;
+
+    /// A success, or any signed request from the instance, proves it alive.
+    pub async fn record_alive(
+        conn: &mut AsyncPgConnection,
+        domain: &str,
+        delivered: bool,
+    ) -> QueryResult<()> {
+        diesel::sql_query(
+            "INSERT INTO instances (domain, failing_since, last_success_at, last_contact_at) \
+             VALUES ($1, NULL, CASE WHEN $2 THEN now() END, now()) \
+             ON CONFLICT (domain) DO UPDATE SET failing_since = NULL, last_contact_at = now(), \
+                 last_success_at = CASE WHEN $2 THEN now() ELSE instances.last_success_at END",
+        )
+        .bind::<Text, _>(domain)
+        .bind::<diesel::sql_types::Bool, _>(delivered)
+        .execute(conn)
+        .await
+        .map(drop)
+    }
+
+    /// Records a failure; returns since when the instance has been failing.
+    pub async fn record_failure(
+        conn: &mut AsyncPgConnection,
+        domain: &str,
+    ) -> QueryResult<DateTime<Utc>> {
+        #[derive(QueryableByName)]
+        struct Since {
+            #[diesel(sql_type = Timestamptz)]
+            failing_since: DateTime<Utc>,
+        }
+        let row: Since = diesel::sql_query(
+            "INSERT INTO instances (domain, failing_since) VALUES ($1, now()) \
+             ON CONFLICT (domain) DO UPDATE SET failing_since = COALESCE(instances.failing_since, now()) \
+             RETURNING failing_since",
+        )
+        .bind::<Text, _>(domain)
+        .get_result(conn)
+        .await?;
+        Ok(row.failing_since)
+    }
+}

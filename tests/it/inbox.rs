@@ -1,0 +1,285 @@
+//! The inbox as an attacker meets it: every signature failure is a 401 and
+//! stores nothing; a correctly signed Follow is accepted exactly once.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use reqwest::StatusCode;
+use rsa::RsaPrivateKey;
+use rsa::pkcs1v15::SigningKey;
+use rsa::pkcs8::DecodePrivateKey;
+use rsa::signature::{SignatureEncoding, Signer};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::common::TestApp;
+
+/// A remote actor served from loopback, with a key we control.
+struct Remote {
+    addr: SocketAddr,
+    key: RsaPrivateKey,
+    /// A second key that is not the actor's.
+    other_key: RsaPrivateKey,
+}
+
+impl Remote {
+    async fn start() -> Remote {
+        let pair = activitypub_federation::http_signatures::generate_actor_keypair().expect("key");
+        let other = activitypub_federation::http_signatures::generate_actor_keypair().expect("key");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let base = format!("http://localhost:{}", addr.port());
+        let actor = json!({
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": format!("{base}/users/mallory"),
+            "type": "Person",
+            "preferredUsername": "mallory",
+            "inbox": format!("{base}/users/mallory/inbox"),
+            "endpoints": {"sharedInbox": format!("{base}/inbox")},
+            "publicKey": {
+                "id": format!("{base}/users/mallory#main-key"),
+                "owner": format!("{base}/users/mallory"),
+                "publicKeyPem": pair.public_key,
+            },
+        });
+        let router = Router::new().route(
+            "/users/mallory",
+            get(move || {
+                let actor = actor.clone();
+                async move {
+                    (
+                        [("content-type", "application/activity+json")],
+                        actor.to_string(),
+                    )
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Remote {
+            addr,
+            key: RsaPrivateKey::from_pkcs8_pem(&pair.private_key).expect("pem"),
+            other_key: RsaPrivateKey::from_pkcs8_pem(&other.private_key).expect("pem"),
+        }
+    }
+
+    fn actor(&self) -> String {
+        format!("http://localhost:{}/users/mallory", self.addr.port())
+    }
+
+    fn follow(&self, app: &TestApp, n: u32) -> Value {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{}/follows/{n}", self.actor()),
+            "type": "Follow",
+            "actor": self.actor(),
+            "object": app.url("/users/blog"),
+        })
+    }
+}
+
+/// How to (mis)sign a request.
+#[derive(Clone, Copy)]
+struct Signing<'a> {
+    key: Option<&'a RsaPrivateKey>,
+    date: chrono::DateTime<chrono::Utc>,
+    sign_digest: bool,
+    alter_body_after_signing: bool,
+}
+
+async fn post_inbox(
+    app: &TestApp,
+    key_owner: &str,
+    body: &Value,
+    how: Signing<'_>,
+) -> (StatusCode, String) {
+    let path = "/inbox";
+    let host = format!("localhost:{}", app.addr.port());
+    let body_bytes = body.to_string().into_bytes();
+    let digest = format!("SHA-256={}", BASE64.encode(Sha256::digest(&body_bytes)));
+    let date = how.date.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let mut request = app
+        .client
+        .post(app.url(path))
+        .header("Content-Type", "application/activity+json")
+        .header("Date", &date)
+        .header("Digest", &digest);
+    if let Some(key) = how.key {
+        let (headers, signing_string) = if how.sign_digest {
+            (
+                "(request-target) host date digest",
+                format!(
+                    "(request-target): post {path}\nhost: {host}\ndate: {date}\ndigest: {digest}"
+                ),
+            )
+        } else {
+            (
+                "(request-target) host date",
+                format!("(request-target): post {path}\nhost: {host}\ndate: {date}"),
+            )
+        };
+        let signature = SigningKey::<Sha256>::new(key.clone())
+            .sign(signing_string.as_bytes())
+            .to_bytes();
+        request = request.header(
+            "Signature",
+            format!(
+                "keyId=\"{key_owner}#main-key\",algorithm=\"rsa-sha256\",headers=\"{headers}\",signature=\"{}\"",
+                BASE64.encode(signature)
+            ),
+        );
+    }
+    let mut sent = body_bytes;
+    if how.alter_body_after_signing {
+        sent = serde_json::to_vec(&json!({"tampered": true, "original": body})).expect("json");
+    }
+    let response = request.body(sent).send().await.expect("POST inbox");
+    let status = response.status();
+    (status, response.text().await.unwrap_or_default())
+}
+
+async fn stored(app: &TestApp) -> (i64, i64) {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Counts {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        followers: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        received: i64,
+    }
+    let mut conn = app.pool.get().await.expect("conn");
+    let c: Counts = diesel::sql_query(
+        "SELECT (SELECT count(*) FROM followers) AS followers, (SELECT count(*) FROM received_activities) AS received",
+    )
+    .get_result(&mut conn)
+    .await
+    .expect("counts");
+    (c.followers, c.received)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_signatures_are_401_and_store_nothing() {
+    let app = TestApp::spawn().await;
+    let remote = Remote::start().await;
+    let now = chrono::Utc::now();
+    let good = Signing {
+        key: Some(&remote.key),
+        date: now,
+        sign_digest: true,
+        alter_body_after_signing: false,
+    };
+    let cases = [
+        ("unsigned", Signing { key: None, ..good }),
+        (
+            "signed with a key that is not the actor's",
+            Signing {
+                key: Some(&remote.other_key),
+                ..good
+            },
+        ),
+        (
+            "body altered after signing",
+            Signing {
+                alter_body_after_signing: true,
+                ..good
+            },
+        ),
+        (
+            "Date two hours old",
+            Signing {
+                date: now - chrono::Duration::hours(2),
+                ..good
+            },
+        ),
+        (
+            "Digest not among the signed headers",
+            Signing {
+                sign_digest: false,
+                ..good
+            },
+        ),
+    ];
+    for (n, (what, how)) in cases.into_iter().enumerate() {
+        let (status, body) =
+            post_inbox(&app, &remote.actor(), &remote.follow(&app, n as u32), how).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {body}");
+        assert_eq!(stored(&app).await, (0, 0), "{what}: nothing stored");
+    }
+    assert_eq!(app.deliver().await, 0, "nothing queued");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signed_follow_is_accepted_once_and_unknown_activities_are_ignored() {
+    let app = TestApp::spawn().await;
+    let remote = Remote::start().await;
+    let good = Signing {
+        key: Some(&remote.key),
+        date: chrono::Utc::now(),
+        sign_digest: true,
+        alter_body_after_signing: false,
+    };
+    let follow = remote.follow(&app, 1);
+    let (status, body) = post_inbox(&app, &remote.actor(), &follow, good).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(stored(&app).await, (1, 1));
+    let (status, _) = post_inbox(&app, &remote.actor(), &follow, good).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "a repeat is accepted");
+    assert_eq!(stored(&app).await, (1, 1), "and changes nothing");
+
+    let odd = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/things/1", remote.actor()),
+        "type": "Wave",
+        "actor": remote.actor(),
+        "object": app.url("/users/blog"),
+    });
+    let (status, _) = post_inbox(&app, &remote.actor(), &odd, good).await;
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "unknown types: 202, no error storm"
+    );
+    assert_eq!(stored(&app).await, (1, 1));
+
+    // An activity whose id is on another host than its actor is refused.
+    let forged = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": "http://localhost:1/follows/forged",
+        "type": "Follow",
+        "actor": remote.actor(),
+        "object": app.url("/users/blog"),
+    });
+    let (status, _) = post_inbox(&app, &remote.actor(), &forged, good).await;
+    assert!(status.is_client_error(), "{status}");
+
+    // An embedded Undo must be the undoer's own Follow.
+    let undo = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/undo/1", remote.actor()),
+        "type": "Undo",
+        "actor": remote.actor(),
+        "object": {"id": "http://localhost:1/follows/1", "type": "Follow", "actor": "http://localhost:1/users/victim", "object": app.url("/users/blog")},
+    });
+    let (status, _) = post_inbox(&app, &remote.actor(), &undo, good).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(stored(&app).await.0, 1, "the follower stays");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_activities_are_refused() {
+    let app = TestApp::spawn().await;
+    let big = json!({"type": "Create", "padding": "x".repeat(1024 * 1024 + 1)});
+    let response = app
+        .client
+        .post(app.url("/inbox"))
+        .header("Content-Type", "application/activity+json")
+        .body(big.to_string())
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
