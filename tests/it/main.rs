@@ -4,6 +4,7 @@
 mod api;
 mod cli;
 mod common;
+mod delivery;
 mod embedded;
 mod federation;
 mod feeds;
