@@ -11,6 +11,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::authoring::{self, AuthoringError, PostEdit, PostInput, PostWithTags};
 use crate::config::Settings;
 use crate::db::{Database, OnClose};
+use crate::models::delivery::{self, DeliveryFilter};
+use crate::models::follower;
 use crate::models::post::{self, PostStatus, StatusFilter};
 use crate::urls;
 use crate::web::auth;
@@ -47,6 +49,46 @@ pub enum Command {
     /// Administration.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Show the delivery queue (pending, failing, given up), or retry.
+    Deliveries {
+        #[command(subcommand)]
+        action: Option<DeliveriesCommand>,
+        /// Which deliveries to list.
+        #[arg(long, value_enum, default_value_t = DeliveryState::Unfinished)]
+        state: DeliveryState,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// List the blog's followers.
+    Followers,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeliveriesCommand {
+    /// Make failing and given-up deliveries due now (all, or one by id).
+    Retry { id: Option<i64> },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DeliveryState {
+    /// Pending and failing.
+    Unfinished,
+    Failing,
+    GivenUp,
+    Delivered,
+    All,
+}
+
+impl From<DeliveryState> for DeliveryFilter {
+    fn from(state: DeliveryState) -> Self {
+        match state {
+            DeliveryState::Unfinished => DeliveryFilter::Unfinished,
+            DeliveryState::Failing => DeliveryFilter::Failing,
+            DeliveryState::GivenUp => DeliveryFilter::GivenUp,
+            DeliveryState::Delivered => DeliveryFilter::Delivered,
+            DeliveryState::All => DeliveryFilter::All,
+        }
+    }
 }
 
 impl Command {
@@ -147,6 +189,31 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             db.close(OnClose::StopIfStartedHere).await;
             result
         }
+        Command::Deliveries { action, state, limit } => {
+            let db = Database::open(&settings).await?;
+            let result = async {
+                let mut conn = db.pool.get().await.context("connecting to the database")?;
+                deliveries_command(&mut conn, action, state.into(), limit).await
+            }
+            .await;
+            db.close(OnClose::StopIfStartedHere).await;
+            result
+        }
+        Command::Followers => {
+            let db = Database::open(&settings).await?;
+            let result = async {
+                let mut conn = db.pool.get().await.context("connecting to the database")?;
+                let all = follower::list(&mut conn).await?;
+                for f in &all {
+                    println!("{}  (since {})", f.actor_id, f.created_at.format("%Y-%m-%d"));
+                }
+                println!("{} followers", all.len());
+                anyhow::Ok(())
+            }
+            .await;
+            db.close(OnClose::StopIfStartedHere).await;
+            result
+        }
         Command::Admin(AdminCommand::Token { reset }) => {
             if !reset {
                 bail!(
@@ -172,6 +239,44 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
 }
 
 type Conn = diesel_async::AsyncPgConnection;
+
+async fn deliveries_command(
+    conn: &mut Conn,
+    action: Option<DeliveriesCommand>,
+    filter: DeliveryFilter,
+    limit: i64,
+) -> anyhow::Result<()> {
+    if let Some(DeliveriesCommand::Retry { id }) = action {
+        let n = delivery::retry_now(conn, id).await?;
+        if id.is_some() && n == 0 {
+            bail!("no undelivered delivery with that id");
+        }
+        println!("{n} deliveries will be tried again now (by the running server)");
+        return Ok(());
+    }
+    if !(1..=10_000).contains(&limit) {
+        bail!("--limit must be 1 to 10000");
+    }
+    let total = delivery::count(conn, filter).await?;
+    let rows = delivery::list(conn, filter, limit, 0).await?;
+    println!("{:<8} {:<10} {:>8} {:<20} {:<40} LAST ERROR", "ID", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "INBOX");
+    for r in &rows {
+        let next = if r.state == "pending" || r.state == "failing" {
+            r.next_attempt_at.format("%Y-%m-%d %H:%M:%S").to_string()
+        } else {
+            "-".into()
+        };
+        let error = match (&r.last_status, &r.last_error) {
+            (_, Some(e)) => e.clone(),
+            (Some(status), None) => format!("HTTP {status}"),
+            _ => String::new(),
+        };
+        println!("{:<8} {:<10} {:>8} {:<20} {:<40} {}", r.id, r.state, r.attempts, next, r.inbox, error);
+        println!("         {} {}", r.kind, r.activity);
+    }
+    println!("\n{} of {total} shown", rows.len());
+    Ok(())
+}
 
 async fn post_command(
     cmd: PostCommand,

@@ -76,3 +76,12 @@ pub async fn delivery_inboxes(conn: &mut AsyncPgConnection) -> QueryResult<Vec<S
         .load(conn)
         .await
 }
+
+/// All followers, newest first.
+pub async fn list(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Follower>> {
+    followers::table
+        .order(followers::id.desc())
+        .select(Follower::as_select())
+        .load(conn)
+        .await
+}

@@ -15,6 +15,7 @@ use super::auth::Admin;
 use super::error::ApiError;
 use crate::authoring::{self, PostEdit, PostInput, PostWithTags};
 use crate::config::Settings;
+use crate::models::delivery::{self, DeliveryFilter};
 use crate::models::post::{self, PostStatus, StatusFilter};
 use crate::state::AppState;
 use crate::urls;
@@ -27,6 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/posts", get(list).post(create))
         .route("/posts/{slug}", get(show).patch(update).delete(remove))
         .route("/posts/{slug}/publish", post_route(publish))
+        .route("/deliveries", get(list_deliveries))
+        .route("/deliveries/retry", post_route(retry_deliveries))
         .fallback(|| async { ApiError::not_found() })
 }
 
@@ -279,6 +282,67 @@ async fn remove(
     let mut conn = state.pool.get().await?;
     authoring::delete(&mut conn, &state.settings, &slug).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeliveryParams {
+    state: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+/// `GET /api/v1/deliveries?state=unfinished|failing|given-up|delivered|all`.
+async fn list_deliveries(
+    State(state): State<AppState>,
+    _: Admin,
+    params: Result<Query<DeliveryParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let filter = match params.state.as_deref().unwrap_or("unfinished") {
+        "unfinished" => DeliveryFilter::Unfinished,
+        "failing" => DeliveryFilter::Failing,
+        "given-up" => DeliveryFilter::GivenUp,
+        "delivered" => DeliveryFilter::Delivered,
+        "all" => DeliveryFilter::All,
+        other => {
+            return Err(ApiError::field(
+                StatusCode::BAD_REQUEST,
+                "state",
+                format!("state must be unfinished, failing, given-up, delivered or all, not {other:?}"),
+            ));
+        }
+    };
+    let page = params.page.unwrap_or(1).max(1);
+    let per_page = params.per_page.unwrap_or(50);
+    if !(1..=500).contains(&per_page) {
+        return Err(ApiError::field(StatusCode::BAD_REQUEST, "per_page", "per_page must be 1 to 500"));
+    }
+    let mut conn = state.pool.get().await?;
+    let total = delivery::count(&mut conn, filter).await?;
+    let rows = delivery::list(&mut conn, filter, per_page, (page - 1).saturating_mul(per_page)).await?;
+    Ok(Json(serde_json::json!({"deliveries": rows, "page": page, "per_page": per_page, "total": total})))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetryBody {
+    id: Option<i64>,
+}
+
+/// `POST /api/v1/deliveries/retry` with `{"id": N}` or `{}` for all.
+async fn retry_deliveries(State(state): State<AppState>, _: Admin, body: Bytes) -> Result<Json<serde_json::Value>, ApiError> {
+    let RetryBody { id } = if body.is_empty() {
+        RetryBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}")))?
+    };
+    let mut conn = state.pool.get().await?;
+    let retried = delivery::retry_now(&mut conn, id).await?;
+    if id.is_some() && retried == 0 {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "no undelivered delivery with that id"));
+    }
+    Ok(Json(serde_json::json!({"retried": retried})))
 }
 
 #[cfg(test)]
