@@ -189,7 +189,11 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             db.close(OnClose::StopIfStartedHere).await;
             result
         }
-        Command::Deliveries { action, state, limit } => {
+        Command::Deliveries {
+            action,
+            state,
+            limit,
+        } => {
             let db = Database::open(&settings).await?;
             let result = async {
                 let mut conn = db.pool.get().await.context("connecting to the database")?;
@@ -205,7 +209,11 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 let mut conn = db.pool.get().await.context("connecting to the database")?;
                 let all = follower::list(&mut conn).await?;
                 for f in &all {
-                    println!("{}  (since {})", f.actor_id, f.created_at.format("%Y-%m-%d"));
+                    println!(
+                        "{}  (since {})",
+                        f.actor_id,
+                        f.created_at.format("%Y-%m-%d")
+                    );
                 }
                 println!("{} followers", all.len());
                 anyhow::Ok(())
@@ -259,7 +267,10 @@ async fn deliveries_command(
     }
     let total = delivery::count(conn, filter).await?;
     let rows = delivery::list(conn, filter, limit, 0).await?;
-    println!("{:<8} {:<10} {:>8} {:<20} {:<40} LAST ERROR", "ID", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "INBOX");
+    println!(
+        "{:<8} {:<10} {:>8} {:<20} {:<40} LAST ERROR",
+        "ID", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "INBOX"
+    );
     for r in &rows {
         let next = if r.state == "pending" || r.state == "failing" {
             r.next_attempt_at.format("%Y-%m-%d %H:%M:%S").to_string()
@@ -271,7 +282,10 @@ async fn deliveries_command(
             (Some(status), None) => format!("HTTP {status}"),
             _ => String::new(),
         };
-        println!("{:<8} {:<10} {:>8} {:<20} {:<40} {}", r.id, r.state, r.attempts, next, r.inbox, error);
+        println!(
+            "{:<8} {:<10} {:>8} {:<20} {:<40} {}",
+            r.id, r.state, r.attempts, next, r.inbox, error
+        );
         println!("         {} {}", r.kind, r.activity);
     }
     println!("\n{} of {total} shown", rows.len());

@@ -298,7 +298,8 @@ async fn list_deliveries(
     _: Admin,
     params: Result<Query<DeliveryParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let Query(params) =
+        params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let filter = match params.state.as_deref().unwrap_or("unfinished") {
         "unfinished" => DeliveryFilter::Unfinished,
         "failing" => DeliveryFilter::Failing,
@@ -309,19 +310,33 @@ async fn list_deliveries(
             return Err(ApiError::field(
                 StatusCode::BAD_REQUEST,
                 "state",
-                format!("state must be unfinished, failing, given-up, delivered or all, not {other:?}"),
+                format!(
+                    "state must be unfinished, failing, given-up, delivered or all, not {other:?}"
+                ),
             ));
         }
     };
     let page = params.page.unwrap_or(1).max(1);
     let per_page = params.per_page.unwrap_or(50);
     if !(1..=500).contains(&per_page) {
-        return Err(ApiError::field(StatusCode::BAD_REQUEST, "per_page", "per_page must be 1 to 500"));
+        return Err(ApiError::field(
+            StatusCode::BAD_REQUEST,
+            "per_page",
+            "per_page must be 1 to 500",
+        ));
     }
     let mut conn = state.pool.get().await?;
     let total = delivery::count(&mut conn, filter).await?;
-    let rows = delivery::list(&mut conn, filter, per_page, (page - 1).saturating_mul(per_page)).await?;
-    Ok(Json(serde_json::json!({"deliveries": rows, "page": page, "per_page": per_page, "total": total})))
+    let rows = delivery::list(
+        &mut conn,
+        filter,
+        per_page,
+        (page - 1).saturating_mul(per_page),
+    )
+    .await?;
+    Ok(Json(
+        serde_json::json!({"deliveries": rows, "page": page, "per_page": per_page, "total": total}),
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -331,16 +346,24 @@ struct RetryBody {
 }
 
 /// `POST /api/v1/deliveries/retry` with `{"id": N}` or `{}` for all.
-async fn retry_deliveries(State(state): State<AppState>, _: Admin, body: Bytes) -> Result<Json<serde_json::Value>, ApiError> {
+async fn retry_deliveries(
+    State(state): State<AppState>,
+    _: Admin,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let RetryBody { id } = if body.is_empty() {
         RetryBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}")))?
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}")))?
     };
     let mut conn = state.pool.get().await?;
     let retried = delivery::retry_now(&mut conn, id).await?;
     if id.is_some() && retried == 0 {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "no undelivered delivery with that id"));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no undelivered delivery with that id",
+        ));
     }
     Ok(Json(serde_json::json!({"retried": retried})))
 }

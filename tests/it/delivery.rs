@@ -400,27 +400,53 @@ async fn the_author_sees_failing_deliveries_and_can_retry_them() {
     app.publish_simple("Watch me", &[]).await;
     app.deliver().await;
 
-    let response = app.client.get(app.url("/api/v1/deliveries")).send().await.expect("GET");
+    let response = app
+        .client
+        .get(app.url("/api/v1/deliveries"))
+        .send()
+        .await
+        .expect("GET");
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let listed: Value = app.api(reqwest::Method::GET, "/deliveries?state=failing").send().await.expect("GET").json().await.expect("json");
+    let listed: Value = app
+        .api(reqwest::Method::GET, "/deliveries?state=failing")
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(listed["total"], 1);
     let row = &listed["deliveries"][0];
     assert_eq!(row["state"], "failing");
     assert_eq!(row["last_status"], 502);
     assert_eq!(row["kind"], "Create");
     assert_eq!(row["inbox"], sink.url("/inbox"));
-    let bad = app.api(reqwest::Method::GET, "/deliveries?state=weird").send().await.expect("GET");
+    let bad = app
+        .api(reqwest::Method::GET, "/deliveries?state=weird")
+        .send()
+        .await
+        .expect("GET");
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 
     let (code, out, err) = crate::common::run(app.cli().args(["deliveries"]), None);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("failing") && out.contains("HTTP 502") && out.contains(&sink.url("/inbox")), "{out}");
+    assert!(
+        out.contains("failing") && out.contains("HTTP 502") && out.contains(&sink.url("/inbox")),
+        "{out}"
+    );
 
     let (code, out, err) = crate::common::run(app.cli().args(["deliveries", "retry"]), None);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("1 deliveries"), "{out}");
     assert_eq!(app.deliver().await, 1);
-    let listed: Value = app.api(reqwest::Method::GET, "/deliveries?state=delivered").send().await.expect("GET").json().await.expect("json");
+    let listed: Value = app
+        .api(reqwest::Method::GET, "/deliveries?state=delivered")
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(listed["total"], 1);
     let retried: Value = app
         .api(reqwest::Method::POST, "/deliveries/retry")
@@ -435,5 +461,8 @@ async fn the_author_sees_failing_deliveries_and_can_retry_them() {
 
     let (code, out, _) = crate::common::run(app.cli().args(["followers"]), None);
     assert_eq!(code, 0);
-    assert!(out.contains(&sink.url("/users/gus")) && out.contains("1 followers"), "{out}");
+    assert!(
+        out.contains(&sink.url("/users/gus")) && out.contains("1 followers"),
+        "{out}"
+    );
 }

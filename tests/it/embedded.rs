@@ -19,6 +19,8 @@ struct Served {
     child: Child,
     port: u16,
     data_dir: PathBuf,
+    /// Whether dropping this stops a cluster left running (not after a simulated crash).
+    cleanup_cluster: bool,
     /// The API token printed on first start, if this start printed one.
     token: Option<String>,
 }
@@ -34,13 +36,17 @@ fn fedblog(data_dir: &Path, port: u16) -> Command {
     cmd.env("RUST_LOG", "warn")
         .env("FEDBLOG__STORAGE__DATA_DIR", data_dir)
         .env("FEDBLOG__SERVER__LISTEN", format!("127.0.0.1:{port}"))
-        .env("FEDBLOG__SERVER__DOMAIN", format!("127.0.0.1:{port}"));
+        .env("FEDBLOG__SERVER__DOMAIN", format!("localhost:{port}"))
+        .env("FEDBLOG__FEDERATION__ALLOW_PRIVATE_ADDRESSES", "true");
     cmd
 }
 
 impl Served {
     fn start(data_dir: &Path) -> Served {
-        let port = free_port();
+        Served::start_on(data_dir, free_port())
+    }
+
+    fn start_on(data_dir: &Path, port: u16) -> Served {
         let mut child = fedblog(data_dir, port)
             .arg("serve")
             .stdin(Stdio::null())
@@ -69,6 +75,7 @@ impl Served {
             port,
             token,
             data_dir: data_dir.to_path_buf(),
+            cleanup_cluster: true,
         }
     }
 
@@ -78,6 +85,13 @@ impl Served {
 
     fn signal(&self, signal: Signal) {
         kill(Pid::from_raw(self.child.id() as i32), signal).expect("signal fedblog");
+    }
+
+    /// SIGKILL, as a crash: PostgreSQL (a process of its own) keeps running.
+    fn crash(mut self) {
+        self.signal(Signal::SIGKILL);
+        wait_with_timeout(&mut self.child, Duration::from_secs(10));
+        self.cleanup_cluster = false;
     }
 
     /// SIGTERM, then the exit status.
@@ -98,6 +112,9 @@ impl Drop for Served {
             }
             let _ = self.child.kill();
             let _ = self.child.wait();
+        }
+        if !self.cleanup_cluster {
+            return;
         }
         if let Some(pid) = postmaster_pid(&self.data_dir).filter(|&pid| process_alive(pid)) {
             let _ = kill(Pid::from_raw(pid), Signal::SIGINT);
@@ -376,4 +393,48 @@ async fn as_root_a_data_directory_private_to_root_still_works() {
     assert_eq!(home_titles(&served).await, ["Kept outside"]);
     assert!(served.stop().success());
     std::fs::remove_dir_all(&link).expect("remove the test cluster");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_server_delivers_in_the_background_and_nothing_queued_is_lost_in_a_crash() {
+    let peer = crate::common::peer::Peer::start();
+    let (_guard, data) = data_dir();
+    let served = Served::start(&data);
+    let token = served.token.clone().expect("token");
+    let actor = format!("http://localhost:{}/users/blog", served.port);
+
+    // The running server's workers send the Accept and the Create by themselves.
+    peer.follow(&actor).await;
+    peer.wait_for("Accept").await;
+    create_post(&served, &token, "Live delivery").await;
+    let create = peer.wait_for("Create").await;
+    assert_eq!(create["raw"]["object"]["name"], "Live delivery");
+
+    // fedblog is killed; a post is written with the CLI while it is down.
+    let port = served.port;
+    served.crash();
+    let (code, _, err) = run(
+        fedblog(&data, port).args(["post", "new", "--title", "Written while down"]),
+        Some("Queued, not lost."),
+    );
+    assert_eq!(code, 0, "{err}");
+
+    let served = Served::start_on(&data, port);
+    let mut delivered = false;
+    for _ in 0..100 {
+        let inbox = peer.inbox().await;
+        if inbox
+            .iter()
+            .any(|a| a["type"] == "Create" && a["raw"]["object"]["name"] == "Written while down")
+        {
+            delivered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        delivered,
+        "the queued Create was delivered after the restart"
+    );
+    assert!(served.stop().success());
 }

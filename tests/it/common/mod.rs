@@ -290,6 +290,7 @@ pub fn clean_env(cmd: &mut Command) {
 }
 
 pub fn client() -> reqwest::Client {
+    fedblog::federation::http::install_crypto_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
