@@ -52,6 +52,7 @@ struct RawFederation {
     delivery_workers: i64,
     max_attempts: i64,
     give_up_after_hours: i64,
+    request_timeout_secs: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,6 +151,8 @@ pub struct FederationSettings {
     pub max_attempts: i32,
     /// Age after which a failing delivery is given up.
     pub give_up_after: chrono::Duration,
+    /// Total time for one outgoing request (fetch or delivery).
+    pub request_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -282,7 +285,14 @@ impl Settings {
                 "must be between 1 and 2160",
             ));
         }
+        if !(1..=120).contains(&f.request_timeout_secs) {
+            return Err(invalid(
+                "federation.request_timeout_secs",
+                "must be between 1 and 120",
+            ));
+        }
         let federation = FederationSettings {
+            request_timeout: std::time::Duration::from_secs(f.request_timeout_secs as u64),
             allow_private_addresses: f.allow_private_addresses,
             delivery_workers: f.delivery_workers as usize,
             max_attempts: f.max_attempts as i32,

@@ -91,12 +91,10 @@ pub struct Workers {
 
 impl Workers {
     pub fn spawn(config: FederationConfig<AppState>) -> Result<Self, reqwest::Error> {
+        let federation = config.to_request_data().settings.federation.clone();
         let client = http::client(
-            config
-                .to_request_data()
-                .settings
-                .federation
-                .allow_private_addresses,
+            federation.allow_private_addresses,
+            federation.request_timeout,
         )?;
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(run(config, client, stop_rx));
@@ -223,7 +221,11 @@ async fn listen(pool: crate::db::Pool, wake: Arc<Notify>) {
 /// attempts were made. For tests and `fedblog deliveries run`.
 pub async fn drain(config: &FederationConfig<AppState>) -> Result<usize, reqwest::Error> {
     let data = config.to_request_data();
-    let client = http::client(data.settings.federation.allow_private_addresses)?;
+    let federation = &data.settings.federation;
+    let client = http::client(
+        federation.allow_private_addresses,
+        federation.request_timeout,
+    )?;
     let mut attempts = 0;
     loop {
         let claimed = claim(&data, 64).await;
@@ -292,7 +294,7 @@ pub async fn send(
         .header(CONTENT_TYPE, ACTIVITY_JSON)
         .header(HOST, host)
         .header(DATE, httpdate::fmt_http_date(SystemTime::now()))
-        .timeout(http::REQUEST_TIMEOUT);
+        .timeout(data.settings.federation.request_timeout);
     let request = match data.sign_request(request, body).await {
         Ok(request) => request,
         Err(e) => {

@@ -12,9 +12,6 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next};
 use url::{Host, Url};
 
-/// Total time for one outgoing request (not per read).
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Whether an address is one the fediverse must never make us connect to.
 pub fn is_forbidden(ip: IpAddr) -> bool {
     match ip {
@@ -160,8 +157,12 @@ impl Middleware for LiteralGuard {
     }
 }
 
-/// The client for all federation traffic.
-pub fn client(allow_private: bool) -> Result<ClientWithMiddleware, reqwest::Error> {
+/// The client for all federation traffic; `timeout` bounds each request as a
+/// whole (not per read).
+pub fn client(
+    allow_private: bool,
+    timeout: Duration,
+) -> Result<ClientWithMiddleware, reqwest::Error> {
     install_crypto_provider();
     if allow_private {
         tracing::warn!(
@@ -172,8 +173,8 @@ pub fn client(allow_private: bool) -> Result<ClientWithMiddleware, reqwest::Erro
     let inner = reqwest::Client::builder()
         .user_agent(concat!("fedblog/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(REQUEST_TIMEOUT)
-        .connect_timeout(REQUEST_TIMEOUT)
+        .timeout(timeout)
+        .connect_timeout(timeout)
         .no_proxy()
         .dns_resolver(GuardedResolver { allow_private })
         .build()?;

@@ -49,11 +49,14 @@ pub async fn config(state: AppState) -> Result<FederationConfig<AppState>, Setup
     FederationConfig::builder()
         .domain(settings.domain.clone())
         .app_data(state)
-        .client(http::client(allow_private)?)
+        .client(http::client(
+            allow_private,
+            settings.federation.request_timeout,
+        )?)
         .debug(allow_private)
         .allow_http_urls(allow_private)
         .http_signature_compat(true)
-        .request_timeout(http::REQUEST_TIMEOUT)
+        .request_timeout(settings.federation.request_timeout)
         .http_fetch_limit(20)
         .signed_fetch_actor(&actor)
         .build()

@@ -31,6 +31,8 @@ struct Received {
 
 #[derive(Default)]
 struct SinkState {
+    /// Requests to leave unanswered for a few seconds (past the client's timeout).
+    hang: usize,
     /// Statuses to answer with, in order; then 202.
     script: VecDeque<(u16, Option<&'static str>)>,
     log: Vec<Received>,
@@ -50,6 +52,15 @@ async fn inbox(
     body: Bytes,
 ) -> impl IntoResponse {
     let activity: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let hang = {
+        let mut state = state.lock().expect("sink state");
+        let hang = state.hang > 0;
+        state.hang = state.hang.saturating_sub(1);
+        hang
+    };
+    if hang {
+        tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    }
     let mut state = state.lock().expect("sink state");
     state.log.push(Received {
         path: uri.path().to_string(),
@@ -184,6 +195,32 @@ async fn a_failing_inbox_is_retried_with_backoff_and_delivered_when_it_recovers(
         log.iter()
             .all(|r| r.signed && r.kind == "Create" && r.activity_id == log[0].activity_id)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_inbox_that_does_not_answer_in_time_is_retried() {
+    let app = TestApp::spawn_with("[federation]\nrequest_timeout_secs = 1").await;
+    let sink = Sink::start().await;
+    sink.follower(&app, "hal", true).await;
+    sink.state.lock().expect("state").hang = 1;
+    app.publish_simple("Patience", &[]).await;
+    let started = std::time::Instant::now();
+    assert_eq!(app.deliver().await, 1);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "the timeout cut the request short"
+    );
+    let row = &deliveries(&app).await[0];
+    assert_eq!(row.state, "failing");
+    assert!(
+        row.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("timed out") || e.contains("timeout")),
+        "{row:?}"
+    );
+    retry_now(&app).await;
+    assert_eq!(app.deliver().await, 1);
+    assert_eq!(deliveries(&app).await[0].state, "delivered");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -365,7 +402,8 @@ async fn the_address_guard_refuses_loopback_in_every_spelling() {
             drop(stream);
         }
     });
-    let guarded = fedblog::federation::http::client(false).expect("client");
+    let guarded = fedblog::federation::http::client(false, std::time::Duration::from_secs(5))
+        .expect("client");
     for host in [
         "127.0.0.1",
         "127.1",
@@ -386,7 +424,8 @@ async fn the_address_guard_refuses_loopback_in_every_spelling() {
         "no connection was made"
     );
     // The same request with the test switch on does connect: the test can fail.
-    let open = fedblog::federation::http::client(true).expect("client");
+    let open =
+        fedblog::federation::http::client(true, std::time::Duration::from_secs(5)).expect("client");
     let _ = open.get(format!("http://127.0.0.1:{port}/")).send().await;
     assert!(connections.load(Ordering::SeqCst) >= 1);
 }

@@ -2,6 +2,7 @@
 //! stores nothing; a correctly signed Follow is accepted exactly once.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::routing::get;
@@ -20,6 +21,8 @@ use crate::common::TestApp;
 /// A remote actor served from loopback, with a key we control.
 struct Remote {
     addr: SocketAddr,
+    /// The actor document it serves (changed by tests).
+    doc: Arc<Mutex<Value>>,
     key: RsaPrivateKey,
     /// A second key that is not the actor's.
     other_key: RsaPrivateKey,
@@ -47,21 +50,19 @@ impl Remote {
                 "publicKeyPem": pair.public_key,
             },
         });
+        let doc = Arc::new(Mutex::new(actor));
+        let served = doc.clone();
         let router = Router::new().route(
             "/users/mallory",
             get(move || {
-                let actor = actor.clone();
-                async move {
-                    (
-                        [("content-type", "application/activity+json")],
-                        actor.to_string(),
-                    )
-                }
+                let actor = served.lock().expect("doc").to_string();
+                async move { ([("content-type", "application/activity+json")], actor) }
             }),
         );
         tokio::spawn(async move { axum::serve(listener, router).await });
         Remote {
             addr,
+            doc,
             key: RsaPrivateKey::from_pkcs8_pem(&pair.private_key).expect("pem"),
             other_key: RsaPrivateKey::from_pkcs8_pem(&other.private_key).expect("pem"),
         }
@@ -282,4 +283,66 @@ async fn oversized_activities_are_refused() {
         .await
         .expect("POST");
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+async fn remote_name(app: &TestApp, actor: &str) -> Option<String> {
+    let mut conn = app.pool.get().await.expect("conn");
+    fedblog::models::remote_actor::find(&mut conn, actor)
+        .await
+        .expect("find")
+        .and_then(|a| a.name)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_actor_update_is_refetched_and_a_deleted_actor_is_forgotten() {
+    let app = TestApp::spawn().await;
+    let remote = Remote::start().await;
+    let good = Signing {
+        key: Some(&remote.key),
+        date: chrono::Utc::now(),
+        sign_digest: true,
+        alter_body_after_signing: false,
+    };
+    remote.doc.lock().expect("doc")["name"] = json!("Mallory");
+    let (status, _) = post_inbox(&app, &remote.actor(), &remote.follow(&app, 1), good).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(
+        remote_name(&app, &remote.actor()).await.as_deref(),
+        Some("Mallory")
+    );
+
+    // The profile changes at its origin; the Update's embedded copy lies.
+    remote.doc.lock().expect("doc")["name"] = json!("Mallory, renamed");
+    let mut embedded = remote.doc.lock().expect("doc").clone();
+    embedded["name"] = json!("Not what the origin says");
+    let update = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}#updates/1", remote.actor()),
+        "type": "Update",
+        "actor": remote.actor(),
+        "object": embedded,
+    });
+    let (status, body) = post_inbox(&app, &remote.actor(), &update, good).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(
+        remote_name(&app, &remote.actor()).await.as_deref(),
+        Some("Mallory, renamed"),
+        "the profile was refetched from its origin, not taken from the activity"
+    );
+
+    let delete = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}#delete", remote.actor()),
+        "type": "Delete",
+        "actor": remote.actor(),
+        "object": remote.actor(),
+    });
+    let (status, body) = post_inbox(&app, &remote.actor(), &delete, good).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(stored(&app).await.0, 0, "no longer a follower");
+    assert_eq!(
+        remote_name(&app, &remote.actor()).await,
+        None,
+        "its cached profile is gone"
+    );
 }
