@@ -43,6 +43,23 @@ struct RawSettings {
     theme: RawTheme,
     log: RawLog,
     federation: RawFederation,
+    profile: RawProfile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    bio: String,
+    avatar: String,
+    header: String,
+    fields: Vec<RawField>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawField {
+    name: String,
+    value: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,7 +155,30 @@ pub struct Settings {
     pub log_level: String,
     pub log_format: LogFormat,
     pub federation: FederationSettings,
+    pub profile: ProfileSettings,
 }
+
+/// The blog actor's profile on the fediverse.
+#[derive(Debug, Clone)]
+pub struct ProfileSettings {
+    /// Markdown; the blog's description when not set.
+    pub bio: String,
+    pub avatar: Option<MediaFile>,
+    pub header: Option<MediaFile>,
+    /// (name, value) pairs shown on the profile.
+    pub fields: Vec<(String, String)>,
+}
+
+/// An image file the blog serves (avatar, header).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaFile {
+    pub path: PathBuf,
+    pub content_type: &'static str,
+    pub extension: &'static str,
+}
+
+/// Largest avatar or header image.
+pub const MAX_PROFILE_IMAGE_BYTES: u64 = 4 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct FederationSettings {
@@ -299,7 +339,10 @@ impl Settings {
             give_up_after: chrono::Duration::hours(f.give_up_after_hours),
         };
 
+        let profile = validate_profile(raw.profile, &data_dir, &blog.description)?;
+
         Ok(Settings {
+            profile,
             federation,
             base_url,
             domain,
@@ -410,6 +453,86 @@ fn is_language_tag(tag: &str) -> bool {
         && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
+fn validate_profile(
+    raw: RawProfile,
+    data_dir: &Path,
+    description: &str,
+) -> Result<ProfileSettings, ConfigError> {
+    let bio = non_empty(&raw.bio).unwrap_or_else(|| description.to_string());
+    if bio.chars().count() > 5000 {
+        return Err(invalid("profile.bio", "must be at most 5000 characters"));
+    }
+    if raw.fields.len() > 8 {
+        return Err(invalid(
+            "profile.fields",
+            "at most 8 fields (Mastodon shows 4)",
+        ));
+    }
+    let mut fields = Vec::new();
+    for field in raw.fields {
+        let (name, value) = (
+            field.name.trim().to_string(),
+            field.value.trim().to_string(),
+        );
+        if name.is_empty() || name.chars().count() > 255 || value.chars().count() > 2048 {
+            return Err(invalid(
+                "profile.fields",
+                "each field needs a name (up to 255 characters) and a value (up to 2048)",
+            ));
+        }
+        fields.push((name, value));
+    }
+    Ok(ProfileSettings {
+        bio,
+        avatar: media_file("profile.avatar", &raw.avatar, data_dir)?,
+        header: media_file("profile.header", &raw.header, data_dir)?,
+        fields,
+    })
+}
+
+/// An image path from the configuration: it must exist and be a PNG, JPEG,
+/// GIF or WebP file of reasonable size.
+fn media_file(
+    key: &'static str,
+    value: &str,
+    data_dir: &Path,
+) -> Result<Option<MediaFile>, ConfigError> {
+    let Some(value) = non_empty(value) else {
+        return Ok(None);
+    };
+    let path = data_dir.join(&value);
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let (content_type, extension) = match extension.as_str() {
+        "png" => ("image/png", "png"),
+        "jpg" | "jpeg" => ("image/jpeg", "jpg"),
+        "gif" => ("image/gif", "gif"),
+        "webp" => ("image/webp", "webp"),
+        _ => {
+            return Err(invalid(
+                key,
+                format!("{value:?} must be a .png, .jpg, .gif or .webp file"),
+            ));
+        }
+    };
+    let meta = std::fs::metadata(&path)
+        .map_err(|e| invalid(key, format!("cannot read {}: {e}", path.display())))?;
+    if !meta.is_file() || meta.len() > MAX_PROFILE_IMAGE_BYTES {
+        return Err(invalid(
+            key,
+            format!("{} must be a file of at most 4 MiB", path.display()),
+        ));
+    }
+    Ok(Some(MediaFile {
+        path,
+        content_type,
+        extension,
+    }))
+}
+
 fn non_empty(s: &str) -> Option<String> {
     let s = s.trim();
     (!s.is_empty()).then(|| s.to_string())
@@ -483,6 +606,30 @@ mod tests {
             .expect_err("type")
             .to_string();
         assert!(err.contains("blog.posts_per_page"), "{err}");
+    }
+
+    #[test]
+    fn profile_images_must_exist_and_be_images() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("me.png"), b"png").expect("write");
+        std::fs::write(dir.path().join("me.svg"), b"<svg/>").expect("write");
+        let data = format!("[storage]\ndata_dir = \"{}\"\n", dir.path().display());
+        let ok =
+            Settings::from_toml_layers(&[&data, "[profile]\navatar = \"me.png\""]).expect("valid");
+        let avatar = ok.profile.avatar.expect("avatar");
+        assert_eq!(
+            (avatar.content_type, avatar.extension),
+            ("image/png", "png")
+        );
+        for bad in [
+            "[profile]\navatar = \"me.svg\"",
+            "[profile]\nheader = \"missing.jpg\"",
+        ] {
+            let err = Settings::from_toml_layers(&[&data, bad])
+                .expect_err(bad)
+                .to_string();
+            assert!(err.contains("profile."), "{err}");
+        }
     }
 
     #[test]

@@ -115,7 +115,7 @@ fn webfinger_template(settings: &Settings) -> String {
 
 /// `GET /.well-known/host-meta`: where WebFinger is (Mastodon asks when WebFinger 404s).
 pub async fn host_meta(State(state): State<AppState>) -> Response {
-    let template = crate::web::feeds::xml_escape(&webfinger_template(&state.settings));
+    let template = crate::render::escape::xml_escape(&webfinger_template(&state.settings));
     let xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  \
          <Link rel=\"lrdd\" template=\"{template}\"/>\n</XRD>\n"

@@ -1,6 +1,7 @@
 //! Turning text into what readers see: Markdown to sanitized HTML, slugs,
 //! plain-text excerpts, dates, and the themeable page templates.
 
+pub mod escape;
 pub mod markdown;
 pub mod slug;
 pub mod templates;

@@ -39,6 +39,7 @@ pub fn router(state: AppState, federation: FederationConfig<AppState>) -> Router
         .route("/feed.atom", get(feeds::atom))
         .route("/feed.rss", get(feeds::rss))
         .route("/static/{file}", get(pages::static_file))
+        .route("/media/{file}", get(pages::profile_image))
         .fallback(pages::not_found)
         .layer(from_fn_with_state(state.clone(), error::render_error_pages));
 

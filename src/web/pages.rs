@@ -351,6 +351,35 @@ pub async fn static_file(
     Ok(response)
 }
 
+/// `GET /media/{avatar|header}.{ext}`: the profile images from the configuration.
+pub async fn profile_image(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, PageError> {
+    let profile = &state.settings.profile;
+    let file = [("avatar", &profile.avatar), ("header", &profile.header)]
+        .into_iter()
+        .find_map(|(which, file)| {
+            let file = file.as_ref()?;
+            (name == format!("{which}.{}", file.extension)).then_some(file)
+        })
+        .ok_or(PageError::NotFound)?;
+    let bytes = tokio::fs::read(&file.path)
+        .await
+        .map_err(|e| PageError::Internal(format!("reading {}: {e}", file.path.display())))?;
+    let mut response = (StatusCode::OK, bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(file.content_type),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    Ok(response)
+}
+
 pub async fn not_found() -> PageError {
     PageError::NotFound
 }

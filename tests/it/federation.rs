@@ -450,3 +450,49 @@ async fn followers_following_and_featured_collections() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_profile_has_a_bio_images_and_fields() {
+    let media = tempfile::tempdir().expect("tempdir");
+    let png = b"\x89PNG\r\n\x1a\nnot really, but served as is";
+    std::fs::write(media.path().join("me.png"), png).expect("write");
+    std::fs::write(media.path().join("banner.jpg"), b"jpeg bytes").expect("write");
+    let app = TestApp::spawn_with(&format!(
+        "[profile]\nbio = \"I write about **Rust**.\"\navatar = \"{}\"\nheader = \"{}\"\n\
+         fields = [{{ name = \"Website\", value = \"https://example.org/me\" }}, {{ name = \"Pronouns\", value = \"they/them <3\" }}]",
+        media.path().join("me.png").display(),
+        media.path().join("banner.jpg").display(),
+    ))
+    .await;
+    let (_, _, actor) = fetch_ap(&app, "/users/blog").await;
+    assert_eq!(
+        actor["summary"],
+        "<p>I write about <strong>Rust</strong>.</p>\n"
+    );
+    assert_eq!(actor["icon"]["type"], "Image");
+    assert_eq!(actor["icon"]["mediaType"], "image/png");
+    assert_eq!(actor["image"]["mediaType"], "image/jpeg");
+    assert_eq!(actor["attachment"][0]["type"], "PropertyValue");
+    assert_eq!(actor["attachment"][0]["name"], "Website");
+    assert!(
+        actor["attachment"][0]["value"]
+            .as_str()
+            .expect("value")
+            .contains("rel=\"me")
+    );
+    assert_eq!(actor["attachment"][1]["value"], "they/them &lt;3");
+
+    let icon = actor["icon"]["url"].as_str().expect("icon url");
+    let response = app.client.get(icon).send().await.expect("GET icon");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "image/png");
+    assert_eq!(&response.bytes().await.expect("bytes")[..], &png[..]);
+    assert_eq!(
+        app.get("/media/other.png").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/media/avatar.jpg").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

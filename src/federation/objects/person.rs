@@ -4,9 +4,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::config::MediaFile;
+
 use crate::config::Settings;
 use crate::federation::context::context;
 use crate::federation::keys::ActorKeys;
+use crate::render::escape::xml_escape;
 use crate::render::markdown;
 use crate::urls;
 
@@ -33,7 +36,29 @@ pub struct Person {
     discoverable: bool,
     indexable: bool,
     published: DateTime<Utc>,
-    attachment: Vec<Value>,
+    attachment: Vec<PropertyValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icon: Option<Image>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<Image>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Image {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    media_type: &'static str,
+    url: String,
+}
+
+/// A profile field, as Mastodon reads it.
+#[derive(Debug, Serialize)]
+struct PropertyValue {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: String,
+    value: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -61,7 +86,7 @@ pub fn blog_actor(settings: &Settings, keys: &ActorKeys) -> Person {
         context: context(),
         preferred_username: settings.blog.author_handle.clone(),
         name: settings.blog.title.clone(),
-        summary: markdown::to_html(&settings.blog.description),
+        summary: markdown::to_html(&settings.profile.bio),
         url: settings.url("/"),
         inbox: urls::actor_path(settings, "inbox"),
         outbox: urls::actor_path(settings, "outbox"),
@@ -80,8 +105,76 @@ pub fn blog_actor(settings: &Settings, keys: &ActorKeys) -> Person {
         discoverable: true,
         indexable: true,
         published: keys.created_at,
-        attachment: Vec::new(),
+        attachment: settings
+            .profile
+            .fields
+            .iter()
+            .map(|(name, value)| PropertyValue {
+                kind: "PropertyValue",
+                name: name.clone(),
+                value: field_html(value),
+            })
+            .collect(),
+        icon: settings
+            .profile
+            .avatar
+            .as_ref()
+            .map(|f| image(settings, "avatar", f)),
+        image: settings
+            .profile
+            .header
+            .as_ref()
+            .map(|f| image(settings, "header", f)),
         kind: "Person",
         id,
+    }
+}
+
+/// Where the blog serves a profile image: `/media/avatar.png`.
+pub fn media_path(which: &str, file: &MediaFile) -> String {
+    format!("/media/{which}.{}", file.extension)
+}
+
+fn image(settings: &Settings, which: &str, file: &MediaFile) -> Image {
+    Image {
+        kind: "Image",
+        media_type: file.content_type,
+        url: settings.url(&media_path(which, file)),
+    }
+}
+
+/// A field's value as HTML: a link when it is one (with `rel="me"`, which
+/// Mastodon uses to verify the link), escaped text otherwise.
+fn field_html(value: &str) -> String {
+    let escaped = xml_escape(value);
+    match url::Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => {
+            let shown = value
+                .trim_start_matches("https://")
+                .trim_start_matches("http://");
+            format!(
+                "<a href=\"{escaped}\" rel=\"me nofollow noopener noreferrer\" target=\"_blank\">{}</a>",
+                xml_escape(shown)
+            )
+        }
+        _ => escaped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_values_are_links_or_escaped_text() {
+        assert_eq!(
+            field_html("https://example.org/me"),
+            "<a href=\"https://example.org/me\" rel=\"me nofollow noopener noreferrer\" target=\"_blank\">example.org/me</a>"
+        );
+        assert_eq!(
+            field_html("<b>they/them</b>"),
+            "&lt;b&gt;they/them&lt;/b&gt;"
+        );
+        assert!(!field_html("javascript:alert(1)").contains("<a"));
     }
 }
