@@ -180,34 +180,24 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Post(cmd) => {
-            let db = Database::open(&settings).await?;
-            let result = async {
-                let mut conn = db.pool.get().await.context("connecting to the database")?;
-                post_command(cmd, &settings, &mut conn).await
-            }
-            .await;
-            db.close(OnClose::StopIfStartedHere).await;
-            result
+            with_database(&settings, async |conn| {
+                post_command(cmd, &settings, conn).await
+            })
+            .await
         }
         Command::Deliveries {
             action,
             state,
             limit,
         } => {
-            let db = Database::open(&settings).await?;
-            let result = async {
-                let mut conn = db.pool.get().await.context("connecting to the database")?;
-                deliveries_command(&mut conn, action, state.into(), limit).await
-            }
-            .await;
-            db.close(OnClose::StopIfStartedHere).await;
-            result
+            with_database(&settings, async |conn| {
+                deliveries_command(conn, action, state.into(), limit).await
+            })
+            .await
         }
         Command::Followers => {
-            let db = Database::open(&settings).await?;
-            let result = async {
-                let mut conn = db.pool.get().await.context("connecting to the database")?;
-                let all = follower::list(&mut conn).await?;
+            with_database(&settings, async |conn| {
+                let all = follower::list(conn).await?;
                 for f in &all {
                     println!(
                         "{}  (since {})",
@@ -216,11 +206,9 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                     );
                 }
                 println!("{} followers", all.len());
-                anyhow::Ok(())
-            }
-            .await;
-            db.close(OnClose::StopIfStartedHere).await;
-            result
+                Ok(())
+            })
+            .await
         }
         Command::Admin(AdminCommand::Token { reset }) => {
             if !reset {
@@ -232,21 +220,33 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             if settings.admin_token.is_some() {
                 bail!("the token is set in the configuration (admin.token); change it there");
             }
-            let db = Database::open(&settings).await?;
-            let result = async {
-                let mut conn = db.pool.get().await.context("connecting to the database")?;
-                let token = auth::reset_token(&mut conn).await?;
-                println!("{token}");
-                anyhow::Ok(())
-            }
-            .await;
-            db.close(OnClose::StopIfStartedHere).await;
-            result
+            with_database(&settings, async |conn| {
+                println!("{}", auth::reset_token(conn).await?);
+                Ok(())
+            })
+            .await
         }
     }
 }
 
 type Conn = diesel_async::AsyncPgConnection;
+
+/// Opens the database (starting the embedded cluster if need be), runs `f`
+/// with a connection, and closes it again, stopping the cluster only if this
+/// command started it.
+async fn with_database(
+    settings: &Settings,
+    f: impl AsyncFnOnce(&mut Conn) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let db = Database::open(settings).await?;
+    let result = async {
+        let mut conn = db.pool.get().await.context("connecting to the database")?;
+        f(&mut conn).await
+    }
+    .await;
+    db.close(OnClose::StopIfStartedHere).await;
+    result
+}
 
 async fn deliveries_command(
     conn: &mut Conn,

@@ -63,10 +63,16 @@ pub async fn insert_deliveries(
             .execute(conn)
             .await?;
     }
+    notify(conn).await?;
+    Ok(inserted)
+}
+
+/// Wakes the workers (of every process) when the current transaction commits.
+async fn notify(conn: &mut AsyncPgConnection) -> QueryResult<()> {
     diesel::sql_query(format!("SELECT pg_notify('{CHANNEL}', '')"))
         .execute(conn)
-        .await?;
-    Ok(inserted)
+        .await
+        .map(drop)
 }
 
 /// A delivery leased to one worker.
@@ -296,9 +302,7 @@ pub async fn retry_now(conn: &mut AsyncPgConnection, only: Option<i64>) -> Query
         ))
         .execute(conn)
         .await?;
-    diesel::sql_query(format!("SELECT pg_notify('{CHANNEL}', '')"))
-        .execute(conn)
-        .await?;
+    notify(conn).await?;
     Ok(n)
 }
 
