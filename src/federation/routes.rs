@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 use super::negotiate::{ActivityJson, wants_activity_json};
 use super::objects::article::{article, with_context};
 use super::objects::{collection, person};
-use crate::authoring::{self, PostWithTags};
+use super::outgoing;
+use crate::authoring;
 use crate::config::Settings;
 use crate::models::follower;
 use crate::models::post::{self, PublicScope};
@@ -259,28 +260,13 @@ pub async fn outbox(
     let items = authoring::with_tags_many(&mut conn, rows)
         .await?
         .iter()
-        .filter_map(|item| create_activity(settings, item))
+        .filter_map(|item| outgoing::create_article(settings, item))
         .collect();
     Ok(ActivityJson(
         StatusCode::OK,
         collection::page(&id, page, OUTBOX_PAGE, total, items),
     )
     .into_response())
-}
-
-/// The `Create` that published a post (its id derives from the Article's).
-pub fn create_activity(settings: &Settings, item: &PostWithTags) -> Option<Value> {
-    let article = article(settings, item)?;
-    let object = serde_json::to_value(&article).ok()?;
-    Some(json!({
-        "id": format!("{}#create", object["id"].as_str()?),
-        "type": "Create",
-        "actor": urls::actor(settings),
-        "published": object["published"],
-        "to": object["to"],
-        "cc": object["cc"],
-        "object": object,
-    }))
 }
 
 /// `GET /users/{handle}/followers`: counted; members are not listed.
