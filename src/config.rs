@@ -70,6 +70,7 @@ struct RawFederation {
     max_attempts: i64,
     give_up_after_hours: i64,
     request_timeout_secs: i64,
+    per_instance_concurrency: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -193,6 +194,8 @@ pub struct FederationSettings {
     pub give_up_after: chrono::Duration,
     /// Total time for one outgoing request (fetch or delivery).
     pub request_timeout: std::time::Duration,
+    /// Deliveries in flight to one server at once.
+    pub per_instance_concurrency: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -331,7 +334,14 @@ impl Settings {
                 "must be between 1 and 120",
             ));
         }
+        if !(1..=64).contains(&f.per_instance_concurrency) {
+            return Err(invalid(
+                "federation.per_instance_concurrency",
+                "must be between 1 and 64",
+            ));
+        }
         let federation = FederationSettings {
+            per_instance_concurrency: f.per_instance_concurrency,
             request_timeout: std::time::Duration::from_secs(f.request_timeout_secs as u64),
             allow_private_addresses: f.allow_private_addresses,
             delivery_workers: f.delivery_workers as usize,

@@ -177,7 +177,8 @@ async fn run(
 async fn claim(data: &Data<AppState>, limit: i64) -> Vec<Claimed> {
     let claimed = async {
         let mut conn = data.pool.get().await.map_err(|e| e.to_string())?;
-        queue::claim(&mut conn, limit, LEASE_SECS)
+        let per_instance = data.settings.federation.per_instance_concurrency;
+        queue::claim(&mut conn, limit, LEASE_SECS, per_instance)
             .await
             .map_err(|e| e.to_string())
     };

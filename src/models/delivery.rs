@@ -92,23 +92,37 @@ pub struct Claimed {
     pub json: Value,
 }
 
-/// Leases up to `limit` due deliveries for `lease_secs`. Only the oldest
-/// unfinished delivery of each inbox can be due, so activities reach an inbox
-/// in the order they were queued (an Update never overtakes its Create);
-/// `SKIP LOCKED` and the lease keep two workers (or processes) from taking one row.
+/// Leases up to `limit` due deliveries for `lease_secs`.
+///
+/// - Only the oldest unfinished delivery of each inbox can be due, so
+///   activities reach an inbox in the order they were queued (an Update never
+///   overtakes its Create).
+/// - At most `per_instance` deliveries to one server are in flight at once
+///   (counting those other workers hold), so a big fan-out does not hammer
+///   one instance.
+/// - `SKIP LOCKED` and the lease keep two workers (or processes) from taking
+///   one row; no transaction is held while sending.
 pub async fn claim(
     conn: &mut AsyncPgConnection,
     limit: i64,
     lease_secs: i64,
+    per_instance: i64,
 ) -> QueryResult<Vec<Claimed>> {
     diesel::sql_query(
         "WITH heads AS ( \
-             SELECT DISTINCT ON (inbox_url) id FROM deliveries \
+             SELECT DISTINCT ON (inbox_url) id, inbox_url, next_attempt_at, \
+                    (locked_until IS NOT NULL AND locked_until >= now()) AS busy \
+             FROM deliveries \
              WHERE delivered_at IS NULL AND gave_up_at IS NULL \
              ORDER BY inbox_url, id \
+         ), ranked AS ( \
+             SELECT id, busy, row_number() OVER ( \
+                 PARTITION BY substring(inbox_url from '^[a-z]+://([^/]+)') \
+                 ORDER BY busy DESC, next_attempt_at, id) AS n \
+             FROM heads WHERE busy OR next_attempt_at <= now() \
          ), due AS ( \
-             SELECT d.id FROM deliveries d JOIN heads h ON h.id = d.id \
-             WHERE d.next_attempt_at <= now() AND (d.locked_until IS NULL OR d.locked_until < now()) \
+             SELECT d.id FROM deliveries d JOIN ranked r ON r.id = d.id \
+             WHERE NOT r.busy AND r.n <= $3 \
              ORDER BY d.next_attempt_at, d.id \
              LIMIT $1 \
              FOR UPDATE OF d SKIP LOCKED \
@@ -121,6 +135,7 @@ pub async fn claim(
     )
     .bind::<BigInt, _>(limit)
     .bind::<BigInt, _>(lease_secs)
+    .bind::<BigInt, _>(per_instance)
     .load(conn)
     .await
 }

@@ -362,6 +362,44 @@ async fn concurrent_workers_never_send_one_delivery_twice() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn one_server_gets_a_bounded_number_of_deliveries_at_once() {
+    let app = TestApp::spawn().await;
+    let busy = Sink::start().await;
+    let other = Sink::start().await;
+    for i in 0..10 {
+        busy.follower(&app, &format!("p{i}"), false).await;
+    }
+    other.follower(&app, "q", false).await;
+    app.publish_simple("Fan-out to one server", &[]).await;
+    let mut conn = app.pool.get().await.expect("conn");
+    let first = queue::claim(&mut conn, 100, 120, 3).await.expect("claim");
+    let on = |rows: &[queue::Claimed], sink: &Sink| {
+        rows.iter()
+            .filter(|r| r.inbox_url.contains(&format!(":{}/", sink.addr.port())))
+            .count()
+    };
+    assert_eq!(
+        (on(&first, &busy), on(&first, &other)),
+        (3, 1),
+        "three to the busy server, one to the other"
+    );
+    let second = queue::claim(&mut conn, 100, 120, 3).await.expect("claim");
+    assert!(
+        second.is_empty(),
+        "the busy server's three are still in flight"
+    );
+    let to_busy = first
+        .iter()
+        .find(|r| on(std::slice::from_ref(r), &busy) == 1)
+        .expect("a busy row");
+    queue::mark_delivered(&mut conn, to_busy.id, 202)
+        .await
+        .expect("done");
+    let third = queue::claim(&mut conn, 100, 120, 3).await.expect("claim");
+    assert_eq!(on(&third, &busy), 1, "one finished, so one more may start");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_delivery_claimed_by_a_crashed_worker_is_sent_after_its_lease() {
     let app = TestApp::spawn().await;
     let sink = Sink::start().await;
@@ -370,7 +408,7 @@ async fn a_delivery_claimed_by_a_crashed_worker_is_sent_after_its_lease() {
     {
         // A worker claims the delivery and dies before sending it.
         let mut conn = app.pool.get().await.expect("conn");
-        let claimed = queue::claim(&mut conn, 10, 120).await.expect("claim");
+        let claimed = queue::claim(&mut conn, 10, 120, 4).await.expect("claim");
         assert_eq!(claimed.len(), 1);
     }
     assert_eq!(app.deliver().await, 0, "leased: nobody else takes it");
