@@ -20,6 +20,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     // Installed before anything starts, so a signal during start-up is not
     // lost (nor kills the process and strands the embedded cluster).
     let shutdown = ShutdownSignal::install().context("installing signal handlers")?;
+    raise_open_files_limit();
     let db = Database::open(&settings).await?;
     let result = run(settings, &db, shutdown).await;
     db.close(OnClose::StopCluster).await;
@@ -63,6 +64,22 @@ async fn run(settings: Settings, db: &Database, shutdown: ShutdownSignal) -> any
     }
     workers.shutdown().await;
     Ok(())
+}
+
+/// A fan-out keeps a connection to each server for a while: lift the soft
+/// limit on open files (often 1024) to the hard limit.
+fn raise_open_files_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
+        && soft < hard
+    {
+        match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            Ok(()) => tracing::debug!(from = soft, to = hard, "raised the open-files limit"),
+            Err(e) => {
+                tracing::warn!(error = %e, limit = soft, "could not raise the open-files limit")
+            }
+        }
+    }
 }
 
 /// SIGINT and SIGTERM, caught from the moment of `install`.

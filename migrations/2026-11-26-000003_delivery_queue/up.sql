@@ -31,6 +31,8 @@ CREATE TABLE deliveries (
     id              BIGSERIAL PRIMARY KEY,
     activity_id     BIGINT NOT NULL REFERENCES activities (id) ON DELETE CASCADE,
     inbox_url       TEXT NOT NULL,
+    -- The inbox's server (host[:port]): deliveries in flight are bounded per server.
+    instance        TEXT NOT NULL,
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     locked_until    TIMESTAMPTZ,
@@ -44,7 +46,7 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_pending ON deliveries (inbox_url, id)
     WHERE delivered_at IS NULL AND gave_up_at IS NULL;
 
--- Per-instance delivery health: an instance with no success for days is
+-- Per-instance delivery health (keyed by host[:port], like deliveries.instance): an instance with no success for days is
 -- treated as dead (its deliveries wait) until it contacts us again.
 CREATE TABLE instances (
     domain          TEXT PRIMARY KEY,

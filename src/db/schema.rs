@@ -15,6 +15,7 @@ diesel::table! {
         id -> Int8,
         activity_id -> Int8,
         inbox_url -> Text,
+        instance -> Text,
         attempts -> Int4,
         next_attempt_at -> Timestamptz,
         locked_until -> Nullable<Timestamptz>,

@@ -4,6 +4,7 @@
 //! 4xx, too many attempts, too old). No transaction is held during a request.
 //! Several workers and several processes may share one database.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -16,7 +17,7 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, DATE, HOST, RETRY_AFTER};
 use reqwest_middleware::ClientWithMiddleware;
 use serde_json::Value;
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use url::Url;
 
@@ -117,37 +118,40 @@ async fn run(
     let data = config.to_request_data();
     let wake = Arc::new(Notify::new());
     let listener = tokio::spawn(listen(data.pool.clone(), wake.clone()));
-    let permits = Arc::new(Semaphore::new(data.settings.federation.delivery_workers));
+    let workers = data.settings.federation.delivery_workers;
+    // Claims cost a scan of the queue: refill in batches, not one per finished delivery.
+    let refill_at = (workers / 4).max(1);
     let mut in_flight: JoinSet<i64> = JoinSet::new();
-    let mut leased: Vec<i64> = Vec::new();
+    let mut leased: HashSet<i64> = HashSet::new();
     loop {
         if *stop.borrow() {
             break;
         }
-        let free = permits.available_permits() as i64;
-        let claimed = if free > 0 {
-            claim(&data, free).await
-        } else {
-            Vec::new()
-        };
-        for delivery in claimed {
-            let Ok(permit) = permits.clone().acquire_owned().await else {
-                break;
-            };
-            let (data, client) = (data.reset_request_count(), client.clone());
-            leased.push(delivery.id);
-            in_flight.spawn(async move {
-                let id = delivery.id;
-                process(&data, &client, delivery).await;
-                drop(permit);
-                id
-            });
+        while let Some(done) = in_flight.try_join_next() {
+            if let Ok(id) = done {
+                leased.remove(&id);
+            }
         }
-        let idle = permits.available_permits() > 0;
+        let free = workers.saturating_sub(in_flight.len());
+        if free > 0 && (in_flight.is_empty() || free >= refill_at) {
+            for delivery in claim(&data, free as i64).await {
+                let (data, client) = (data.reset_request_count(), client.clone());
+                leased.insert(delivery.id);
+                in_flight.spawn(async move {
+                    let id = delivery.id;
+                    process(&data, &client, delivery).await;
+                    id
+                });
+            }
+        }
         tokio::select! {
             _ = stop.changed() => {}
-            Some(Ok(done)) = in_flight.join_next(), if !in_flight.is_empty() => leased.retain(|id| *id != done),
-            _ = wake.notified(), if idle => {}
+            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                if let Ok(id) = done {
+                    leased.remove(&id);
+                }
+            }
+            _ = wake.notified() => {}
             _ = tokio::time::sleep(POLL) => {}
         }
     }
@@ -156,7 +160,11 @@ async fn run(
     tokio::pin!(deadline);
     while !in_flight.is_empty() {
         tokio::select! {
-            Some(Ok(done)) = in_flight.join_next() => leased.retain(|id| *id != done),
+            Some(done) = in_flight.join_next() => {
+                if let Ok(id) = done {
+                    leased.remove(&id);
+                }
+            }
             _ = &mut deadline => break,
         }
     }
@@ -166,6 +174,7 @@ async fn run(
             count = leased.len(),
             "releasing unfinished deliveries for the next start"
         );
+        let leased: Vec<i64> = leased.into_iter().collect();
         if let Ok(mut conn) = data.pool.get().await
             && let Err(e) = queue::release(&mut conn, &leased).await
         {
@@ -197,7 +206,10 @@ async fn claim(data: &Data<AppState>, limit: i64) -> Vec<Claimed> {
 async fn listen(pool: crate::db::Pool, wake: Arc<Notify>) {
     loop {
         let listened = async {
-            let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+            // Taken out of the pool for good: a LISTENing connection must not be
+            // handed to anyone else (it is closed when this task ends).
+            let pooled = pool.get().await.map_err(|e| e.to_string())?;
+            let mut conn = deadpool::managed::Object::take(pooled);
             use diesel_async::RunQueryDsl;
             diesel::sql_query(format!("LISTEN {}", queue::CHANNEL))
                 .execute(&mut conn)
@@ -354,10 +366,7 @@ async fn record(
 ) -> Result<(), String> {
     let mut conn = data.pool.get().await.map_err(|e| e.to_string())?;
     let conn = &mut *conn;
-    let domain = Url::parse(&delivery.inbox_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_default();
+    let domain = queue::instance_of(&delivery.inbox_url);
     let settings = &data.settings.federation;
     let fields = |e: diesel::result::Error| e.to_string();
     match outcome {

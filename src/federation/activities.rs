@@ -105,9 +105,8 @@ impl Activity for InboxActivity {
 
     async fn receive(self, data: &Data<AppState>) -> Result<(), FederationError> {
         let mut conn = data.pool.get().await?;
-        if let Some(host) = self.actor.host_str() {
-            instance::record_alive(&mut conn, host, false).await?;
-        }
+        let instance = crate::models::delivery::instance_of(self.actor.as_str());
+        instance::record_alive(&mut conn, &instance, false).await?;
         match self.kind.as_str() {
             "Follow" => receive_follow(self, data, &mut conn).await,
             "Undo" => receive_undo(self, &mut conn).await,

@@ -175,6 +175,9 @@ pub fn client(
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .connect_timeout(timeout)
+        // A fan-out touches many servers once: keep few idle connections, briefly.
+        .pool_idle_timeout(Duration::from_secs(20))
+        .pool_max_idle_per_host(4)
         .no_proxy()
         .dns_resolver(GuardedResolver { allow_private })
         .build()?;

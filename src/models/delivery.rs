@@ -51,6 +51,7 @@ pub async fn insert_deliveries(
             (
                 deliveries::activity_id.eq(activity_id),
                 deliveries::inbox_url.eq(inbox),
+                deliveries::instance.eq(instance_of(inbox)),
             )
         })
         .collect();
@@ -65,6 +66,19 @@ pub async fn insert_deliveries(
     }
     notify(conn).await?;
     Ok(inserted)
+}
+
+/// The server part of a URL, `host[:port]`: how deliveries and instance
+/// health are grouped.
+pub fn instance_of(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => match (u.host_str(), u.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_string(),
+            _ => String::new(),
+        },
+        Err(_) => String::new(),
+    }
 }
 
 /// Wakes the workers (of every process) when the current transaction commits.
@@ -100,8 +114,13 @@ pub struct Claimed {
 /// - At most `per_instance` deliveries to one server are in flight at once
 ///   (counting those other workers hold), so a big fan-out does not hammer
 ///   one instance.
+/// - The candidates are picked first and then locked by primary key, so the
+///   plan stays cheap however stale the table statistics are.
 /// - `SKIP LOCKED` and the lease keep two workers (or processes) from taking
-///   one row; no transaction is held while sending.
+///   one row; no transaction is held while sending. The conditions are
+///   repeated on the locked row itself: when `SKIP LOCKED` waits out another
+///   claimer's lock, PostgreSQL re-checks only those, against the row as that
+///   claimer left it (leased, or even delivered).
 pub async fn claim(
     conn: &mut AsyncPgConnection,
     limit: i64,
@@ -109,27 +128,32 @@ pub async fn claim(
     per_instance: i64,
 ) -> QueryResult<Vec<Claimed>> {
     diesel::sql_query(
-        "WITH heads AS ( \
-             SELECT DISTINCT ON (inbox_url) id, inbox_url, next_attempt_at, \
-                    (locked_until IS NOT NULL AND locked_until >= now()) AS busy \
-             FROM deliveries \
-             WHERE delivered_at IS NULL AND gave_up_at IS NULL \
-             ORDER BY inbox_url, id \
-         ), ranked AS ( \
-             SELECT id, busy, row_number() OVER ( \
-                 PARTITION BY substring(inbox_url from '^[a-z]+://([^/]+)') \
-                 ORDER BY busy DESC, next_attempt_at, id) AS n \
-             FROM heads WHERE busy OR next_attempt_at <= now() \
-         ), due AS ( \
-             SELECT d.id FROM deliveries d JOIN ranked r ON r.id = d.id \
-             WHERE NOT r.busy AND r.n <= $3 \
-             ORDER BY d.next_attempt_at, d.id \
+        "WITH candidates AS MATERIALIZED ( \
+             SELECT id FROM ( \
+                 SELECT id, busy, next_attempt_at, row_number() OVER ( \
+                     PARTITION BY instance ORDER BY busy DESC, next_attempt_at, id) AS n \
+                 FROM ( \
+                     SELECT DISTINCT ON (inbox_url) id, instance, next_attempt_at, \
+                            (locked_until IS NOT NULL AND locked_until >= now()) AS busy \
+                     FROM deliveries \
+                     WHERE delivered_at IS NULL AND gave_up_at IS NULL \
+                     ORDER BY inbox_url, id \
+                 ) heads \
+                 WHERE busy OR next_attempt_at <= now() \
+             ) ranked \
+             WHERE NOT busy AND n <= $3 \
+             ORDER BY next_attempt_at, id \
              LIMIT $1 \
-             FOR UPDATE OF d SKIP LOCKED \
+         ), due AS MATERIALIZED ( \
+             SELECT d.id FROM deliveries d \
+             WHERE d.id = ANY (ARRAY(SELECT id FROM candidates)) \
+               AND d.delivered_at IS NULL AND d.gave_up_at IS NULL AND d.next_attempt_at <= now() \
+               AND (d.locked_until IS NULL OR d.locked_until < now()) \
+             FOR UPDATE SKIP LOCKED \
          ) \
          UPDATE deliveries SET locked_until = now() + make_interval(secs => $2), attempts = deliveries.attempts + 1 \
-         FROM due, activities a \
-         WHERE deliveries.id = due.id AND a.id = deliveries.activity_id \
+         FROM activities a \
+         WHERE deliveries.id = ANY (ARRAY(SELECT id FROM due)) AND a.id = deliveries.activity_id \
          RETURNING deliveries.id, deliveries.inbox_url, deliveries.attempts, deliveries.created_at, \
                    a.ap_id AS activity_ap_id, a.json",
     )

@@ -543,3 +543,55 @@ async fn the_author_sees_failing_deliveries_and_can_retry_them() {
         "{out}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_worker_pools_on_one_queue_send_each_delivery_once() {
+    let app =
+        TestApp::spawn_with("[federation]\ndelivery_workers = 16\nper_instance_concurrency = 4")
+            .await;
+    let mut sinks = Vec::new();
+    for _ in 0..20 {
+        let sink = Sink::start().await;
+        for i in 0..10 {
+            sink.follower(&app, &format!("r{i}"), false).await;
+        }
+        sinks.push(sink);
+    }
+    app.publish_simple("Two servers, one queue", &[]).await;
+    // As two fedblog processes on one database would.
+    let first = fedblog::delivery::worker::Workers::spawn(app.federation.clone()).expect("workers");
+    let second =
+        fedblog::delivery::worker::Workers::spawn(app.federation.clone()).expect("workers");
+    let mut unfinished = i64::MAX;
+    for _ in 0..600 {
+        let mut conn = app.pool.get().await.expect("conn");
+        unfinished = queue::count(&mut conn, DeliveryFilter::Unfinished)
+            .await
+            .expect("count");
+        if unfinished == 0 {
+            break;
+        }
+        drop(conn);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    first.shutdown().await;
+    second.shutdown().await;
+    assert_eq!(unfinished, 0, "everything delivered");
+    for sink in &sinks {
+        let mut paths: Vec<String> = sink.log().into_iter().map(|r| r.path).collect();
+        let sent = paths.len();
+        paths.sort();
+        paths.dedup();
+        assert_eq!(
+            (sent, paths.len()),
+            (10, 10),
+            "each of the server's 10 inboxes got the post exactly once"
+        );
+    }
+    let rows = deliveries(&app).await;
+    assert!(
+        rows.iter()
+            .all(|r| r.attempts == 1 && r.state == "delivered"),
+        "no delivery was claimed twice"
+    );
+}
