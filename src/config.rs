@@ -49,6 +49,7 @@ struct RawSettings {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawProfile {
+    actor_type: String,
     bio: String,
     avatar: String,
     header: String,
@@ -71,6 +72,7 @@ struct RawFederation {
     give_up_after_hours: i64,
     request_timeout_secs: i64,
     per_instance_concurrency: i64,
+    show_followers: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,6 +164,8 @@ pub struct Settings {
 /// The blog actor's profile on the fediverse.
 #[derive(Debug, Clone)]
 pub struct ProfileSettings {
+    /// The ActivityStreams actor type: Person, Service, Organization, Application or Group.
+    pub actor_type: &'static str,
     /// Markdown; the blog's description when not set.
     pub bio: String,
     pub avatar: Option<MediaFile>,
@@ -196,6 +200,8 @@ pub struct FederationSettings {
     pub request_timeout: std::time::Duration,
     /// Deliveries in flight to one server at once.
     pub per_instance_concurrency: i64,
+    /// Whether the followers collection lists its members (else only counts them).
+    pub show_followers: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -342,6 +348,7 @@ impl Settings {
         }
         let federation = FederationSettings {
             per_instance_concurrency: f.per_instance_concurrency,
+            show_followers: f.show_followers,
             request_timeout: std::time::Duration::from_secs(f.request_timeout_secs as u64),
             allow_private_addresses: f.allow_private_addresses,
             delivery_workers: f.delivery_workers as usize,
@@ -492,7 +499,21 @@ fn validate_profile(
         }
         fields.push((name, value));
     }
+    let actor_type = match raw.actor_type.trim() {
+        "Person" => "Person",
+        "Service" => "Service",
+        "Organization" => "Organization",
+        "Application" => "Application",
+        "Group" => "Group",
+        other => {
+            return Err(invalid(
+                "profile.actor_type",
+                format!("{other:?} must be Person, Service, Organization, Application or Group"),
+            ));
+        }
+    };
     Ok(ProfileSettings {
+        actor_type,
         bio,
         avatar: media_file("profile.avatar", &raw.avatar, data_dir)?,
         header: media_file("profile.header", &raw.header, data_dir)?,

@@ -21,6 +21,8 @@ use crate::urls;
 
 /// Items per outbox page.
 const OUTBOX_PAGE: i64 = 20;
+/// Followers per page of the followers collection (when it is shown).
+const FOLLOWERS_PAGE: i64 = 50;
 
 /// A federation error: JSON body, never an HTML page.
 pub struct FedError(StatusCode, &'static str);
@@ -269,16 +271,40 @@ pub async fn outbox(
     .into_response())
 }
 
-/// `GET /users/{handle}/followers`: counted; members are not listed.
+/// `GET /users/{handle}/followers`: counted; members listed in pages only
+/// when `federation.show_followers` is on.
 pub async fn followers(
     State(state): State<AppState>,
     Path(handle): Path<String>,
+    Query(query): Query<PageQuery>,
 ) -> Result<Response, FedError> {
     check_handle(&state, &handle)?;
     let mut conn = state.pool.get().await?;
     let total = follower::count(&mut conn).await?;
     let id = urls::actor_path(&state.settings, "followers");
-    Ok(ActivityJson(StatusCode::OK, collection::counted(&id, total)).into_response())
+    if !state.settings.federation.show_followers {
+        return Ok(ActivityJson(StatusCode::OK, collection::counted(&id, total)).into_response());
+    }
+    let Some(page) = query.page else {
+        return Ok(ActivityJson(
+            StatusCode::OK,
+            collection::paged(&id, total, FOLLOWERS_PAGE),
+        )
+        .into_response());
+    };
+    if !(1..=1_000_000).contains(&page) {
+        return Err(FedError(
+            StatusCode::BAD_REQUEST,
+            "`page` must be a positive number",
+        ));
+    }
+    let ids = follower::page_of_ids(&mut conn, FOLLOWERS_PAGE, (page - 1) * FOLLOWERS_PAGE).await?;
+    let items = ids.into_iter().map(Value::String).collect();
+    Ok(ActivityJson(
+        StatusCode::OK,
+        collection::page(&id, page, FOLLOWERS_PAGE, total, items),
+    )
+    .into_response())
 }
 
 /// `GET /users/{handle}/following` and `/featured`: the blog follows no one and pins nothing.

@@ -85,3 +85,18 @@ pub async fn list(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Follower>> {
         .load(conn)
         .await
 }
+
+/// One page of follower ids, oldest first.
+pub async fn page_of_ids(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<String>> {
+    followers::table
+        .order(followers::id.asc())
+        .select(followers::actor_id)
+        .limit(limit)
+        .offset(offset)
+        .load(conn)
+        .await
+}

@@ -595,3 +595,32 @@ async fn two_worker_pools_on_one_queue_send_each_delivery_once() {
         "no delivery was claimed twice"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivery_is_given_up_after_the_configured_attempts() {
+    let app = TestApp::spawn_with("[federation]\nmax_attempts = 2").await;
+    let sink = Sink::start().await;
+    sink.follower(&app, "ivy", true).await;
+    sink.script(&[(500, None), (500, None), (500, None)]);
+    app.publish_simple("Never arrives", &[]).await;
+    app.deliver().await;
+    {
+        use diesel_async::RunQueryDsl;
+        let mut conn = app.pool.get().await.expect("conn");
+        diesel::sql_query("UPDATE deliveries SET next_attempt_at = now()")
+            .execute(&mut conn)
+            .await
+            .expect("due");
+    }
+    app.deliver().await;
+    let row = &deliveries(&app).await[0];
+    assert_eq!((row.state.as_str(), row.attempts), ("given-up", 2));
+    assert!(
+        row.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("gave up after 2 attempts")),
+        "{row:?}"
+    );
+    assert_eq!(app.deliver().await, 0);
+    assert_eq!(sink.log().len(), 2);
+}

@@ -496,3 +496,41 @@ async fn the_profile_has_a_bio_images_and_fields() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_followers_list_and_the_actor_type_are_configurable() {
+    let app = TestApp::spawn_with(
+        "[federation]\nshow_followers = true\n[profile]\nactor_type = \"Service\"",
+    )
+    .await;
+    {
+        let mut conn = app.pool.get().await.expect("conn");
+        for name in ["a", "b"] {
+            let actor = format!("http://localhost:1/users/{name}");
+            fedblog::models::follower::upsert(
+                &mut conn,
+                &actor,
+                &format!("{actor}/inbox"),
+                None,
+                "f",
+            )
+            .await
+            .expect("follower");
+        }
+    }
+    let (_, _, actor) = fetch_ap(&app, "/users/blog").await;
+    assert_eq!(actor["type"], "Service");
+    let (_, _, followers) = fetch_ap(&app, "/users/blog/followers").await;
+    assert_eq!(followers["totalItems"], 2);
+    let first = followers["first"].as_str().expect("first page").to_string();
+    let (_, _, page) = fetch_ap(&app, &first).await;
+    assert_eq!(
+        page["orderedItems"],
+        json!(["http://localhost:1/users/a", "http://localhost:1/users/b"])
+    );
+
+    // Hidden by default: counted, not listed.
+    let hidden = TestApp::spawn().await;
+    let (_, _, followers) = fetch_ap(&hidden, "/users/blog/followers").await;
+    assert!(followers.get("first").is_none() && followers.get("orderedItems").is_none());
+}

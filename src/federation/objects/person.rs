@@ -125,7 +125,7 @@ pub fn blog_actor(settings: &Settings, keys: &ActorKeys) -> Person {
             .header
             .as_ref()
             .map(|f| image(settings, "header", f)),
-        kind: "Person",
+        kind: settings.profile.actor_type,
         id,
     }
 }
