@@ -11,6 +11,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    comments (id) {
+        id -> Int8,
+        ap_id -> Text,
+        post_id -> Int8,
+        parent_id -> Nullable<Int8>,
+        in_reply_to -> Text,
+        url -> Nullable<Text>,
+        author_ap_id -> Text,
+        author_name -> Nullable<Text>,
+        author_handle -> Nullable<Text>,
+        content_html -> Text,
+        summary -> Nullable<Text>,
+        sensitive -> Bool,
+        visibility -> Text,
+        state -> Text,
+        published_at -> Timestamptz,
+        updated_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     deliveries (id) {
         id -> Int8,
         activity_id -> Int8,
@@ -119,6 +140,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(comments -> posts (post_id));
 diesel::joinable!(deliveries -> activities (activity_id));
 diesel::joinable!(post_slug_redirects -> posts (post_id));
 diesel::joinable!(post_tags -> posts (post_id));
@@ -126,6 +148,7 @@ diesel::joinable!(post_tags -> tags (tag_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     activities,
+    comments,
     deliveries,
     followers,
     instance_settings,

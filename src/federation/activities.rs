@@ -17,7 +17,8 @@ use super::objects::remote_actor::RemoteActor;
 use super::outgoing;
 use crate::delivery;
 use crate::models::delivery::instance;
-use crate::models::{follower, received_activity, remote_actor};
+use crate::models::{comment, follower, post, received_activity, remote_actor};
+use crate::render::sanitize;
 use crate::state::AppState;
 use crate::urls;
 
@@ -109,6 +110,15 @@ impl Activity for InboxActivity {
         instance::record_alive(&mut conn, &instance, false).await?;
         match self.kind.as_str() {
             "Follow" => receive_follow(self, data, &mut conn).await,
+            "Create" => receive_reply(self, data, &mut conn).await,
+            "Delete" if self.object_id().as_ref() != Some(&self.actor) => {
+                if let Some(id) = self.object_id()
+                    && comment::mark_deleted(&mut conn, id.as_str(), self.actor.as_str()).await?
+                {
+                    tracing::info!(comment = %id, "comment deleted by its author");
+                }
+                Ok(())
+            }
             "Undo" => receive_undo(self, &mut conn).await,
             "Delete" if self.object_id().as_ref() == Some(&self.actor) => {
                 forget_actor(&mut conn, self.actor.as_str()).await
@@ -204,4 +214,170 @@ pub async fn forget_actor(
     .await?;
     tracing::info!(actor, "forgot a deleted actor");
     Ok(())
+}
+
+/// Text-like objects that become comments when they answer one of ours.
+const COMMENT_TYPES: &[&str] = &["Note", "Article", "Page", "Question"];
+
+/// Who may see an object, from its addressing (Mastodon's rules).
+fn visibility(object: &Value) -> &'static str {
+    let addresses = |field: &str| -> Vec<String> {
+        match object.get(field) {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => items.iter().filter_map(object_id_str).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let is_public = |a: &String| matches!(a.as_str(), super::PUBLIC | "as:Public" | "Public");
+    let (to, cc) = (addresses("to"), addresses("cc"));
+    if to.iter().any(is_public) {
+        "public"
+    } else if cc.iter().any(is_public) {
+        "unlisted"
+    } else if to
+        .iter()
+        .chain(cc.iter())
+        .any(|a| a.ends_with("/followers"))
+    {
+        "followers"
+    } else {
+        "direct"
+    }
+}
+
+fn object_id_str(value: &Value) -> Option<String> {
+    object_id(value).map(|u| u.to_string())
+}
+
+/// A reply to one of our posts, or to a comment we hold, becomes a comment.
+/// Everything else in a Create is none of our business (202, ignored).
+async fn receive_reply(
+    activity: InboxActivity,
+    data: &Data<AppState>,
+    conn: &mut AsyncPgConnection,
+) -> Result<(), FederationError> {
+    let object = &activity.object;
+    let kind = object
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let Some(in_reply_to) = object.get("inReplyTo").and_then(object_id) else {
+        return Ok(());
+    };
+    if !COMMENT_TYPES.contains(&kind) {
+        return Ok(());
+    }
+    let Some(object_ap_id) = object_id(object) else {
+        return Err(FederationError::Invalid("the object has no id".into()));
+    };
+    // An embedded object is only believed from its own server.
+    if !same_origin(&object_ap_id, &activity.actor) {
+        return Err(FederationError::Invalid(
+            "the object is not on the actor's server".into(),
+        ));
+    }
+    let attributed_to = match object.get("attributedTo") {
+        Some(Value::Array(items)) => items.first().and_then(object_id),
+        Some(other) => object_id(other),
+        None => None,
+    };
+    if attributed_to.as_ref() != Some(&activity.actor) {
+        return Err(FederationError::Forbidden(
+            "a Note must be attributed to the actor that sends it".into(),
+        ));
+    }
+    let (post, parent) = match post::find_by_ap_id(conn, in_reply_to.as_str()).await? {
+        Some(post) => (post, None),
+        None => match comment::find_by_ap_id(conn, in_reply_to.as_str()).await? {
+            Some(parent) => match post::find_by_id(conn, parent.post_id).await? {
+                Some(post) => (post, Some(parent.id)),
+                None => return Ok(()),
+            },
+            None => return Ok(()),
+        },
+    };
+    if !post.is_public() {
+        return Ok(());
+    }
+    let author = ObjectId::<RemoteActor>::from(activity.actor.clone())
+        .dereference(data)
+        .await?;
+    let handle = author.row.preferred_username.as_ref().map(|name| {
+        format!(
+            "@{name}@{}",
+            crate::models::delivery::instance_of(author.row.ap_id.as_str())
+        )
+    });
+    let content = sanitize::remote_html(
+        object
+            .get("content")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+    );
+    let summary = object
+        .get("summary")
+        .and_then(Value::as_str)
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    let published = object
+        .get("published")
+        .and_then(Value::as_str)
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc));
+    let url = object.get("url").and_then(object_id_str);
+    let new = comment::NewComment {
+        ap_id: object_ap_id.as_str(),
+        post_id: post.id,
+        parent_id: parent,
+        in_reply_to: in_reply_to.as_str(),
+        url: url.as_deref(),
+        author_ap_id: activity.actor.as_str(),
+        author_name: author.row.name.as_deref().filter(|n| !n.trim().is_empty()),
+        author_handle: handle.as_deref(),
+        content_html: &content,
+        summary: summary.as_deref(),
+        sensitive: object
+            .get("sensitive")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        visibility: visibility(object),
+        published_at: published,
+    };
+    conn.transaction::<_, FederationError, _>(async |conn| {
+        if received_activity::record(conn, activity.id.as_str()).await? && comment::insert(conn, &new).await? {
+            tracing::info!(comment = %object_ap_id, post = %post.slug, visibility = new.visibility, "new comment");
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn addressing_decides_visibility() {
+        let public = "https://www.w3.org/ns/activitystreams#Public";
+        let followers = "https://m.example/users/a/followers";
+        assert_eq!(
+            visibility(&json!({"to": [public], "cc": [followers]})),
+            "public"
+        );
+        assert_eq!(visibility(&json!({"to": "as:Public"})), "public");
+        assert_eq!(
+            visibility(&json!({"to": [followers], "cc": [public]})),
+            "unlisted"
+        );
+        assert_eq!(
+            visibility(&json!({"to": [followers], "cc": ["https://b.example/users/b"]})),
+            "followers"
+        );
+        assert_eq!(
+            visibility(&json!({"to": ["https://b.example/users/b"]})),
+            "direct"
+        );
+        assert_eq!(visibility(&json!({})), "direct");
+    }
 }

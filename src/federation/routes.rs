@@ -14,13 +14,15 @@ use super::objects::{collection, person};
 use super::outgoing;
 use crate::authoring;
 use crate::config::Settings;
-use crate::models::follower;
 use crate::models::post::{self, PublicScope};
+use crate::models::{comment, follower};
 use crate::state::AppState;
 use crate::urls;
 
 /// Items per outbox page.
 const OUTBOX_PAGE: i64 = 20;
+/// Replies per page of a post's replies collection.
+const REPLIES_PAGE: i64 = 50;
 /// Followers per page of the followers collection (when it is shown).
 const FOLLOWERS_PAGE: i64 = 50;
 
@@ -361,10 +363,12 @@ pub async fn post_json(state: &AppState, slug: &str) -> Result<Response, FedErro
     }
 }
 
-/// `GET /posts/{slug}/replies`: the post's replies (comments arrive with a later release).
+/// `GET /posts/{slug}/replies`: the public answers to a post, oldest first,
+/// as their ids (each lives on its author's server).
 pub async fn post_replies(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    Query(query): Query<PageQuery>,
 ) -> Result<Response, FedError> {
     let requested = urls::post(&state.settings, &slug);
     let mut conn = state.pool.get().await?;
@@ -372,9 +376,40 @@ pub async fn post_replies(
         Some(row) => Some(row),
         None => post::find_by_slug(&mut conn, &slug).await?,
     };
-    let Some(ap_id) = row.filter(|r| r.is_public()).and_then(|r| r.ap_id) else {
+    let Some(row) = row.filter(|r| r.is_public()) else {
+        return Err(not_found());
+    };
+    let Some(ap_id) = row.ap_id.clone() else {
         return Err(not_found());
     };
     let id = format!("{ap_id}/replies");
-    Ok(ActivityJson(StatusCode::OK, collection::empty(&id)).into_response())
+    let replies: Vec<Value> = comment::visible_for_post(&mut conn, row.id)
+        .await?
+        .into_iter()
+        .filter(|c| c.parent_id.is_none() && c.visibility == "public")
+        .map(|c| Value::String(c.ap_id))
+        .collect();
+    let total = replies.len() as i64;
+    let Some(page) = query.page else {
+        return Ok(
+            ActivityJson(StatusCode::OK, collection::paged(&id, total, REPLIES_PAGE))
+                .into_response(),
+        );
+    };
+    if !(1..=1_000_000).contains(&page) {
+        return Err(FedError(
+            StatusCode::BAD_REQUEST,
+            "`page` must be a positive number",
+        ));
+    }
+    let items = replies
+        .into_iter()
+        .skip(((page - 1) * REPLIES_PAGE) as usize)
+        .take(REPLIES_PAGE as usize)
+        .collect();
+    Ok(ActivityJson(
+        StatusCode::OK,
+        collection::page(&id, page, REPLIES_PAGE, total, items),
+    )
+    .into_response())
 }

@@ -1,6 +1,7 @@
 //! Rows and the queries on them, one file per table family. Models know no
 //! HTTP and no protocol.
 
+pub mod comment;
 pub mod delivery;
 pub mod follower;
 pub mod instance_setting;

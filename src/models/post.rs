@@ -198,6 +198,15 @@ pub async fn find_by_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResu
         .optional()
 }
 
+pub async fn find_by_id(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<Post>> {
+    posts::table
+        .find(id)
+        .select(Post::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// A post by its ActivityPub id, in any state.
 pub async fn find_by_ap_id(conn: &mut AsyncPgConnection, ap_id: &str) -> QueryResult<Option<Post>> {
     posts::table

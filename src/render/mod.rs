@@ -3,6 +3,7 @@
 
 pub mod escape;
 pub mod markdown;
+pub mod sanitize;
 pub mod slug;
 pub mod templates;
 pub mod time;

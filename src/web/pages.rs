@@ -12,6 +12,7 @@ use crate::authoring::{self, PostWithTags};
 use crate::config::Settings;
 use crate::federation::negotiate::wants_activity_json;
 use crate::federation::routes;
+use crate::models::comment::{self, Comment};
 use crate::models::post::{self, PublicScope, TimeRange};
 use crate::models::tag;
 use crate::render::{slug, time};
@@ -132,6 +133,72 @@ fn page_url(base: &str, page: i64) -> String {
     }
 }
 
+/// Nesting shown on the page; deeper answers are shown at this depth, "in reply to" someone.
+const MAX_COMMENT_DEPTH: usize = 3;
+
+#[derive(Serialize)]
+struct CommentContext {
+    id: i64,
+    depth: usize,
+    author_name: String,
+    author_handle: Option<String>,
+    author_link: String,
+    permalink: String,
+    content_html: String,
+    summary: Option<String>,
+    published_display: String,
+    published_iso: String,
+    reply_to_name: Option<String>,
+}
+
+/// Comments in reading order: each followed by its answers (oldest first).
+fn threaded(settings: &Settings, comments: Vec<Comment>) -> Vec<CommentContext> {
+    use std::collections::HashMap;
+    let tz = settings.blog.time_zone;
+    let known: std::collections::HashSet<i64> = comments.iter().map(|c| c.id).collect();
+    let names: HashMap<i64, String> = comments.iter().map(|c| (c.id, display_name(c))).collect();
+    let mut children: HashMap<Option<i64>, Vec<&Comment>> = HashMap::new();
+    for c in &comments {
+        // An answer to a comment that is not shown hangs under the post.
+        let parent = c.parent_id.filter(|p| known.contains(p));
+        children.entry(parent).or_default().push(c);
+    }
+    let mut out = Vec::with_capacity(comments.len());
+    let mut stack: Vec<(&Comment, usize)> = children
+        .get(&None)
+        .map(|top| top.iter().rev().map(|c| (*c, 0)).collect())
+        .unwrap_or_default();
+    while let Some((c, depth)) = stack.pop() {
+        let shown_depth = depth.min(MAX_COMMENT_DEPTH);
+        out.push(CommentContext {
+            id: c.id,
+            depth: shown_depth,
+            author_name: display_name(c),
+            author_handle: c.author_handle.clone(),
+            author_link: c.author_ap_id.clone(),
+            permalink: c.url.clone().unwrap_or_else(|| c.ap_id.clone()),
+            content_html: c.content_html.clone(),
+            summary: c.summary.clone(),
+            published_display: time::display_date(c.published_at, tz),
+            published_iso: time::iso(c.published_at, tz),
+            reply_to_name: (depth > MAX_COMMENT_DEPTH)
+                .then(|| c.parent_id.and_then(|p| names.get(&p).cloned()))
+                .flatten(),
+        });
+        if let Some(answers) = children.get(&Some(c.id)) {
+            stack.extend(answers.iter().rev().map(|a| (*a, depth + 1)));
+        }
+    }
+    out
+}
+
+fn display_name(c: &Comment) -> String {
+    c.author_name
+        .clone()
+        .or_else(|| c.author_handle.clone())
+        .unwrap_or_else(|| c.author_ap_id.clone())
+}
+
 /// What a listing with no public posts at all shows.
 enum WhenEmpty {
     /// The home page: an empty blog is still a page.
@@ -212,6 +279,7 @@ pub async fn show_post(
     match post::find_by_slug(&mut conn, &slug).await? {
         Some(row) if row.deleted_at.is_some() => Err(PageError::Gone),
         Some(row) if row.is_public() => {
+            let comments = comment::visible_for_post(&mut conn, row.id).await?;
             let item = authoring::with_tags(&mut conn, row).await?;
             html_page(
                 &state,
@@ -219,6 +287,7 @@ pub async fn show_post(
                 json!({
                     "site": site_context(&state.settings),
                     "post": post_context(&state.settings, item, true),
+                    "comments": threaded(&state.settings, comments),
                 }),
             )
         }

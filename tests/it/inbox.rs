@@ -365,3 +365,86 @@ async fn an_actor_update_is_refetched_and_a_deleted_actor_is_forgotten() {
         "its cached profile is gone"
     );
 }
+
+async fn comment_count(app: &TestApp) -> i64 {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = app.pool.get().await.expect("conn");
+    let c: Count = diesel::sql_query("SELECT count(*) AS n FROM comments")
+        .get_result(&mut conn)
+        .await
+        .expect("count");
+    c.n
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replies_must_come_from_their_author_and_count_once() {
+    let app = TestApp::spawn().await;
+    let remote = Remote::start().await;
+    let post = app.publish_simple("Replies welcome", &[]).await;
+    let good = Signing {
+        algorithm: "rsa-sha256",
+        key: Some(&remote.key),
+        date: chrono::Utc::now(),
+        sign_digest: true,
+        alter_body_after_signing: false,
+    };
+    let create = |n: u32, attributed_to: String, note_id: String, in_reply_to: Value| {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{}/creates/{n}", remote.actor()),
+            "type": "Create",
+            "actor": remote.actor(),
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "object": {
+                "id": note_id,
+                "type": "Note",
+                "attributedTo": attributed_to,
+                "inReplyTo": in_reply_to,
+                "content": "<p>hello</p>",
+                "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            },
+        })
+    };
+    let note = |n: u32| format!("{}/notes/{n}", remote.actor());
+
+    // Attributed to someone else than the signer: refused, nothing stored.
+    let forged = create(
+        1,
+        "http://localhost:1/users/victim".into(),
+        note(1),
+        post["url"].clone(),
+    );
+    let (status, _) = post_inbox(&app, &remote.actor(), &forged, good).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // An embedded object from another server is not believed.
+    let foreign = create(
+        2,
+        remote.actor(),
+        "http://localhost:2/notes/2".into(),
+        post["url"].clone(),
+    );
+    let (status, _) = post_inbox(&app, &remote.actor(), &foreign, good).await;
+    assert!(status.is_client_error(), "{status}");
+    // Not a reply to anything of ours: accepted and ignored.
+    let unrelated = create(
+        3,
+        remote.actor(),
+        note(3),
+        json!("http://localhost:1/somewhere/else"),
+    );
+    let (status, _) = post_inbox(&app, &remote.actor(), &unrelated, good).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(comment_count(&app).await, 0);
+
+    let genuine = create(4, remote.actor(), note(4), post["url"].clone());
+    for _ in 0..2 {
+        let (status, body) = post_inbox(&app, &remote.actor(), &genuine, good).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    assert_eq!(comment_count(&app).await, 1, "redelivery makes one comment");
+}

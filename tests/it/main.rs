@@ -3,6 +3,7 @@
 
 mod api;
 mod cli;
+mod comments;
 mod common;
 mod delivery;
 mod embedded;

@@ -1,0 +1,205 @@
+//! Replies from the fediverse become comments: a Fedify account answers a
+//! post, and the answer shows under it, threaded, and in its `replies`.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::peer::Peer;
+use crate::common::{TestApp, html, texts};
+
+async fn comments(app: &TestApp) -> Vec<(String, String, String)> {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        ap_id: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        visibility: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        state: String,
+    }
+    let mut conn = app.pool.get().await.expect("conn");
+    let rows: Vec<Row> =
+        diesel::sql_query("SELECT ap_id, visibility, state FROM comments ORDER BY id")
+            .load(&mut conn)
+            .await
+            .expect("comments");
+    rows.into_iter()
+        .map(|r| (r.ap_id, r.visibility, r.state))
+        .collect()
+}
+
+async fn wait_for_comments(app: &TestApp, n: usize) -> Vec<(String, String, String)> {
+    for _ in 0..100 {
+        let found = comments(app).await;
+        if found.len() >= n {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("expected {n} comments, have {:?}", comments(app).await);
+}
+
+async fn reply(
+    peer: &Peer,
+    app: &TestApp,
+    in_reply_to: &str,
+    content: &str,
+    visibility: &str,
+) -> Value {
+    peer.post(
+        "reply",
+        json!({"inReplyTo": in_reply_to, "to": app.url("/users/blog"), "content": content, "visibility": visibility}),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fediverse_reply_appears_under_the_post_threaded_and_in_replies() {
+    let app = TestApp::spawn().await;
+    let peer = Peer::start();
+    let post = app.publish_simple("Talk to me", &[]).await;
+    let post_url = post["url"].as_str().expect("url").to_string();
+
+    let first = reply(&peer, &app, &post_url, "<p>Great post!</p>", "public").await;
+    let note = first["noteId"].as_str().expect("note id").to_string();
+    wait_for_comments(&app, 1).await;
+    let answer = reply(
+        &peer,
+        &app,
+        &note,
+        "<p>Replying to myself, one level down.</p>",
+        "public",
+    )
+    .await;
+    let deeper = answer["noteId"].as_str().expect("note id").to_string();
+    wait_for_comments(&app, 2).await;
+    reply(&peer, &app, &deeper, "<p>And a third level.</p>", "public").await;
+    let stored = wait_for_comments(&app, 3).await;
+    assert!(
+        stored
+            .iter()
+            .all(|(_, v, s)| v == "public" && s == "approved"),
+        "{stored:?}"
+    );
+
+    let (status, body) = app.page("/posts/talk-to-me").await;
+    assert_eq!(status, StatusCode::OK);
+    let doc = html(&body);
+    let bodies = texts(&doc, ".comment .comment-body");
+    assert_eq!(
+        bodies,
+        [
+            "Great post!",
+            "Replying to myself, one level down.",
+            "And a third level."
+        ]
+    );
+    let depths: Vec<String> = crate::common::attrs(&doc, "li.comment", "class");
+    assert_eq!(
+        depths,
+        ["comment depth-0", "comment depth-1", "comment depth-2"],
+        "threaded"
+    );
+    let handles = texts(&doc, ".comment-handle");
+    assert!(
+        handles.iter().all(|h| h.starts_with("@alice@localhost:")),
+        "{handles:?}"
+    );
+
+    let replies_url = format!("{post_url}/replies");
+    let collection: Value = app
+        .client
+        .get(&replies_url)
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(collection["totalItems"], 1, "direct answers to the post");
+    let first_page: Value = app
+        .client
+        .get(collection["first"].as_str().expect("first"))
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(first_page["orderedItems"], json!([note]));
+
+    // Deleting the note at its origin removes it from the page.
+    peer.post("delete", json!({"noteId": note})).await;
+    for _ in 0..100 {
+        if comments(&app)
+            .await
+            .iter()
+            .any(|(id, _, s)| *id == note && s == "deleted")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, body) = app.page("/posts/talk-to-me").await;
+    assert!(
+        !body.contains("Great post!"),
+        "a deleted comment is gone from the page"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn private_replies_are_kept_off_the_page_and_hostile_html_is_neutralised() {
+    let app = TestApp::spawn().await;
+    let peer = Peer::start();
+    let post = app.publish_simple("Careful", &[]).await;
+    let post_url = post["url"].as_str().expect("url").to_string();
+    reply(
+        &peer,
+        &app,
+        &post_url,
+        "<p>Only for followers</p>",
+        "followers",
+    )
+    .await;
+    reply(&peer, &app, &post_url, "<p>Just between us</p>", "direct").await;
+    reply(&peer, &app, &post_url, "<p>Quietly public</p>", "unlisted").await;
+    reply(
+        &peer,
+        &app,
+        &post_url,
+        "<p onclick=\"steal()\">Nice <script>alert(1)</script><a href=\"javascript:alert(2)\">link</a><img src=x onerror=alert(3)><iframe src=\"https://evil.example\"></iframe></p>",
+        "public",
+    )
+    .await;
+    let stored = wait_for_comments(&app, 4).await;
+    let visibilities: Vec<&str> = stored.iter().map(|(_, v, _)| v.as_str()).collect();
+    assert_eq!(visibilities, ["followers", "direct", "unlisted", "public"]);
+
+    let (_, body) = app.page("/posts/careful").await;
+    assert!(
+        !body.contains("Only for followers") && !body.contains("Just between us"),
+        "private replies never shown"
+    );
+    assert!(body.contains("Quietly public"));
+    let doc = html(&body);
+    let comment_html: String = {
+        let selector = scraper::Selector::parse(".comment-list").expect("css");
+        doc.select(&selector).map(|e| e.html()).collect()
+    };
+    for bad in [
+        "<script",
+        "onclick",
+        "javascript:",
+        "<img",
+        "<iframe",
+        "onerror",
+    ] {
+        assert!(!comment_html.contains(bad), "{bad} in {comment_html}");
+    }
+    assert!(comment_html.contains("Nice"));
+}
