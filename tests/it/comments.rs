@@ -110,27 +110,11 @@ async fn a_fediverse_reply_appears_under_the_post_threaded_and_in_replies() {
     );
 
     let replies_url = format!("{post_url}/replies");
-    let collection: Value = app
-        .client
-        .get(&replies_url)
-        .header("Accept", "application/activity+json")
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("json");
+    let (_, _, collection) = app.fetch_ap(&replies_url).await;
     assert_eq!(collection["totalItems"], 1, "direct answers to the post");
-    let first_page: Value = app
-        .client
-        .get(collection["first"].as_str().expect("first"))
-        .header("Accept", "application/activity+json")
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("json");
+    let (_, _, first_page) = app
+        .fetch_ap(collection["first"].as_str().expect("first"))
+        .await;
     assert_eq!(first_page["orderedItems"], json!([note]));
 
     // Deleting the note at its origin removes it from the page.

@@ -139,6 +139,17 @@ async fn deliveries(app: &TestApp) -> Vec<DeliveryStatus> {
     rows
 }
 
+/// Makes every pending delivery due now, without resetting its attempts
+/// (as time passing would).
+async fn make_due_keeping_attempts(app: &TestApp) {
+    use diesel_async::RunQueryDsl;
+    let mut conn = app.pool.get().await.expect("conn");
+    diesel::sql_query("UPDATE deliveries SET next_attempt_at = now()")
+        .execute(&mut conn)
+        .await
+        .expect("due");
+}
+
 async fn retry_now(app: &TestApp) {
     let mut conn = app.pool.get().await.expect("conn");
     queue::retry_now(&mut conn, None).await.expect("retry");
@@ -232,14 +243,7 @@ async fn backoff_grows_and_retry_after_is_honoured() {
     app.publish_simple("Slow down", &[]).await;
     app.deliver().await;
     // Second attempt without resetting the counter: two minutes, or what 429 asks.
-    {
-        use diesel_async::RunQueryDsl;
-        let mut conn = app.pool.get().await.expect("conn");
-        diesel::sql_query("UPDATE deliveries SET next_attempt_at = now()")
-            .execute(&mut conn)
-            .await
-            .expect("due");
-    }
+    make_due_keeping_attempts(&app).await;
     app.deliver().await;
     let row = &deliveries(&app).await[0];
     assert_eq!((row.attempts, row.last_status), (2, Some(429)));
@@ -604,14 +608,7 @@ async fn a_delivery_is_given_up_after_the_configured_attempts() {
     sink.script(&[(500, None), (500, None), (500, None)]);
     app.publish_simple("Never arrives", &[]).await;
     app.deliver().await;
-    {
-        use diesel_async::RunQueryDsl;
-        let mut conn = app.pool.get().await.expect("conn");
-        diesel::sql_query("UPDATE deliveries SET next_attempt_at = now()")
-            .execute(&mut conn)
-            .await
-            .expect("due");
-    }
+    make_due_keeping_attempts(&app).await;
     app.deliver().await;
     let row = &deliveries(&app).await[0];
     assert_eq!((row.state.as_str(), row.attempts), ("given-up", 2));

@@ -6,30 +6,6 @@ use serde_json::{Value, json};
 
 use crate::common::{TestApp, attrs, html, meta};
 
-const AP_ACCEPT: &str = "application/activity+json, application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"";
-
-async fn fetch_ap(
-    app: &TestApp,
-    path_or_url: &str,
-) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-    let url = if path_or_url.starts_with("http") {
-        path_or_url.to_string()
-    } else {
-        app.url(path_or_url)
-    };
-    let response = app
-        .client
-        .get(url)
-        .header("Accept", AP_ACCEPT)
-        .send()
-        .await
-        .expect("GET");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, headers, body)
-}
-
 fn content_type(headers: &reqwest::header::HeaderMap) -> &str {
     headers
         .get("content-type")
@@ -152,7 +128,7 @@ async fn the_actor_document_has_what_mastodon_reads() {
         TestApp::spawn_with("[blog]\ntitle = \"Sam's notes\"\ndescription = \"Notes on *Rust*.\"")
             .await;
     let actor_url = app.url("/users/blog");
-    let (status, headers, actor) = fetch_ap(&app, "/users/blog").await;
+    let (status, headers, actor) = app.fetch_ap("/users/blog").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(content_type(&headers), "application/activity+json");
     assert!(
@@ -204,7 +180,7 @@ async fn the_actor_document_has_what_mastodon_reads() {
     assert!(!body.contains("PRIVATE"), "the private key is never served");
 
     // The same key on every fetch, and for every process on this database.
-    let (_, _, again) = fetch_ap(&app, "/users/blog").await;
+    let (_, _, again) = app.fetch_ap("/users/blog").await;
     assert_eq!(again["publicKey"], actor["publicKey"]);
     let mut conn = app.pool.get().await.expect("conn");
     let stored = fedblog::federation::keys::load_or_create(&mut conn)
@@ -216,7 +192,7 @@ async fn the_actor_document_has_what_mastodon_reads() {
     let response = app.get("/users/blog").await;
     assert!(response.status().is_redirection());
     assert_eq!(response.headers()["location"], app.url("/").as_str());
-    let (status, _, _) = fetch_ap(&app, "/users/nobody").await;
+    let (status, _, _) = app.fetch_ap("/users/nobody").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -232,7 +208,7 @@ async fn a_post_is_an_article_at_its_own_address() {
         .await;
     let slug = post["slug"].as_str().expect("slug");
     let url = app.url(&format!("/posts/{slug}"));
-    let (status, headers, article) = fetch_ap(&app, &url).await;
+    let (status, headers, article) = app.fetch_ap(&url).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(content_type(&headers), "application/activity+json");
     assert!(
@@ -273,7 +249,7 @@ async fn a_post_is_an_article_at_its_own_address() {
     assert_eq!(article["attachment"][0]["url"], app.url("/static/cat.png"));
     assert_eq!(article["attachment"][0]["name"], "A cat on a mat");
     let replies = article["replies"].as_str().expect("replies").to_string();
-    let (status, _, collection) = fetch_ap(&app, &replies).await;
+    let (status, _, collection) = app.fetch_ap(&replies).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         (collection["id"].as_str(), collection["totalItems"].as_i64()),
@@ -307,7 +283,7 @@ async fn a_post_is_an_article_at_its_own_address() {
         .send()
         .await
         .expect("edit");
-    let (_, _, edited) = fetch_ap(&app, &url).await;
+    let (_, _, edited) = app.fetch_ap(&url).await;
     assert!(edited["updated"].is_string());
 }
 
@@ -322,7 +298,7 @@ async fn a_renamed_post_keeps_its_activitypub_id() {
         .await
         .expect("rename");
 
-    let (status, _, article) = fetch_ap(&app, &first_url).await;
+    let (status, _, article) = app.fetch_ap(&first_url).await;
     assert_eq!(
         status,
         StatusCode::OK,
@@ -339,7 +315,7 @@ async fn a_renamed_post_keeps_its_activitypub_id() {
     let response = app
         .client
         .get(app.url("/posts/second-title"))
-        .header("Accept", AP_ACCEPT)
+        .header("Accept", crate::common::AP_ACCEPT)
         .send()
         .await
         .expect("GET");
@@ -362,14 +338,14 @@ async fn drafts_are_not_found_and_deleted_posts_are_tombstones() {
     let app = TestApp::spawn().await;
     app.create_post(json!({"title": "Draft", "draft": true}))
         .await;
-    let (status, headers, _) = fetch_ap(&app, "/posts/draft").await;
+    let (status, headers, _) = app.fetch_ap("/posts/draft").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(
         content_type(&headers).starts_with("application/json"),
         "a JSON error, not the HTML page"
     );
     assert_eq!(
-        fetch_ap(&app, "/posts/never-existed").await.0,
+        app.fetch_ap("/posts/never-existed").await.0,
         StatusCode::NOT_FOUND
     );
 
@@ -378,7 +354,7 @@ async fn drafts_are_not_found_and_deleted_posts_are_tombstones() {
         .send()
         .await
         .expect("delete");
-    let (status, headers, tombstone) = fetch_ap(&app, "/posts/doomed").await;
+    let (status, headers, tombstone) = app.fetch_ap("/posts/doomed").await;
     assert_eq!(status, StatusCode::GONE);
     assert_eq!(content_type(&headers), "application/activity+json");
     assert_eq!(tombstone["type"], "Tombstone");
@@ -401,12 +377,12 @@ async fn the_outbox_pages_create_activities_newest_first() {
     app.create_post(json!({"title": "Hidden", "draft": true}))
         .await;
     let outbox_url = app.url("/users/blog/outbox");
-    let (status, _, outbox) = fetch_ap(&app, &outbox_url).await;
+    let (status, _, outbox) = app.fetch_ap(&outbox_url).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(outbox["type"], "OrderedCollection");
     assert_eq!(outbox["totalItems"], 25);
     let first = outbox["first"].as_str().expect("first").to_string();
-    let (_, _, page) = fetch_ap(&app, &first).await;
+    let (_, _, page) = app.fetch_ap(&first).await;
     assert_eq!(page["type"], "OrderedCollectionPage");
     assert_eq!(page["partOf"], outbox_url);
     let items = page["orderedItems"].as_array().expect("items");
@@ -422,7 +398,7 @@ async fn the_outbox_pages_create_activities_newest_first() {
             .starts_with(&app.url("/posts/post-25"))
     );
     let next = page["next"].as_str().expect("next").to_string();
-    let (_, _, last) = fetch_ap(&app, &next).await;
+    let (_, _, last) = app.fetch_ap(&next).await;
     assert_eq!(last["orderedItems"].as_array().map(Vec::len), Some(5));
     assert!(last.get("next").is_none());
     assert_eq!(last["prev"], first);
@@ -431,22 +407,22 @@ async fn the_outbox_pages_create_activities_newest_first() {
 #[tokio::test(flavor = "multi_thread")]
 async fn followers_following_and_featured_collections() {
     let app = TestApp::spawn().await;
-    let (status, _, followers) = fetch_ap(&app, "/users/blog/followers").await;
+    let (status, _, followers) = app.fetch_ap("/users/blog/followers").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(followers["type"], "OrderedCollection");
     assert_eq!(followers["totalItems"], 0);
     for which in ["following", "featured"] {
-        let (status, _, c) = fetch_ap(&app, &format!("/users/blog/{which}")).await;
+        let (status, _, c) = app.fetch_ap(&format!("/users/blog/{which}")).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(c["totalItems"], 0);
         assert_eq!(c["orderedItems"], json!([]));
     }
     assert_eq!(
-        fetch_ap(&app, "/users/blog/bogus").await.0,
+        app.fetch_ap("/users/blog/bogus").await.0,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        fetch_ap(&app, "/users/other/followers").await.0,
+        app.fetch_ap("/users/other/followers").await.0,
         StatusCode::NOT_FOUND
     );
 }
@@ -464,7 +440,7 @@ async fn the_profile_has_a_bio_images_and_fields() {
         media.path().join("banner.jpg").display(),
     ))
     .await;
-    let (_, _, actor) = fetch_ap(&app, "/users/blog").await;
+    let (_, _, actor) = app.fetch_ap("/users/blog").await;
     assert_eq!(
         actor["summary"],
         "<p>I write about <strong>Rust</strong>.</p>\n"
@@ -518,12 +494,12 @@ async fn the_followers_list_and_the_actor_type_are_configurable() {
             .expect("follower");
         }
     }
-    let (_, _, actor) = fetch_ap(&app, "/users/blog").await;
+    let (_, _, actor) = app.fetch_ap("/users/blog").await;
     assert_eq!(actor["type"], "Service");
-    let (_, _, followers) = fetch_ap(&app, "/users/blog/followers").await;
+    let (_, _, followers) = app.fetch_ap("/users/blog/followers").await;
     assert_eq!(followers["totalItems"], 2);
     let first = followers["first"].as_str().expect("first page").to_string();
-    let (_, _, page) = fetch_ap(&app, &first).await;
+    let (_, _, page) = app.fetch_ap(&first).await;
     assert_eq!(
         page["orderedItems"],
         json!(["http://localhost:1/users/a", "http://localhost:1/users/b"])
@@ -531,6 +507,6 @@ async fn the_followers_list_and_the_actor_type_are_configurable() {
 
     // Hidden by default: counted, not listed.
     let hidden = TestApp::spawn().await;
-    let (_, _, followers) = fetch_ap(&hidden, "/users/blog/followers").await;
+    let (_, _, followers) = hidden.fetch_ap("/users/blog/followers").await;
     assert!(followers.get("first").is_none() && followers.get("orderedItems").is_none());
 }

@@ -94,6 +94,19 @@ struct Signing<'a> {
     alter_body_after_signing: bool,
 }
 
+impl<'a> Signing<'a> {
+    /// Signed as Mastodon signs: rsa-sha256 over (request-target), host, date and digest.
+    fn correct(key: &'a RsaPrivateKey, date: chrono::DateTime<chrono::Utc>) -> Self {
+        Signing {
+            key: Some(key),
+            algorithm: "rsa-sha256",
+            date,
+            sign_digest: true,
+            alter_body_after_signing: false,
+        }
+    }
+}
+
 async fn post_inbox(
     app: &TestApp,
     key_owner: &str,
@@ -170,13 +183,7 @@ async fn bad_signatures_are_401_and_store_nothing() {
     let app = TestApp::spawn().await;
     let remote = Remote::start().await;
     let now = chrono::Utc::now();
-    let good = Signing {
-        algorithm: "rsa-sha256",
-        key: Some(&remote.key),
-        date: now,
-        sign_digest: true,
-        alter_body_after_signing: false,
-    };
+    let good = Signing::correct(&remote.key, now);
     let cases = [
         ("unsigned", Signing { key: None, ..good }),
         (
@@ -221,13 +228,7 @@ async fn bad_signatures_are_401_and_store_nothing() {
 async fn a_signed_follow_is_accepted_once_and_unknown_activities_are_ignored() {
     let app = TestApp::spawn().await;
     let remote = Remote::start().await;
-    let good = Signing {
-        algorithm: "rsa-sha256",
-        key: Some(&remote.key),
-        date: chrono::Utc::now(),
-        sign_digest: true,
-        alter_body_after_signing: false,
-    };
+    let good = Signing::correct(&remote.key, chrono::Utc::now());
     let follow = remote.follow(&app, 1);
     let (status, body) = post_inbox(&app, &remote.actor(), &follow, good).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
@@ -315,13 +316,7 @@ async fn remote_name(app: &TestApp, actor: &str) -> Option<String> {
 async fn an_actor_update_is_refetched_and_a_deleted_actor_is_forgotten() {
     let app = TestApp::spawn().await;
     let remote = Remote::start().await;
-    let good = Signing {
-        algorithm: "rsa-sha256",
-        key: Some(&remote.key),
-        date: chrono::Utc::now(),
-        sign_digest: true,
-        alter_body_after_signing: false,
-    };
+    let good = Signing::correct(&remote.key, chrono::Utc::now());
     remote.doc.lock().expect("doc")["name"] = json!("Mallory");
     let (status, _) = post_inbox(&app, &remote.actor(), &remote.follow(&app, 1), good).await;
     assert_eq!(status, StatusCode::ACCEPTED);
@@ -386,13 +381,7 @@ async fn replies_must_come_from_their_author_and_count_once() {
     let app = TestApp::spawn().await;
     let remote = Remote::start().await;
     let post = app.publish_simple("Replies welcome", &[]).await;
-    let good = Signing {
-        algorithm: "rsa-sha256",
-        key: Some(&remote.key),
-        date: chrono::Utc::now(),
-        sign_digest: true,
-        alter_body_after_signing: false,
-    };
+    let good = Signing::correct(&remote.key, chrono::Utc::now());
     let create = |n: u32, attributed_to: String, note_id: String, in_reply_to: Value| {
         json!({
             "@context": "https://www.w3.org/ns/activitystreams",

@@ -22,6 +22,9 @@ use fedblog::web;
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
 
+/// What Mastodon sends when it fetches an object.
+pub const AP_ACCEPT: &str = "application/activity+json, application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"";
+
 /// The admin token every test app is configured with.
 pub const TOKEN: &str = "test-token-0123456789abcdef";
 
@@ -224,6 +227,29 @@ impl TestApp {
         let response = self.get(path).await;
         let status = response.status();
         (status, response.text().await.expect("body"))
+    }
+
+    /// GET as an ActivityPub server does; returns status, headers and JSON.
+    pub async fn fetch_ap(
+        &self,
+        path_or_url: &str,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let url = if path_or_url.starts_with("http") {
+            path_or_url.to_string()
+        } else {
+            self.url(path_or_url)
+        };
+        let response = self
+            .client
+            .get(url)
+            .header("Accept", AP_ACCEPT)
+            .send()
+            .await
+            .expect("GET");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, headers, body)
     }
 
     pub fn api(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
