@@ -131,6 +131,7 @@ impl Activity for InboxActivity {
                     .await?;
                 Ok(())
             }
+            "Update" => receive_comment_edit(self, &mut conn).await,
             other => {
                 tracing::debug!(kind = other, activity_id = %self.id, "ignoring an activity we do not act on");
                 Ok(())
@@ -350,6 +351,56 @@ async fn receive_reply(
         Ok(())
     })
     .await
+}
+
+/// An edit of a comment by its author, applied only when it is newer than
+/// what we have (redeliveries and out-of-order Updates change nothing).
+async fn receive_comment_edit(
+    activity: InboxActivity,
+    conn: &mut AsyncPgConnection,
+) -> Result<(), FederationError> {
+    let object = &activity.object;
+    let Some(object_ap_id) = object_id(object) else {
+        return Ok(());
+    };
+    if !same_origin(&object_ap_id, &activity.actor) {
+        return Err(FederationError::Invalid(
+            "the object is not on the actor's server".into(),
+        ));
+    }
+    let Some(updated) = object
+        .get("updated")
+        .and_then(Value::as_str)
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
+    else {
+        return Ok(());
+    };
+    let content = sanitize::remote_html(
+        object
+            .get("content")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+    );
+    let summary = object
+        .get("summary")
+        .and_then(Value::as_str)
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    let sensitive = object
+        .get("sensitive")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let edit = comment::Edit {
+        content_html: &content,
+        summary: summary.as_deref(),
+        sensitive,
+        updated_at: updated,
+    };
+    if comment::apply_edit(conn, object_ap_id.as_str(), activity.actor.as_str(), &edit).await? {
+        tracing::info!(comment = %object_ap_id, "comment edited by its author");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -84,6 +84,42 @@ pub async fn visible_for_post(
         .await
 }
 
+/// New content for a comment.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = comments, treat_none_as_null = true)]
+pub struct Edit<'a> {
+    pub content_html: &'a str,
+    pub summary: Option<&'a str>,
+    pub sensitive: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Applies an edit by the comment's author if it is newer than the last one
+/// (and the comment is not deleted); true when applied.
+pub async fn apply_edit(
+    conn: &mut AsyncPgConnection,
+    ap_id: &str,
+    author: &str,
+    edit: &Edit<'_>,
+) -> QueryResult<bool> {
+    diesel::update(
+        comments::table
+            .filter(comments::ap_id.eq(ap_id))
+            .filter(comments::author_ap_id.eq(author))
+            .filter(comments::state.ne("deleted"))
+            .filter(comments::published_at.lt(edit.updated_at))
+            .filter(
+                comments::updated_at
+                    .is_null()
+                    .or(comments::updated_at.lt(edit.updated_at)),
+            ),
+    )
+    .set(edit)
+    .execute(conn)
+    .await
+    .map(|n| n > 0)
+}
+
 /// Marks a comment deleted if `author` wrote it; true when it did.
 pub async fn mark_deleted(
     conn: &mut AsyncPgConnection,

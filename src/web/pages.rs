@@ -148,6 +148,7 @@ struct CommentContext {
     summary: Option<String>,
     published_display: String,
     published_iso: String,
+    edited: bool,
     reply_to_name: Option<String>,
 }
 
@@ -181,6 +182,7 @@ fn threaded(settings: &Settings, comments: Vec<Comment>) -> Vec<CommentContext> 
             summary: c.summary.clone(),
             published_display: time::display_date(c.published_at, tz),
             published_iso: time::iso(c.published_at, tz),
+            edited: c.updated_at.is_some(),
             reply_to_name: (depth > MAX_COMMENT_DEPTH)
                 .then(|| c.parent_id.and_then(|p| names.get(&p).cloned()))
                 .flatten(),

@@ -117,6 +117,23 @@ async fn a_fediverse_reply_appears_under_the_post_threaded_and_in_replies() {
         .await;
     assert_eq!(first_page["orderedItems"], json!([note]));
 
+    // An edit at its origin shows, marked as edited.
+    peer.post(
+        "update",
+        json!({"noteId": note, "content": "<p>Great post, edited!</p>"}),
+    )
+    .await;
+    let mut edited = false;
+    for _ in 0..100 {
+        let (_, body) = app.page("/posts/talk-to-me").await;
+        if body.contains("Great post, edited!") {
+            edited = texts(&html(&body), ".comment-edited").len() == 1;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(edited, "the edit replaced the comment and is marked");
+
     // Deleting the note at its origin removes it from the page.
     peer.post("delete", json!({"noteId": note})).await;
     for _ in 0..100 {

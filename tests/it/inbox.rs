@@ -436,4 +436,37 @@ async fn replies_must_come_from_their_author_and_count_once() {
         assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     }
     assert_eq!(comment_count(&app).await, 1, "redelivery makes one comment");
+
+    // Updates apply only when newer than what we hold.
+    let update = |n: u32, updated: chrono::DateTime<chrono::Utc>, content: &str| {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{}/updates/{n}", remote.actor()),
+            "type": "Update",
+            "actor": remote.actor(),
+            "object": {
+                "id": note(4),
+                "type": "Note",
+                "attributedTo": remote.actor(),
+                "inReplyTo": post["url"],
+                "content": content,
+                "updated": updated.to_rfc3339(),
+            },
+        })
+    };
+    let now = chrono::Utc::now();
+    for (n, at, text) in [
+        (1, now + chrono::Duration::seconds(5), "<p>newer</p>"),
+        (2, now - chrono::Duration::days(1), "<p>stale</p>"),
+    ] {
+        let (status, body) = post_inbox(&app, &remote.actor(), &update(n, at, text), good).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    let (_, page) = app
+        .page(&format!("/posts/{}", post["slug"].as_str().expect("slug")))
+        .await;
+    assert!(
+        page.contains("newer") && !page.contains("stale"),
+        "the stale Update did not win"
+    );
 }
