@@ -111,6 +111,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    reactions (id) {
+        id -> Int8,
+        kind -> Text,
+        post_id -> Int8,
+        actor_ap_id -> Text,
+        activity_ap_id -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     received_activities (ap_id) {
         ap_id -> Text,
         received_at -> Timestamptz,
@@ -145,6 +156,7 @@ diesel::joinable!(deliveries -> activities (activity_id));
 diesel::joinable!(post_slug_redirects -> posts (post_id));
 diesel::joinable!(post_tags -> posts (post_id));
 diesel::joinable!(post_tags -> tags (tag_id));
+diesel::joinable!(reactions -> posts (post_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     activities,
@@ -156,6 +168,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     post_slug_redirects,
     post_tags,
     posts,
+    reactions,
     received_activities,
     remote_actors,
     tags,

@@ -17,7 +17,7 @@ use super::objects::remote_actor::RemoteActor;
 use super::outgoing;
 use crate::delivery;
 use crate::models::delivery::instance;
-use crate::models::{comment, follower, post, received_activity, remote_actor};
+use crate::models::{comment, follower, post, reaction, received_activity, remote_actor};
 use crate::render::sanitize;
 use crate::state::AppState;
 use crate::urls;
@@ -111,6 +111,8 @@ impl Activity for InboxActivity {
         match self.kind.as_str() {
             "Follow" => receive_follow(self, data, &mut conn).await,
             "Create" => receive_reply(self, data, &mut conn).await,
+            "Like" => receive_reaction(self, reaction::Kind::Like, &mut conn).await,
+            "Announce" => receive_reaction(self, reaction::Kind::Announce, &mut conn).await,
             "Delete" if self.object_id().as_ref() != Some(&self.actor) => {
                 if let Some(id) = self.object_id()
                     && comment::mark_deleted(&mut conn, id.as_str(), self.actor.as_str()).await?
@@ -177,38 +179,67 @@ async fn receive_undo(
     conn: &mut AsyncPgConnection,
 ) -> Result<(), FederationError> {
     let inner_kind = activity.object.get("type").and_then(Value::as_str);
+    let Some(inner_id) = activity.object_id() else {
+        return Ok(());
+    };
     let undoes_follow = match inner_kind {
         Some(kind) => kind == "Follow",
         // A bare id: the Follow we stored for this actor, if that is it.
-        None => match (
-            activity.object_id(),
-            follower::find(conn, activity.actor.as_str()).await?,
-        ) {
-            (Some(id), Some(f)) => f.follow_activity_id == id.as_str(),
-            _ => false,
-        },
+        None => follower::find(conn, activity.actor.as_str())
+            .await?
+            .is_some_and(|f| f.follow_activity_id == inner_id.as_str()),
     };
-    if !undoes_follow {
-        return Ok(());
-    }
     conn.transaction::<_, FederationError, _>(async |conn| {
-        if received_activity::record(conn, activity.id.as_str()).await?
-            && follower::remove(conn, activity.actor.as_str()).await?
-        {
-            tracing::info!(follower = %activity.actor, "unfollowed");
+        if !received_activity::record(conn, activity.id.as_str()).await? {
+            return Ok(());
+        }
+        if undoes_follow {
+            if follower::remove(conn, activity.actor.as_str()).await? {
+                tracing::info!(follower = %activity.actor, "unfollowed");
+            }
+        } else if reaction::remove(conn, inner_id.as_str(), activity.actor.as_str()).await? {
+            tracing::info!(actor = %activity.actor, "like or boost undone");
         }
         Ok(())
     })
     .await
 }
 
-/// Drops everything an actor had here (as a follower, its cached profile).
+/// A Like or Announce (boost) of one of our public posts.
+async fn receive_reaction(
+    activity: InboxActivity,
+    kind: reaction::Kind,
+    conn: &mut AsyncPgConnection,
+) -> Result<(), FederationError> {
+    let Some(object) = activity.object_id() else {
+        return Ok(());
+    };
+    let Some(post) = post::find_by_ap_id(conn, object.as_str())
+        .await?
+        .filter(|p| p.is_public())
+    else {
+        return Ok(());
+    };
+    conn.transaction::<_, FederationError, _>(async |conn| {
+        if received_activity::record(conn, activity.id.as_str()).await?
+            && reaction::add(conn, kind, post.id, activity.actor.as_str(), activity.id.as_str()).await?
+        {
+            tracing::info!(actor = %activity.actor, post = %post.slug, kind = kind.as_str(), "reaction");
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Drops everything an actor had here: as a follower, its comments, likes and boosts, its cached profile.
 pub async fn forget_actor(
     conn: &mut AsyncPgConnection,
     actor: &str,
 ) -> Result<(), FederationError> {
     conn.transaction::<_, FederationError, _>(async |conn| {
         follower::remove(conn, actor).await?;
+        comment::delete_by_author(conn, actor).await?;
+        reaction::delete_by_actor(conn, actor).await?;
         remote_actor::remove(conn, actor).await?;
         Ok(())
     })

@@ -15,7 +15,7 @@ use super::outgoing;
 use crate::authoring;
 use crate::config::Settings;
 use crate::models::post::{self, PublicScope};
-use crate::models::{comment, follower};
+use crate::models::{comment, follower, reaction};
 use crate::state::AppState;
 use crate::urls;
 
@@ -412,4 +412,31 @@ pub async fn post_replies(
         collection::page(&id, page, REPLIES_PAGE, total, items),
     )
     .into_response())
+}
+
+/// `GET /posts/{slug}/likes` and `/shares`: counted, as Mastodon shows them.
+pub async fn post_reactions(
+    State(state): State<AppState>,
+    Path((slug, which)): Path<(String, String)>,
+) -> Result<Response, FedError> {
+    let kind = match which.as_str() {
+        "likes" => reaction::Kind::Like,
+        "shares" => reaction::Kind::Announce,
+        _ => return Err(not_found()),
+    };
+    let requested = urls::post(&state.settings, &slug);
+    let mut conn = state.pool.get().await?;
+    let row = match post::find_by_ap_id(&mut conn, &requested).await? {
+        Some(row) => Some(row),
+        None => post::find_by_slug(&mut conn, &slug).await?,
+    };
+    let Some((id, ap_id)) = row
+        .filter(|r| r.is_public())
+        .and_then(|r| Some((r.id, r.ap_id?)))
+    else {
+        return Err(not_found());
+    };
+    let total = reaction::count(&mut conn, id, kind).await?;
+    let collection_id = format!("{ap_id}/{which}");
+    Ok(ActivityJson(StatusCode::OK, collection::counted(&collection_id, total)).into_response())
 }

@@ -6,6 +6,7 @@ pub mod delivery;
 pub mod follower;
 pub mod instance_setting;
 pub mod post;
+pub mod reaction;
 pub mod received_activity;
 pub mod remote_actor;
 pub mod tag;

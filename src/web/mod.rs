@@ -57,6 +57,7 @@ pub fn router(state: AppState, federation: FederationConfig<AppState>) -> Router
             get(routes::empty_collection),
         )
         .route("/posts/{slug}/replies", get(routes::post_replies))
+        .route("/posts/{slug}/{collection}", get(routes::post_reactions))
         .route("/inbox", post(inbox::shared_inbox))
         .route("/users/{handle}/inbox", post(inbox::actor_inbox))
         .layer(FederationMiddleware::new(federation));

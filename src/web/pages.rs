@@ -14,6 +14,7 @@ use crate::federation::negotiate::wants_activity_json;
 use crate::federation::routes;
 use crate::models::comment::{self, Comment};
 use crate::models::post::{self, PublicScope, TimeRange};
+use crate::models::reaction;
 use crate::models::tag;
 use crate::render::{slug, time};
 use crate::state::AppState;
@@ -131,6 +132,30 @@ fn page_url(base: &str, page: i64) -> String {
     } else {
         format!("{base}?page={page}")
     }
+}
+
+/// How many faces of likers and boosters a post page shows.
+const REACTION_FACES: i64 = 24;
+
+/// Likes and boosts of a post: counts and who (the newest few).
+async fn reactions_context(
+    conn: &mut diesel_async::AsyncPgConnection,
+    post_id: i64,
+) -> Result<serde_json::Value, PageError> {
+    let mut out = serde_json::Map::new();
+    for (name, kind) in [
+        ("likes", reaction::Kind::Like),
+        ("boosts", reaction::Kind::Announce),
+    ] {
+        let count = reaction::count(conn, post_id, kind).await?;
+        let people: Vec<serde_json::Value> = reaction::people(conn, post_id, kind, REACTION_FACES)
+            .await?
+            .into_iter()
+            .map(|(actor, display)| json!({"name": display.unwrap_or_else(|| actor.clone()), "link": actor}))
+            .collect();
+        out.insert(name.into(), json!({"count": count, "people": people}));
+    }
+    Ok(serde_json::Value::Object(out))
 }
 
 /// Nesting shown on the page; deeper answers are shown at this depth, "in reply to" someone.
@@ -282,6 +307,7 @@ pub async fn show_post(
         Some(row) if row.deleted_at.is_some() => Err(PageError::Gone),
         Some(row) if row.is_public() => {
             let comments = comment::visible_for_post(&mut conn, row.id).await?;
+            let reactions = reactions_context(&mut conn, row.id).await?;
             let item = authoring::with_tags(&mut conn, row).await?;
             html_page(
                 &state,
@@ -290,6 +316,7 @@ pub async fn show_post(
                     "site": site_context(&state.settings),
                     "post": post_context(&state.settings, item, true),
                     "comments": threaded(&state.settings, comments),
+                    "reactions": reactions,
                 }),
             )
         }

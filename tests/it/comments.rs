@@ -204,3 +204,63 @@ async fn private_replies_are_kept_off_the_page_and_hostile_html_is_neutralised()
     }
     assert!(comment_html.contains("Nice"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn likes_and_boosts_are_counted_and_undone() {
+    let app = TestApp::spawn().await;
+    let peer = Peer::start();
+    let post = app.publish_simple("Like me", &[]).await;
+    let post_url = post["url"].as_str().expect("url").to_string();
+    let blog = app.url("/users/blog");
+    let like = peer
+        .post("like", json!({"object": post_url, "to": blog}))
+        .await;
+    peer.post("announce", json!({"object": post_url, "to": blog}))
+        .await;
+
+    let likes_url = format!("{post_url}/likes");
+    let shares_url = format!("{post_url}/shares");
+    let app_ref = &app;
+    let counts = || async {
+        let (_, _, l) = app_ref.fetch_ap(&likes_url).await;
+        let (_, _, s) = app_ref.fetch_ap(&shares_url).await;
+        (l["totalItems"].as_i64(), s["totalItems"].as_i64())
+    };
+    let mut seen = (None, None);
+    for _ in 0..100 {
+        seen = counts().await;
+        if seen == (Some(1), Some(1)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, (Some(1), Some(1)), "one like and one boost");
+    let (_, article) = {
+        let (s, _, a) = app.fetch_ap(&post_url).await;
+        (s, a)
+    };
+    assert_eq!(article["likes"], format!("{post_url}/likes"));
+    let (_, body) = app.page("/posts/like-me").await;
+    let doc = html(&body);
+    assert_eq!(texts(&doc, ".reaction-count"), ["♥ 1 like", "⟳ 1 boost"]);
+    assert_eq!(
+        texts(&doc, ".reaction-like a").len(),
+        1,
+        "who liked it is shown"
+    );
+
+    peer.post("undo", json!({"activityId": like["activityId"]}))
+        .await;
+    for _ in 0..100 {
+        seen = counts().await;
+        if seen == (Some(0), Some(1)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        seen,
+        (Some(0), Some(1)),
+        "the like was undone, the boost stays"
+    );
+}

@@ -344,6 +344,38 @@ async fn an_actor_update_is_refetched_and_a_deleted_actor_is_forgotten() {
         "the profile was refetched from its origin, not taken from the activity"
     );
 
+    // What it wrote and liked goes with it.
+    let post = app.publish_simple("Soon forgotten", &[]).await;
+    let reply = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/creates/9", remote.actor()),
+        "type": "Create",
+        "actor": remote.actor(),
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {
+            "id": format!("{}/notes/9", remote.actor()),
+            "type": "Note",
+            "attributedTo": remote.actor(),
+            "inReplyTo": post["url"],
+            "content": "<p>bye</p>",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        },
+    });
+    let like = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/likes/9", remote.actor()),
+        "type": "Like",
+        "actor": remote.actor(),
+        "object": post["url"],
+    });
+    for activity in [&reply, &like] {
+        let (status, body) = post_inbox(&app, &remote.actor(), activity, good).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    assert_eq!(comment_count(&app).await, 1);
+    let likes_url = format!("{}/likes", post["url"].as_str().expect("url"));
+    assert_eq!(app.fetch_ap(&likes_url).await.2["totalItems"], 1);
+
     let delete = json!({
         "@context": "https://www.w3.org/ns/activitystreams",
         "id": format!("{}#delete", remote.actor()),
@@ -358,6 +390,12 @@ async fn an_actor_update_is_refetched_and_a_deleted_actor_is_forgotten() {
         remote_name(&app, &remote.actor()).await,
         None,
         "its cached profile is gone"
+    );
+    assert_eq!(comment_count(&app).await, 0, "its comments are gone");
+    assert_eq!(
+        app.fetch_ap(&likes_url).await.2["totalItems"],
+        0,
+        "its likes are gone"
     );
 }
 

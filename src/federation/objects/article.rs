@@ -32,6 +32,8 @@ pub struct Article {
     to: Vec<String>,
     cc: Vec<String>,
     replies: String,
+    likes: String,
+    shares: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -77,6 +79,8 @@ pub fn article(settings: &Settings, item: &PostWithTags) -> Option<Article> {
     let published = post.published_at?;
     Some(Article {
         replies: format!("{id}/replies"),
+        likes: format!("{id}/likes"),
+        shares: format!("{id}/shares"),
         url: urls::post(settings, &post.slug),
         attributed_to: urls::actor(settings),
         name: post.title.clone(),
