@@ -12,8 +12,8 @@ use crate::authoring::{self, AuthoringError, PostEdit, PostInput, PostWithTags};
 use crate::config::Settings;
 use crate::db::{Database, OnClose};
 use crate::models::delivery::{self, DeliveryFilter};
-use crate::models::follower;
 use crate::models::post::{self, PostStatus, StatusFilter};
+use crate::models::{block, follower};
 use crate::urls;
 use crate::web::auth;
 
@@ -61,6 +61,42 @@ pub enum Command {
     },
     /// List the blog's followers.
     Followers,
+    /// Block an actor or a whole server (domain): their activities are
+    /// refused, their comments hidden, their follows rejected.
+    #[command(subcommand)]
+    Block(BlockCommand),
+    /// Lift a block.
+    Unblock {
+        #[arg(value_enum)]
+        kind: BlockKind,
+        value: String,
+    },
+    /// List the blocks.
+    Blocks,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BlockCommand {
+    /// Block one actor, by its id (e.g. https://mastodon.example/users/spammer).
+    Actor {
+        url: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Block a server and its subdomains (e.g. spam.example).
+    Domain {
+        domain: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Import a domain blocklist in Mastodon's CSV export format.
+    Import { file: PathBuf },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum BlockKind {
+    Actor,
+    Domain,
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,6 +246,39 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             })
             .await
         }
+        Command::Block(cmd) => {
+            with_database(&settings, async |conn| block_command(conn, cmd).await).await
+        }
+        Command::Unblock { kind, value } => {
+            with_database(&settings, async |conn| {
+                let (kind, value) = match kind {
+                    BlockKind::Actor => (block::Kind::Actor, parse_actor(&value)?),
+                    BlockKind::Domain => (block::Kind::Domain, parse_domain(&value)?),
+                };
+                if !block::remove(conn, kind, &value).await? {
+                    bail!("{value} is not blocked");
+                }
+                println!("unblocked {value}");
+                Ok(())
+            })
+            .await
+        }
+        Command::Blocks => {
+            with_database(&settings, async |conn| {
+                let all = block::list(conn).await?;
+                for b in &all {
+                    let reason = b
+                        .reason
+                        .as_deref()
+                        .map(|r| format!("  ({r})"))
+                        .unwrap_or_default();
+                    println!("{:<7} {}{reason}", b.kind, b.value);
+                }
+                println!("{} blocks", all.len());
+                Ok(())
+            })
+            .await
+        }
         Command::Admin(AdminCommand::Token { reset }) => {
             if !reset {
                 bail!(
@@ -246,6 +315,85 @@ async fn with_database(
     .await;
     db.close(OnClose::StopIfStartedHere).await;
     result
+}
+
+fn parse_actor(value: &str) -> anyhow::Result<String> {
+    match url::Url::parse(value.trim()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {
+            Ok(url.to_string())
+        }
+        _ => bail!("{value:?} is not an actor URL such as https://mastodon.example/users/name"),
+    }
+}
+
+/// A domain as blocks store it: lowercase, no scheme, port or path.
+fn parse_domain(value: &str) -> anyhow::Result<String> {
+    let trimmed = value
+        .trim()
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    let host = url::Url::parse(&format!("https://{trimmed}"))
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+        })
+        .filter(|h| !h.is_empty() && !trimmed.contains('/') && !trimmed.contains(' '));
+    host.ok_or_else(|| anyhow::anyhow!("{value:?} is not a domain such as spam.example"))
+}
+
+async fn block_command(conn: &mut Conn, cmd: BlockCommand) -> anyhow::Result<()> {
+    match cmd {
+        BlockCommand::Actor { url, reason } => {
+            let actor = parse_actor(&url)?;
+            let added = block::add(conn, block::Kind::Actor, &actor, reason.as_deref()).await?;
+            block::apply(conn).await?;
+            println!(
+                "{} {actor}",
+                if added { "blocked" } else { "already blocked:" }
+            );
+        }
+        BlockCommand::Domain { domain, reason } => {
+            let domain = parse_domain(&domain)?;
+            let added = block::add(conn, block::Kind::Domain, &domain, reason.as_deref()).await?;
+            block::apply(conn).await?;
+            println!(
+                "{} {domain} and its subdomains",
+                if added { "blocked" } else { "already blocked:" }
+            );
+        }
+        BlockCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let (mut added, mut skipped) = (0, 0);
+            for (n, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                // Mastodon: domain,severity,reject_media,reject_reports,public_comment,obfuscate
+                let fields: Vec<&str> = line.split(',').collect();
+                if fields
+                    .get(1)
+                    .is_some_and(|severity| severity.trim() == "noop")
+                {
+                    skipped += 1;
+                    continue;
+                }
+                let domain = parse_domain(fields[0])
+                    .with_context(|| format!("{}: line {}", file.display(), n + 1))?;
+                let reason = fields.get(4).map(|r| r.trim()).filter(|r| !r.is_empty());
+                if block::add(conn, block::Kind::Domain, &domain, reason).await? {
+                    added += 1;
+                } else {
+                    skipped += 1;
+                }
+            }
+            block::apply(conn).await?;
+            println!("imported {added} domain blocks ({skipped} skipped: already blocked or noop)");
+        }
+    }
+    Ok(())
 }
 
 async fn deliveries_command(

@@ -11,6 +11,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    blocks (id) {
+        id -> Int8,
+        kind -> Text,
+        value -> Text,
+        reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     comments (id) {
         id -> Int8,
         ap_id -> Text,
@@ -160,6 +170,7 @@ diesel::joinable!(reactions -> posts (post_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     activities,
+    blocks,
     comments,
     deliveries,
     followers,

@@ -17,7 +17,7 @@ use super::objects::remote_actor::RemoteActor;
 use super::outgoing;
 use crate::delivery;
 use crate::models::delivery::instance;
-use crate::models::{comment, follower, post, reaction, received_activity, remote_actor};
+use crate::models::{block, comment, follower, post, reaction, received_activity, remote_actor};
 use crate::render::sanitize;
 use crate::state::AppState;
 use crate::urls;
@@ -155,6 +155,12 @@ async fn receive_follow(
     let shared = follower.shared_inbox().map(|u| u.to_string());
     conn.transaction::<_, FederationError, _>(async |conn| {
         if !received_activity::record(conn, activity.id.as_str()).await? {
+            return Ok(());
+        }
+        if block::is_blocked(conn, activity.actor.as_str()).await? {
+            let reject = outgoing::reject_follow(&settings, activity.id.as_str(), activity.actor.as_str());
+            delivery::enqueue(conn, &reject, std::slice::from_ref(&inbox)).await?;
+            tracing::info!(actor = %activity.actor, "rejected a follow from a blocked actor or server");
             return Ok(());
         }
         follower::upsert(

@@ -39,6 +39,24 @@ pub async fn actor_inbox(
     receive(data, request).await
 }
 
+/// The sender of a (non-Follow) activity, if it is blocked.
+async fn blocked_sender(data: &Data<AppState>, body: &[u8]) -> Option<String> {
+    let activity: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if activity.get("type").and_then(serde_json::Value::as_str) == Some("Follow") {
+        return None;
+    }
+    let actor = match activity.get("actor")? {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.get("id")?.as_str()?.to_string(),
+    };
+    let mut conn = data.pool.get().await.ok()?;
+    crate::models::block::is_blocked(&mut conn, &actor)
+        .await
+        .ok()
+        .filter(|blocked| *blocked)
+        .map(|_| actor)
+}
+
 async fn receive(data: Data<AppState>, request: Request) -> Response {
     // Read the body within our limit first: the library's reader has its own.
     let (parts, body) = request.into_parts();
@@ -52,6 +70,12 @@ async fn receive(data: Data<AppState>, request: Request) -> Response {
                 .into_response();
         }
     };
+    // Blocked actors and servers are refused before anything is fetched from
+    // them; only a Follow goes on, to be answered with a Reject.
+    if let Some(actor) = blocked_sender(&data, &bytes).await {
+        tracing::info!(actor, "refused an activity from a blocked actor or server");
+        return (StatusCode::FORBIDDEN, Json(json!({"error": "blocked"}))).into_response();
+    }
     let request = Request::from_parts(parts, Body::from(bytes));
     let activity = match ActivityData::from_request(request, &()).await {
         Ok(activity) => activity,

@@ -26,6 +26,18 @@ pub fn accept_follow(settings: &Settings, follow_id: &str, follower: &str) -> Va
     })
 }
 
+/// The Reject of a Follow (from a blocked actor or server).
+pub fn reject_follow(settings: &Settings, follow_id: &str, follower: &str) -> Value {
+    let mut reject = accept_follow(settings, follow_id, follower);
+    reject["type"] = Value::from("Reject");
+    reject["id"] = Value::from(format!(
+        "{}#rejects/{}",
+        urls::actor(settings),
+        uuid::Uuid::new_v4()
+    ));
+    reject
+}
+
 fn wrap(kind: &str, id: String, settings: &Settings, object: Value) -> Value {
     json!({
         "id": id,

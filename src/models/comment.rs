@@ -69,7 +69,7 @@ pub async fn find_by_ap_id(
 }
 
 /// The comments people may see under a post: approved, public or unlisted,
-/// oldest first.
+/// not by a blocked actor or server, oldest first.
 pub async fn visible_for_post(
     conn: &mut AsyncPgConnection,
     post_id: i64,
@@ -78,6 +78,10 @@ pub async fn visible_for_post(
         .filter(comments::post_id.eq(post_id))
         .filter(comments::state.eq("approved"))
         .filter(comments::visibility.eq_any(["public", "unlisted"]))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+            "NOT {}",
+            super::block::blocked_sql("comments.author_ap_id")
+        )))
         .order((comments::published_at.asc(), comments::id.asc()))
         .select(Comment::as_select())
         .load(conn)

@@ -264,3 +264,65 @@ async fn likes_and_boosts_are_counted_and_undone() {
         "the like was undone, the boost stays"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_blocked_server_is_refused_its_comments_hidden_and_its_follows_rejected() {
+    let app = TestApp::spawn().await;
+    let peer = Peer::start();
+    let post = app.publish_simple("Moderated", &[]).await;
+    let post_url = post["url"].as_str().expect("url").to_string();
+    reply(&peer, &app, &post_url, "<p>Before the block</p>", "public").await;
+    wait_for_comments(&app, 1).await;
+
+    let list = app.data_dir.path().join("blocklist.csv");
+    std::fs::write(
+        &list,
+        "#domain,#severity,#reject_media,#reject_reports,#public_comment,#obfuscate\n\
+         localhost,suspend,true,true,Spam wave,false\n\
+         harmless.example,noop,false,false,,false\n",
+    )
+    .expect("write");
+    let (code, out, err) = crate::common::run(app.cli().args(["block", "import"]).arg(&list), None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("imported 1"), "{out}");
+    let (_, out, _) = crate::common::run(app.cli().arg("blocks"), None);
+    assert!(
+        out.contains("localhost") && out.contains("Spam wave") && !out.contains("harmless"),
+        "{out}"
+    );
+
+    let (_, body) = app.page("/posts/moderated").await;
+    assert!(
+        !body.contains("Before the block"),
+        "a blocked server's comments are hidden"
+    );
+
+    let (status, _) = peer
+        .control(
+            reqwest::Method::POST,
+            "reply",
+            Some(json!({"inReplyTo": post_url, "to": app.url("/users/blog"), "content": "<p>After</p>", "visibility": "public"})),
+        )
+        .await;
+    assert_ne!(status, 200, "our inbox refused the reply");
+    assert_eq!(comments(&app).await.len(), 1, "nothing new stored");
+
+    peer.follow(&app.url("/users/blog")).await;
+    for _ in 0..100 {
+        if app.deliver().await > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    peer.wait_for("Reject").await;
+    assert_eq!(peer.state().await["following"][0]["state"], "rejected");
+
+    let (code, _, err) =
+        crate::common::run(app.cli().args(["unblock", "domain", "localhost"]), None);
+    assert_eq!(code, 0, "{err}");
+    let (_, body) = app.page("/posts/moderated").await;
+    assert!(
+        body.contains("Before the block"),
+        "unblocking shows the comment again"
+    );
+}

@@ -1,0 +1,135 @@
+//! Blocked actors and domains (moderation).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::schema::blocks;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Actor,
+    Domain,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Actor => "actor",
+            Kind::Domain => "domain",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = blocks)]
+pub struct Block {
+    pub id: i64,
+    pub kind: String,
+    pub value: String,
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The host of an actor id, lowercase, without port: what domain blocks match.
+pub fn host_of(actor: &str) -> String {
+    url::Url::parse(actor)
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+        })
+        .unwrap_or_default()
+}
+
+/// SQL deciding whether the actor id in `column` is blocked (by itself or its domain).
+pub fn blocked_sql(column: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM blocks b WHERE (b.kind = 'actor' AND b.value = {column}) \
+         OR (b.kind = 'domain' AND (lower(substring({column} from '^[a-z]+://([^/:]+)')) = b.value \
+             OR lower(substring({column} from '^[a-z]+://([^/:]+)')) LIKE '%.' || b.value)))"
+    )
+}
+
+pub async fn add(
+    conn: &mut AsyncPgConnection,
+    kind: Kind,
+    value: &str,
+    reason: Option<&str>,
+) -> QueryResult<bool> {
+    diesel::insert_into(blocks::table)
+        .values((
+            blocks::kind.eq(kind.as_str()),
+            blocks::value.eq(value),
+            blocks::reason.eq(reason),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await
+        .map(|n| n == 1)
+}
+
+pub async fn remove(conn: &mut AsyncPgConnection, kind: Kind, value: &str) -> QueryResult<bool> {
+    diesel::delete(
+        blocks::table
+            .filter(blocks::kind.eq(kind.as_str()))
+            .filter(blocks::value.eq(value)),
+    )
+    .execute(conn)
+    .await
+    .map(|n| n > 0)
+}
+
+pub async fn list(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Block>> {
+    blocks::table
+        .order(blocks::id)
+        .select(Block::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn is_blocked(conn: &mut AsyncPgConnection, actor: &str) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = Bool)]
+        blocked: bool,
+    }
+    let found: Found = diesel::sql_query(format!("SELECT {} AS blocked", blocked_sql("$1::text")))
+        .bind::<Text, _>(actor)
+        .get_result(conn)
+        .await?;
+    Ok(found.blocked)
+}
+
+/// After a block: drop the blocked followers and give up what was queued for them.
+pub async fn apply(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    diesel::sql_query(format!(
+        "DELETE FROM followers WHERE {}",
+        blocked_sql("followers.actor_id")
+    ))
+    .execute(conn)
+    .await?;
+    diesel::sql_query(format!(
+        "UPDATE deliveries SET gave_up_at = now(), last_error = 'blocked' \
+         WHERE delivered_at IS NULL AND gave_up_at IS NULL AND {}",
+        blocked_sql("deliveries.inbox_url")
+    ))
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_lowercase_without_port() {
+        assert_eq!(
+            host_of("https://Social.Example.ORG:8443/users/a"),
+            "social.example.org"
+        );
+        assert_eq!(host_of("not a url"), "");
+    }
+}
