@@ -254,6 +254,36 @@ pub async fn forget_actor(
     Ok(())
 }
 
+/// What a comment shows of a remote object: its sanitized HTML, its content
+/// warning, and whether it is sensitive.
+struct NoteBody {
+    content: String,
+    summary: Option<String>,
+    sensitive: bool,
+}
+
+impl NoteBody {
+    fn of(object: &Value) -> Self {
+        NoteBody {
+            content: sanitize::remote_html(
+                object
+                    .get("content")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            ),
+            summary: object
+                .get("summary")
+                .and_then(Value::as_str)
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
+            sensitive: object
+                .get("sensitive")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        }
+    }
+}
+
 /// Text-like objects that become comments when they answer one of ours.
 const COMMENT_TYPES: &[&str] = &["Note", "Article", "Page", "Question"];
 
@@ -346,17 +376,11 @@ async fn receive_reply(
             crate::models::delivery::instance_of(author.row.ap_id.as_str())
         )
     });
-    let content = sanitize::remote_html(
-        object
-            .get("content")
-            .and_then(Value::as_str)
-            .unwrap_or_default(),
-    );
-    let summary = object
-        .get("summary")
-        .and_then(Value::as_str)
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty());
+    let NoteBody {
+        content,
+        summary,
+        sensitive,
+    } = NoteBody::of(object);
     let published = object
         .get("published")
         .and_then(Value::as_str)
@@ -374,10 +398,7 @@ async fn receive_reply(
         author_handle: handle.as_deref(),
         content_html: &content,
         summary: summary.as_deref(),
-        sensitive: object
-            .get("sensitive")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
+        sensitive,
         visibility: visibility(object),
         published_at: published,
     };
@@ -413,21 +434,11 @@ async fn receive_comment_edit(
     else {
         return Ok(());
     };
-    let content = sanitize::remote_html(
-        object
-            .get("content")
-            .and_then(Value::as_str)
-            .unwrap_or_default(),
-    );
-    let summary = object
-        .get("summary")
-        .and_then(Value::as_str)
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty());
-    let sensitive = object
-        .get("sensitive")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let NoteBody {
+        content,
+        summary,
+        sensitive,
+    } = NoteBody::of(object);
     let edit = comment::Edit {
         content_html: &content,
         summary: summary.as_deref(),

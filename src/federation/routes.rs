@@ -363,6 +363,20 @@ pub async fn post_json(state: &AppState, slug: &str) -> Result<Response, FedErro
     }
 }
 
+/// The public post at `/posts/{slug}` (`requested` is that URL): by its
+/// ActivityPub id first, so a renamed post's collections stay at their id.
+async fn public_post(
+    conn: &mut diesel_async::AsyncPgConnection,
+    requested: &str,
+    slug: &str,
+) -> diesel::QueryResult<Option<post::Post>> {
+    let row = match post::find_by_ap_id(conn, requested).await? {
+        Some(row) => Some(row),
+        None => post::find_by_slug(conn, slug).await?,
+    };
+    Ok(row.filter(|r| r.is_public()))
+}
+
 /// `GET /posts/{slug}/replies`: the public answers to a post, oldest first,
 /// as their ids (each lives on its author's server).
 pub async fn post_replies(
@@ -372,11 +386,8 @@ pub async fn post_replies(
 ) -> Result<Response, FedError> {
     let requested = urls::post(&state.settings, &slug);
     let mut conn = state.pool.get().await?;
-    let row = match post::find_by_ap_id(&mut conn, &requested).await? {
-        Some(row) => Some(row),
-        None => post::find_by_slug(&mut conn, &slug).await?,
-    };
-    let Some(row) = row.filter(|r| r.is_public()) else {
+    let row = public_post(&mut conn, &requested, &slug).await?;
+    let Some(row) = row else {
         return Err(not_found());
     };
     let Some(ap_id) = row.ap_id.clone() else {
@@ -426,14 +437,8 @@ pub async fn post_reactions(
     };
     let requested = urls::post(&state.settings, &slug);
     let mut conn = state.pool.get().await?;
-    let row = match post::find_by_ap_id(&mut conn, &requested).await? {
-        Some(row) => Some(row),
-        None => post::find_by_slug(&mut conn, &slug).await?,
-    };
-    let Some((id, ap_id)) = row
-        .filter(|r| r.is_public())
-        .and_then(|r| Some((r.id, r.ap_id?)))
-    else {
+    let row = public_post(&mut conn, &requested, &slug).await?;
+    let Some((id, ap_id)) = row.and_then(|r| Some((r.id, r.ap_id?))) else {
         return Err(not_found());
     };
     let total = reaction::count(&mut conn, id, kind).await?;
