@@ -44,6 +44,18 @@ struct RawSettings {
     log: RawLog,
     federation: RawFederation,
     profile: RawProfile,
+    comments: RawComments,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawComments {
+    fediverse_policy: String,
+    reader_comments: bool,
+    reader_policy: String,
+    hold_keywords: Vec<String>,
+    reader_rate_limit: i64,
+    reader_rate_window_minutes: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,6 +171,7 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub federation: FederationSettings,
     pub profile: ProfileSettings,
+    pub comments: CommentSettings,
 }
 
 /// The blog actor's profile on the fediverse.
@@ -202,6 +215,32 @@ pub struct FederationSettings {
     pub per_instance_concurrency: i64,
     /// Whether the followers collection lists its members (else only counts them).
     pub show_followers: bool,
+}
+
+/// Who decides whether a comment is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentPolicy {
+    /// Shown at once.
+    ApproveAll,
+    /// Held until the author approves someone's first comment; shown at once after that.
+    HoldFirstTime,
+    /// Every comment waits for the author.
+    HoldAll,
+}
+
+#[derive(Debug, Clone)]
+pub struct CommentSettings {
+    /// For replies from the fediverse.
+    pub fediverse_policy: CommentPolicy,
+    /// Whether the post page has a comment form for readers without an account.
+    pub reader_comments: bool,
+    /// For comments from the form (`ApproveAll` or `HoldAll`).
+    pub reader_policy: CommentPolicy,
+    /// Lowercased words or phrases; a comment containing one is held.
+    pub hold_keywords: Vec<String>,
+    /// Comments one address may send through the form per window.
+    pub reader_rate_limit: u32,
+    pub reader_rate_window: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -357,8 +396,10 @@ impl Settings {
         };
 
         let profile = validate_profile(raw.profile, &data_dir, &blog.description)?;
+        let comments = validate_comments(raw.comments)?;
 
         Ok(Settings {
+            comments,
             profile,
             federation,
             base_url,
@@ -562,6 +603,67 @@ fn media_file(
         content_type,
         extension,
     }))
+}
+
+fn validate_comments(raw: RawComments) -> Result<CommentSettings, ConfigError> {
+    let policy = |key: &'static str, value: &str, allowed: &[&str]| {
+        let value = value.trim();
+        let policy = match value {
+            "approve_all" => Some(CommentPolicy::ApproveAll),
+            "hold_first_time" => Some(CommentPolicy::HoldFirstTime),
+            "hold_all" => Some(CommentPolicy::HoldAll),
+            _ => None,
+        };
+        policy.filter(|_| allowed.contains(&value)).ok_or_else(|| {
+            invalid(
+                key,
+                format!("must be one of {}, not {value:?}", allowed.join(", ")),
+            )
+        })
+    };
+    let fediverse_policy = policy(
+        "comments.fediverse_policy",
+        &raw.fediverse_policy,
+        &["approve_all", "hold_first_time", "hold_all"],
+    )?;
+    let reader_policy = policy(
+        "comments.reader_policy",
+        &raw.reader_policy,
+        &["approve_all", "hold_all"],
+    )?;
+    if !(1..=10_000).contains(&raw.reader_rate_limit) {
+        return Err(invalid(
+            "comments.reader_rate_limit",
+            "must be between 1 and 10000",
+        ));
+    }
+    if !(1..=24 * 60).contains(&raw.reader_rate_window_minutes) {
+        return Err(invalid(
+            "comments.reader_rate_window_minutes",
+            "must be between 1 and 1440",
+        ));
+    }
+    let mut hold_keywords = Vec::new();
+    for word in &raw.hold_keywords {
+        let word = word.trim().to_lowercase();
+        if word.is_empty() {
+            return Err(invalid(
+                "comments.hold_keywords",
+                "must not contain empty words",
+            ));
+        }
+        hold_keywords.push(word);
+    }
+    Ok(CommentSettings {
+        fediverse_policy,
+        reader_comments: raw.reader_comments,
+        reader_policy,
+        hold_keywords,
+        reader_rate_limit: raw.reader_rate_limit as u32,
+        reader_rate_window: std::time::Duration::from_secs(
+            raw.reader_rate_window_minutes as u64 * 60,
+        ),
+    })
 }
 
 fn non_empty(s: &str) -> Option<String> {

@@ -29,3 +29,19 @@ pub fn shared_inbox(settings: &Settings) -> String {
 pub fn account(settings: &Settings) -> String {
     format!("{}@{}", settings.blog.author_handle, settings.domain)
 }
+
+/// A comment written here (by the author or a reader): its ActivityPub id,
+/// which sends browsers to the comment on its post's page.
+pub fn comment(settings: &Settings, id: i64) -> String {
+    settings.url(&format!("/comments/{id}"))
+}
+
+/// The comment's place on its post's page.
+pub fn comment_anchor(settings: &Settings, post_slug: &str, id: i64) -> String {
+    format!("{}#comment-{id}", post(settings, post_slug))
+}
+
+/// The conversation (FEP-7888 `context`) of a post and all its comments.
+pub fn context(post_ap_id: &str) -> String {
+    format!("{post_ap_id}/context")
+}

@@ -38,6 +38,10 @@ diesel::table! {
         state -> Text,
         published_at -> Timestamptz,
         updated_at -> Nullable<Timestamptz>,
+        origin -> Text,
+        source -> Nullable<Text>,
+        reader_website -> Nullable<Text>,
+        moderation_note -> Nullable<Text>,
     }
 }
 
@@ -128,6 +132,7 @@ diesel::table! {
         actor_ap_id -> Text,
         activity_ap_id -> Text,
         created_at -> Timestamptz,
+        comment_id -> Nullable<Int8>,
     }
 }
 
@@ -166,6 +171,7 @@ diesel::joinable!(deliveries -> activities (activity_id));
 diesel::joinable!(post_slug_redirects -> posts (post_id));
 diesel::joinable!(post_tags -> posts (post_id));
 diesel::joinable!(post_tags -> tags (tag_id));
+diesel::joinable!(reactions -> comments (comment_id));
 diesel::joinable!(reactions -> posts (post_id));
 
 diesel::allow_tables_to_appear_in_same_query!(

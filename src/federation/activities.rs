@@ -211,7 +211,8 @@ async fn receive_undo(
     .await
 }
 
-/// A Like or Announce (boost) of one of our public posts.
+/// A Like or Announce (boost) of one of our public posts, or of a comment
+/// written here (the author's answers, readers' comments).
 async fn receive_reaction(
     activity: InboxActivity,
     kind: reaction::Kind,
@@ -220,17 +221,30 @@ async fn receive_reaction(
     let Some(object) = activity.object_id() else {
         return Ok(());
     };
-    let Some(post) = post::find_by_ap_id(conn, object.as_str())
-        .await?
-        .filter(|p| p.is_public())
-    else {
-        return Ok(());
+    let (post, comment_id) = match post::find_by_ap_id(conn, object.as_str()).await? {
+        Some(post) => (post, None),
+        None => {
+            let Some(c) = comment::find_by_ap_id(conn, object.as_str())
+                .await?
+                .filter(|c| c.is_local() && c.is_visible())
+            else {
+                return Ok(());
+            };
+            let Some(post) = post::find_by_id(conn, c.post_id).await? else {
+                return Ok(());
+            };
+            (post, Some(c.id))
+        }
     };
+    if !post.is_public() {
+        return Ok(());
+    }
     conn.transaction::<_, FederationError, _>(async |conn| {
+        let target = reaction::Target { post_id: post.id, comment_id };
         if received_activity::record(conn, activity.id.as_str()).await?
-            && reaction::add(conn, kind, post.id, activity.actor.as_str(), activity.id.as_str()).await?
+            && reaction::add(conn, kind, target, activity.actor.as_str(), activity.id.as_str()).await?
         {
-            tracing::info!(actor = %activity.actor, post = %post.slug, kind = kind.as_str(), "reaction");
+            tracing::info!(actor = %activity.actor, post = %post.slug, comment = ?comment_id, kind = kind.as_str(), "reaction");
         }
         Ok(())
     })
@@ -387,6 +401,20 @@ async fn receive_reply(
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
         .map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc));
     let url = object.get("url").and_then(object_id_str);
+    let text = format!(
+        "{} {} {}",
+        author.row.name.as_deref().unwrap_or_default(),
+        summary.as_deref().unwrap_or_default(),
+        content
+    );
+    let (state, held_because) = crate::comments::initial_state(
+        conn,
+        &data.settings,
+        comment::Origin::Remote,
+        activity.actor.as_str(),
+        &text,
+    )
+    .await?;
     let new = comment::NewComment {
         ap_id: object_ap_id.as_str(),
         post_id: post.id,
@@ -401,10 +429,15 @@ async fn receive_reply(
         sensitive,
         visibility: visibility(object),
         published_at: published,
+        state: state.as_str(),
+        origin: comment::Origin::Remote.as_str(),
+        source: None,
+        reader_website: None,
+        moderation_note: held_because.as_deref(),
     };
     conn.transaction::<_, FederationError, _>(async |conn| {
         if received_activity::record(conn, activity.id.as_str()).await? && comment::insert(conn, &new).await? {
-            tracing::info!(comment = %object_ap_id, post = %post.slug, visibility = new.visibility, "new comment");
+            tracing::info!(comment = %object_ap_id, post = %post.slug, visibility = new.visibility, state = new.state, "new comment");
         }
         Ok(())
     })

@@ -12,6 +12,7 @@ pub mod negotiate;
 pub mod objects;
 pub mod outgoing;
 pub mod routes;
+pub mod thread;
 
 use activitypub_federation::config::FederationConfig;
 use url::Url;

@@ -1,5 +1,5 @@
 //! The activities the blog sends, built from our rows: Accept for a Follow,
-//! and Create / Update / Delete of Articles.
+//! and Create / Update / Delete of Articles and of our comments' Notes.
 
 use chrono::Utc;
 use serde_json::{Value, json};
@@ -82,4 +82,41 @@ pub fn delete_article(settings: &Settings, ap_id: &str) -> Value {
         "cc": [urls::actor_path(settings, "followers")],
     });
     wrap("Delete", format!("{ap_id}#delete"), settings, tombstone)
+}
+
+/// `Create` of a local comment's Note.
+pub fn create_note(settings: &Settings, note: Value) -> Value {
+    let id = format!("{}#create", note["id"].as_str().unwrap_or_default());
+    let mut activity = wrap("Create", id, settings, note);
+    activity["published"] = activity["object"]["published"].clone();
+    activity
+}
+
+/// `Update` of an edited local comment.
+pub fn update_note(settings: &Settings, note: Value) -> Value {
+    let id = format!(
+        "{}#updates/{}",
+        note["id"].as_str().unwrap_or_default(),
+        uuid::Uuid::new_v4()
+    );
+    wrap("Update", id, settings, note)
+}
+
+/// `Delete` of a local comment, addressed as the Note was.
+pub fn delete_note(settings: &Settings, note: &Value) -> Value {
+    let ap_id = note["id"].as_str().unwrap_or_default();
+    let tombstone = json!({
+        "id": ap_id,
+        "type": "Tombstone",
+        "formerType": "Note",
+        "deleted": Utc::now(),
+        "to": note["to"].clone(),
+        "cc": note["cc"].clone(),
+    });
+    wrap(
+        "Delete",
+        format!("{ap_id}#delete/{}", uuid::Uuid::new_v4()),
+        settings,
+        tombstone,
+    )
 }

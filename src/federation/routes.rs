@@ -15,19 +15,17 @@ use super::outgoing;
 use crate::authoring;
 use crate::config::Settings;
 use crate::models::post::{self, PublicScope};
-use crate::models::{comment, follower, reaction};
+use crate::models::{follower, reaction};
 use crate::state::AppState;
 use crate::urls;
 
 /// Items per outbox page.
 const OUTBOX_PAGE: i64 = 20;
-/// Replies per page of a post's replies collection.
-const REPLIES_PAGE: i64 = 50;
 /// Followers per page of the followers collection (when it is shown).
 const FOLLOWERS_PAGE: i64 = 50;
 
 /// A federation error: JSON body, never an HTML page.
-pub struct FedError(StatusCode, &'static str);
+pub struct FedError(pub StatusCode, pub &'static str);
 
 impl IntoResponse for FedError {
     fn into_response(self) -> Response {
@@ -51,7 +49,7 @@ internal_from!(
     crate::authoring::AuthoringError
 );
 
-fn not_found() -> FedError {
+pub(crate) fn not_found() -> FedError {
     FedError(StatusCode::NOT_FOUND, "not found")
 }
 
@@ -228,7 +226,7 @@ pub async fn actor(
 
 #[derive(Deserialize)]
 pub struct PageQuery {
-    page: Option<i64>,
+    pub page: Option<i64>,
 }
 
 /// `GET /users/{handle}/outbox`: the Create activities of public posts, newest first.
@@ -365,7 +363,7 @@ pub async fn post_json(state: &AppState, slug: &str) -> Result<Response, FedErro
 
 /// The public post at `/posts/{slug}` (`requested` is that URL): by its
 /// ActivityPub id first, so a renamed post's collections stay at their id.
-async fn public_post(
+pub(crate) async fn public_post(
     conn: &mut diesel_async::AsyncPgConnection,
     requested: &str,
     slug: &str,
@@ -375,54 +373,6 @@ async fn public_post(
         None => post::find_by_slug(conn, slug).await?,
     };
     Ok(row.filter(|r| r.is_public()))
-}
-
-/// `GET /posts/{slug}/replies`: the public answers to a post, oldest first,
-/// as their ids (each lives on its author's server).
-pub async fn post_replies(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    Query(query): Query<PageQuery>,
-) -> Result<Response, FedError> {
-    let requested = urls::post(&state.settings, &slug);
-    let mut conn = state.pool.get().await?;
-    let row = public_post(&mut conn, &requested, &slug).await?;
-    let Some(row) = row else {
-        return Err(not_found());
-    };
-    let Some(ap_id) = row.ap_id.clone() else {
-        return Err(not_found());
-    };
-    let id = format!("{ap_id}/replies");
-    let replies: Vec<Value> = comment::visible_for_post(&mut conn, row.id)
-        .await?
-        .into_iter()
-        .filter(|c| c.parent_id.is_none() && c.visibility == "public")
-        .map(|c| Value::String(c.ap_id))
-        .collect();
-    let total = replies.len() as i64;
-    let Some(page) = query.page else {
-        return Ok(
-            ActivityJson(StatusCode::OK, collection::paged(&id, total, REPLIES_PAGE))
-                .into_response(),
-        );
-    };
-    if !(1..=1_000_000).contains(&page) {
-        return Err(FedError(
-            StatusCode::BAD_REQUEST,
-            "`page` must be a positive number",
-        ));
-    }
-    let items = replies
-        .into_iter()
-        .skip(((page - 1) * REPLIES_PAGE) as usize)
-        .take(REPLIES_PAGE as usize)
-        .collect();
-    Ok(ActivityJson(
-        StatusCode::OK,
-        collection::page(&id, page, REPLIES_PAGE, total, items),
-    )
-    .into_response())
 }
 
 /// `GET /posts/{slug}/likes` and `/shares`: counted, as Mastodon shows them.
@@ -441,7 +391,11 @@ pub async fn post_reactions(
     let Some((id, ap_id)) = row.and_then(|r| Some((r.id, r.ap_id?))) else {
         return Err(not_found());
     };
-    let total = reaction::count(&mut conn, id, kind).await?;
+    let target = reaction::Target {
+        post_id: id,
+        comment_id: None,
+    };
+    let total = reaction::count(&mut conn, target, kind).await?;
     let collection_id = format!("{ap_id}/{which}");
     Ok(ActivityJson(StatusCode::OK, collection::counted(&collection_id, total)).into_response())
 }

@@ -1,4 +1,6 @@
-//! Comments: replies from the fediverse, threaded under a post.
+//! Comments, threaded under a post: replies from the fediverse (`remote`),
+//! the author's answers (`author`) and readers' comments from the blog page
+//! (`reader`); the last two are Notes of the blog actor, with ids here.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -25,6 +27,72 @@ pub struct Comment {
     pub state: String,
     pub published_at: DateTime<Utc>,
     pub updated_at: Option<DateTime<Utc>>,
+    pub origin: String,
+    pub source: Option<String>,
+    pub reader_website: Option<String>,
+    pub moderation_note: Option<String>,
+}
+
+/// Where a comment comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Remote,
+    Author,
+    Reader,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Remote => "remote",
+            Origin::Author => "author",
+            Origin::Reader => "reader",
+        }
+    }
+}
+
+/// A comment's moderation state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Pending,
+    Approved,
+    /// Rejected as spam: never shown, kept so a redelivery does not bring it back.
+    Rejected,
+    Deleted,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Approved => "approved",
+            State::Rejected => "rejected",
+            State::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => State::Pending,
+            "approved" => State::Approved,
+            "rejected" => State::Rejected,
+            "deleted" => State::Deleted,
+            _ => return None,
+        })
+    }
+}
+
+impl Comment {
+    /// Written here (by the author or a reader), so its id is ours.
+    pub fn is_local(&self) -> bool {
+        self.origin != Origin::Remote.as_str()
+    }
+
+    /// Shown on the page and listed in collections (blocks aside).
+    pub fn is_visible(&self) -> bool {
+        self.state == State::Approved.as_str()
+            && matches!(self.visibility.as_str(), "public" | "unlisted")
+    }
 }
 
 #[derive(Debug, Insertable)]
@@ -43,6 +111,165 @@ pub struct NewComment<'a> {
     pub sensitive: bool,
     pub visibility: &'a str,
     pub published_at: DateTime<Utc>,
+    pub state: &'a str,
+    pub origin: &'a str,
+    pub source: Option<&'a str>,
+    pub reader_website: Option<&'a str>,
+    pub moderation_note: Option<&'a str>,
+}
+
+/// The next comment id, taken before inserting a comment whose ActivityPub id contains it.
+pub async fn next_id(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "nextval('comments_id_seq')",
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// Inserts a local comment with the id from [`next_id`].
+pub async fn insert_with_id(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    new: &NewComment<'_>,
+) -> QueryResult<Comment> {
+    diesel::insert_into(comments::table)
+        .values((comments::id.eq(id), new))
+        .returning(Comment::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<Comment>> {
+    comments::table
+        .find(id)
+        .select(Comment::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Locks a comment's row for a change of state or content.
+pub async fn lock(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<Comment>> {
+    comments::table
+        .find(id)
+        .for_update()
+        .select(Comment::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Whether `author` has an approved comment here (for "hold first-time commenters").
+pub async fn has_approved(conn: &mut AsyncPgConnection, author: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        comments::table
+            .filter(comments::author_ap_id.eq(author))
+            .filter(comments::state.eq(State::Approved.as_str())),
+    ))
+    .get_result(conn)
+    .await
+}
+
+pub async fn set_state(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    state: State,
+    note: Option<&str>,
+) -> QueryResult<()> {
+    diesel::update(comments::table.find(id))
+        .set((
+            comments::state.eq(state.as_str()),
+            comments::moderation_note.eq(note),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Empties a deleted comment (its row stays, so a redelivery cannot bring it back).
+pub async fn clear_content(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<()> {
+    diesel::update(comments::table.find(id))
+        .set((
+            comments::content_html.eq(""),
+            comments::source.eq(None::<String>),
+            comments::summary.eq(None::<String>),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// New text for a local comment.
+pub async fn set_local_content(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    source: &str,
+    html: &str,
+    at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(comments::table.find(id))
+        .set((
+            comments::source.eq(source),
+            comments::content_html.eq(html),
+            comments::updated_at.eq(at),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// A filter for the moderation list.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub state: Option<State>,
+    pub post_id: Option<i64>,
+}
+
+/// Comments for the author (all visibilities), newest first.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    filter: &ListFilter,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<Comment>> {
+    let mut query = comments::table.select(Comment::as_select()).into_boxed();
+    if let Some(state) = filter.state {
+        query = query.filter(comments::state.eq(state.as_str()));
+    }
+    if let Some(post) = filter.post_id {
+        query = query.filter(comments::post_id.eq(post));
+    }
+    query
+        .order((comments::published_at.desc(), comments::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .load(conn)
+        .await
+}
+
+/// The newest public comments anywhere on the blog (for the comments feed),
+/// with their post's slug and title.
+pub async fn recent_visible(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> QueryResult<Vec<(Comment, String, String)>> {
+    use crate::db::schema::posts;
+    comments::table
+        .inner_join(posts::table)
+        .filter(comments::state.eq(State::Approved.as_str()))
+        .filter(comments::visibility.eq("public"))
+        .filter(posts::status.eq("published"))
+        .filter(posts::deleted_at.is_null())
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+            "NOT {}",
+            super::block::blocked_sql("comments.author_ap_id")
+        )))
+        .order((comments::published_at.desc(), comments::id.desc()))
+        .limit(limit)
+        .select((Comment::as_select(), posts::slug, posts::title))
+        .load(conn)
+        .await
 }
 
 /// Inserts a comment unless one with its id exists; true when inserted.
@@ -76,7 +303,7 @@ pub async fn visible_for_post(
 ) -> QueryResult<Vec<Comment>> {
     comments::table
         .filter(comments::post_id.eq(post_id))
-        .filter(comments::state.eq("approved"))
+        .filter(comments::state.eq(State::Approved.as_str()))
         .filter(comments::visibility.eq_any(["public", "unlisted"]))
         .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
             "NOT {}",

@@ -1,4 +1,4 @@
-//! Likes and boosts of posts.
+//! Likes and boosts of posts, and of comments written here.
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -20,18 +20,26 @@ impl Kind {
     }
 }
 
+/// What was liked or boosted: a post, or a comment under it.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    pub post_id: i64,
+    pub comment_id: Option<i64>,
+}
+
 /// Records a reaction; a second one of the same kind by the same actor changes nothing.
 pub async fn add(
     conn: &mut AsyncPgConnection,
     kind: Kind,
-    post_id: i64,
+    target: Target,
     actor: &str,
     activity: &str,
 ) -> QueryResult<bool> {
     diesel::insert_into(reactions::table)
         .values((
             reactions::kind.eq(kind.as_str()),
-            reactions::post_id.eq(post_id),
+            reactions::post_id.eq(target.post_id),
+            reactions::comment_id.eq(target.comment_id),
             reactions::actor_ap_id.eq(actor),
             reactions::activity_ap_id.eq(activity),
         ))
@@ -74,6 +82,7 @@ pub async fn people(
     reactions::table
         .left_join(remote_actors::table.on(remote_actors::ap_id.eq(reactions::actor_ap_id)))
         .filter(reactions::post_id.eq(post_id))
+        .filter(reactions::comment_id.is_null())
         .filter(reactions::kind.eq(kind.as_str()))
         .order(reactions::id.desc())
         .limit(limit)
@@ -82,11 +91,40 @@ pub async fn people(
         .await
 }
 
-pub async fn count(conn: &mut AsyncPgConnection, post_id: i64, kind: Kind) -> QueryResult<i64> {
-    reactions::table
-        .filter(reactions::post_id.eq(post_id))
+/// How many reactions of a kind the post (or the comment) has.
+pub async fn count(conn: &mut AsyncPgConnection, target: Target, kind: Kind) -> QueryResult<i64> {
+    let query = reactions::table
+        .filter(reactions::post_id.eq(target.post_id))
         .filter(reactions::kind.eq(kind.as_str()))
-        .count()
-        .get_result(conn)
-        .await
+        .into_boxed();
+    let query = match target.comment_id {
+        Some(c) => query.filter(reactions::comment_id.eq(c)),
+        None => query.filter(reactions::comment_id.is_null()),
+    };
+    query.count().get_result(conn).await
+}
+
+/// Likes and boosts of each comment of a post: comment id → (likes, boosts).
+pub async fn counts_for_comments(
+    conn: &mut AsyncPgConnection,
+    post_id: i64,
+) -> QueryResult<std::collections::HashMap<i64, (i64, i64)>> {
+    let rows: Vec<(Option<i64>, String)> = reactions::table
+        .filter(reactions::post_id.eq(post_id))
+        .filter(reactions::comment_id.is_not_null())
+        .select((reactions::comment_id, reactions::kind))
+        .load(conn)
+        .await?;
+    let mut out = std::collections::HashMap::new();
+    for (comment, kind) in rows {
+        if let Some(comment) = comment {
+            let entry = out.entry(comment).or_insert((0, 0));
+            if kind == Kind::Like.as_str() {
+                entry.0 += 1;
+            } else {
+                entry.1 += 1;
+            }
+        }
+    }
+    Ok(out)
 }

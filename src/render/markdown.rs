@@ -88,6 +88,19 @@ pub fn to_html(markdown: &str) -> String {
     sanitize(&html)
 }
 
+/// Renders a comment (the author's answer or a reader's comment): a small
+/// Markdown subset (paragraphs, line breaks, emphasis, links, code, quotes,
+/// lists); HTML typed into it is shown as text, and the output goes through
+/// the same allow-list as comments from other servers.
+pub fn comment_to_html(text: &str) -> String {
+    let mut options = Options::default();
+    options.extension.strikethrough = true;
+    options.extension.autolink = true;
+    options.render.hardbreaks = true;
+    options.render.escape = true;
+    crate::render::sanitize::remote_html(&comrak::markdown_to_html(text, &options))
+}
+
 /// Cleans HTML by the allow-list used for post bodies.
 pub fn sanitize(html: &str) -> String {
     SANITIZER.clean(html).to_string()
@@ -160,6 +173,26 @@ pub fn truncate_at_word(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comments_take_a_markdown_subset_and_no_html() {
+        let html = comment_to_html(
+            "Hello *there*\nsecond line <script>alert(1)</script>\n\n> quoted\n\n[x](javascript:alert(2)) https://ok.example/a\n\n# Big",
+        );
+        assert!(html.contains("<em>there</em>"), "{html}");
+        assert!(html.contains("<br>"), "{html}");
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("javascript:"), "{html}");
+        assert!(html.contains("<blockquote>"), "{html}");
+        assert!(
+            html.contains(
+                "<a href=\"https://ok.example/a\" rel=\"nofollow noopener noreferrer ugc\">"
+            ),
+            "{html}"
+        );
+        assert!(!html.contains("<h1"), "{html}");
+    }
 
     #[test]
     fn gfm_extensions_render() {

@@ -23,7 +23,7 @@ use tower_http::trace::TraceLayer;
 
 use activitypub_federation::config::{FederationConfig, FederationMiddleware};
 
-use crate::federation::{inbox, routes};
+use crate::federation::{inbox, routes, thread};
 use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -56,7 +56,14 @@ pub fn router(state: AppState, federation: FederationConfig<AppState>) -> Router
             "/users/{handle}/{collection}",
             get(routes::empty_collection),
         )
-        .route("/posts/{slug}/replies", get(routes::post_replies))
+        .route("/posts/{slug}/replies", get(thread::post_replies))
+        .route("/posts/{slug}/context", get(thread::post_context))
+        .route("/comments/{id}", get(thread::show_comment))
+        .route("/comments/{id}/replies", get(thread::comment_replies))
+        .route(
+            "/comments/{id}/{collection}",
+            get(thread::comment_reactions),
+        )
         .route("/posts/{slug}/{collection}", get(routes::post_reactions))
         .route("/inbox", post(inbox::shared_inbox))
         .route("/users/{handle}/inbox", post(inbox::actor_inbox))

@@ -147,7 +147,11 @@ async fn reactions_context(
         ("likes", reaction::Kind::Like),
         ("boosts", reaction::Kind::Announce),
     ] {
-        let count = reaction::count(conn, post_id, kind).await?;
+        let target = reaction::Target {
+            post_id,
+            comment_id: None,
+        };
+        let count = reaction::count(conn, target, kind).await?;
         let people: Vec<serde_json::Value> = reaction::people(conn, post_id, kind, REACTION_FACES)
             .await?
             .into_iter()

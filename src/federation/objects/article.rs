@@ -34,6 +34,7 @@ pub struct Article {
     replies: String,
     likes: String,
     shares: String,
+    context: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -81,6 +82,7 @@ pub fn article(settings: &Settings, item: &PostWithTags) -> Option<Article> {
         replies: format!("{id}/replies"),
         likes: format!("{id}/likes"),
         shares: format!("{id}/shares"),
+        context: urls::context(&id),
         url: urls::post(settings, &post.slug),
         attributed_to: urls::actor(settings),
         name: post.title.clone(),

@@ -3,5 +3,6 @@
 pub mod article;
 pub mod blog_actor;
 pub mod collection;
+pub mod note;
 pub mod person;
 pub mod remote_actor;

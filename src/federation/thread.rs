@@ -1,0 +1,215 @@
+//! The conversation under a post, for other servers: the replies collections
+//! of posts and comments, each local comment as its Note (content-negotiated
+//! at its id), and the post's FEP-7888 `context` collection.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::{Value, json};
+
+use super::negotiate::{ActivityJson, wants_activity_json};
+use super::objects::{collection, note};
+use super::routes::{FedError, PageQuery, not_found, public_post};
+use crate::models::comment::{self, Comment, State as CommentState};
+use crate::models::post::{self, Post};
+use crate::models::reaction;
+use crate::state::AppState;
+use crate::urls;
+use crate::web::error::PageError;
+
+/// Items per page of a replies or context collection.
+const PAGE: i64 = 50;
+
+/// A paged collection of ids: the collection itself, or `?page=N` of it.
+fn paged_ids(id: &str, items: Vec<Value>, page: Option<i64>) -> Result<Response, FedError> {
+    let total = items.len() as i64;
+    let Some(page) = page else {
+        return Ok(
+            ActivityJson(StatusCode::OK, collection::paged(id, total, PAGE)).into_response(),
+        );
+    };
+    if !(1..=1_000_000).contains(&page) {
+        return Err(FedError(
+            StatusCode::BAD_REQUEST,
+            "`page` must be a positive number",
+        ));
+    }
+    let items = items
+        .into_iter()
+        .skip(((page - 1) * PAGE) as usize)
+        .take(PAGE as usize)
+        .collect();
+    Ok(ActivityJson(
+        StatusCode::OK,
+        collection::page(id, page, PAGE, total, items),
+    )
+    .into_response())
+}
+
+/// The public (and unlisted) answers to the post or comment `parent` (None:
+/// the post itself), oldest first, as their ids.
+fn direct_replies(comments: &[Comment], parent: Option<i64>) -> Vec<Value> {
+    comments
+        .iter()
+        .filter(|c| c.parent_id == parent)
+        .map(|c| Value::String(c.ap_id.clone()))
+        .collect()
+}
+
+/// `GET /posts/{slug}/replies`: the shown answers to a post, oldest first.
+pub async fn post_replies(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, FedError> {
+    let requested = urls::post(&state.settings, &slug);
+    let mut conn = state.pool.get().await?;
+    let row = public_post(&mut conn, &requested, &slug).await?;
+    let Some((row, ap_id)) = row.and_then(|r| r.ap_id.clone().map(|a| (r, a))) else {
+        return Err(not_found());
+    };
+    let comments = comment::visible_for_post(&mut conn, row.id).await?;
+    paged_ids(
+        &format!("{ap_id}/replies"),
+        direct_replies(&comments, None),
+        query.page,
+    )
+}
+
+/// `GET /posts/{slug}/context`: the whole conversation (FEP-7888), the post
+/// first, then every shown comment, oldest first.
+pub async fn post_context(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, FedError> {
+    let requested = urls::post(&state.settings, &slug);
+    let mut conn = state.pool.get().await?;
+    let row = public_post(&mut conn, &requested, &slug).await?;
+    let Some((row, ap_id)) = row.and_then(|r| r.ap_id.clone().map(|a| (r, a))) else {
+        return Err(not_found());
+    };
+    let comments = comment::visible_for_post(&mut conn, row.id).await?;
+    let items = std::iter::once(Value::String(ap_id.clone()))
+        .chain(comments.into_iter().map(|c| Value::String(c.ap_id)))
+        .collect();
+    paged_ids(&urls::context(&ap_id), items, query.page)
+}
+
+/// A comment that is shown, and its public post.
+async fn shown_comment(state: &AppState, id: i64) -> Result<Option<(Comment, Post)>, FedError> {
+    let mut conn = state.pool.get().await?;
+    let Some(c) = comment::find(&mut conn, id).await? else {
+        return Ok(None);
+    };
+    let Some(post) = post::find_by_id(&mut conn, c.post_id)
+        .await?
+        .filter(Post::is_public)
+    else {
+        return Ok(None);
+    };
+    if !c.is_visible() || crate::models::block::is_blocked(&mut conn, &c.author_ap_id).await? {
+        return Ok(None);
+    }
+    Ok(Some((c, post)))
+}
+
+/// `GET /comments/{id}`: a comment written here is the blog actor's Note for
+/// servers; people are sent to the comment on its post's page.
+pub async fn show_comment(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    let as_json = wants_activity_json(&headers);
+    match comment_document(&state, id, as_json).await {
+        Ok(response) => response,
+        Err(e) if as_json => e.into_response(),
+        Err(FedError(StatusCode::NOT_FOUND, _)) => PageError::NotFound.into_response(),
+        Err(FedError(_, message)) => PageError::Internal(message.into()).into_response(),
+    }
+}
+
+async fn comment_document(state: &AppState, id: i64, as_json: bool) -> Result<Response, FedError> {
+    let settings = &state.settings;
+    let mut conn = state.pool.get().await?;
+    let Some(c) = comment::find(&mut conn, id).await? else {
+        return Err(not_found());
+    };
+    if as_json && c.is_local() && c.state == CommentState::Deleted.as_str() {
+        let tombstone = json!({
+            "@context": super::context::context(),
+            "id": c.ap_id,
+            "type": "Tombstone",
+            "formerType": "Note",
+        });
+        return Ok(ActivityJson(StatusCode::GONE, tombstone).into_response());
+    }
+    drop(conn);
+    let Some((c, post)) = shown_comment(state, id).await? else {
+        return Err(not_found());
+    };
+    if !as_json {
+        return Ok(Redirect::to(&urls::comment_anchor(settings, &post.slug, c.id)).into_response());
+    }
+    // Someone else's comment lives on their server, at its own id.
+    if !c.is_local() {
+        return Err(not_found());
+    }
+    let mut conn = state.pool.get().await?;
+    let parent = match c.parent_id {
+        Some(p) => comment::find(&mut conn, p).await?,
+        None => None,
+    };
+    let Some(mut note) = note::note(settings, &c, &post, parent.as_ref()) else {
+        return Err(not_found());
+    };
+    if let Some(object) = note.as_object_mut() {
+        object.insert("@context".into(), super::context::context());
+    }
+    Ok(ActivityJson(StatusCode::OK, note).into_response())
+}
+
+/// `GET /comments/{id}/replies`: the shown answers to a comment, oldest first.
+pub async fn comment_replies(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, FedError> {
+    let Some((c, post)) = shown_comment(&state, id).await? else {
+        return Err(not_found());
+    };
+    let mut conn = state.pool.get().await?;
+    let comments = comment::visible_for_post(&mut conn, post.id).await?;
+    paged_ids(
+        &format!("{}/replies", urls::comment(&state.settings, c.id)),
+        direct_replies(&comments, Some(c.id)),
+        query.page,
+    )
+}
+
+/// `GET /comments/{id}/likes` and `/shares` of a comment written here: counted.
+pub async fn comment_reactions(
+    State(state): State<AppState>,
+    Path((id, which)): Path<(i64, String)>,
+) -> Result<Response, FedError> {
+    let kind = match which.as_str() {
+        "likes" => reaction::Kind::Like,
+        "shares" => reaction::Kind::Announce,
+        _ => return Err(not_found()),
+    };
+    let Some((c, post)) = shown_comment(&state, id)
+        .await?
+        .filter(|(c, _)| c.is_local())
+    else {
+        return Err(not_found());
+    };
+    let mut conn = state.pool.get().await?;
+    let target = reaction::Target {
+        post_id: post.id,
+        comment_id: Some(c.id),
+    };
+    let total = reaction::count(&mut conn, target, kind).await?;
+    let id = format!("{}/{which}", c.ap_id);
+    Ok(ActivityJson(StatusCode::OK, collection::counted(&id, total)).into_response())
+}
