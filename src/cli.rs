@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `post ...` and `admin ...`. Post
+//! The command line: `serve`, `migrate`, `post ...`, `comment ...` (in
+//! cli_comments.rs), blocks, deliveries and `admin ...`. Post
 //! commands work on the database directly (starting the embedded cluster if
 //! the server is not running) through the same `authoring` code as the API.
 
@@ -73,6 +74,9 @@ pub enum Command {
     },
     /// List the blocks.
     Blocks,
+    /// Moderate comments and answer them as the blog.
+    #[command(subcommand)]
+    Comment(crate::cli_comments::CommentCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -263,6 +267,12 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             })
             .await
         }
+        Command::Comment(cmd) => {
+            with_database(&settings, async |conn| {
+                crate::cli_comments::run(cmd, &settings, conn).await
+            })
+            .await
+        }
         Command::Blocks => {
             with_database(&settings, async |conn| {
                 let all = block::list(conn).await?;
@@ -318,28 +328,11 @@ async fn with_database(
 }
 
 fn parse_actor(value: &str) -> anyhow::Result<String> {
-    match url::Url::parse(value.trim()) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {
-            Ok(url.to_string())
-        }
-        _ => bail!("{value:?} is not an actor URL such as https://mastodon.example/users/name"),
-    }
+    block::parse_actor(value).map_err(|e| anyhow::anyhow!(e))
 }
 
-/// A domain as blocks store it: lowercase, no scheme, port or path.
 fn parse_domain(value: &str) -> anyhow::Result<String> {
-    let trimmed = value
-        .trim()
-        .trim_start_matches("https://")
-        .trim_start_matches("http://");
-    let host = url::Url::parse(&format!("https://{trimmed}"))
-        .ok()
-        .and_then(|u| {
-            u.host_str()
-                .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
-        })
-        .filter(|h| !h.is_empty() && !trimmed.contains('/') && !trimmed.contains(' '));
-    host.ok_or_else(|| anyhow::anyhow!("{value:?} is not a domain such as spam.example"))
+    block::parse_domain(value).map_err(|e| anyhow::anyhow!(e))
 }
 
 async fn block_command(conn: &mut Conn, cmd: BlockCommand) -> anyhow::Result<()> {
@@ -615,7 +608,7 @@ fn print_table(settings: &Settings, rows: &[post::Post]) {
 }
 
 /// The Markdown body: from FILE, from standard input for "-" or when input is piped.
-fn read_body(file: Option<&PathBuf>) -> anyhow::Result<String> {
+pub(crate) fn read_body(file: Option<&PathBuf>) -> anyhow::Result<String> {
     let from_stdin = || -> anyhow::Result<String> {
         let mut body = String::new();
         std::io::stdin()

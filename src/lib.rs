@@ -6,6 +6,7 @@
 
 pub mod authoring;
 pub mod cli;
+pub mod cli_comments;
 pub mod comments;
 pub mod config;
 pub mod db;

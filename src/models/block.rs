@@ -43,6 +43,34 @@ pub fn host_of(actor: &str) -> String {
         .unwrap_or_default()
 }
 
+/// An actor id to block: an http(s) URL with a host.
+pub fn parse_actor(value: &str) -> Result<String, String> {
+    match url::Url::parse(value.trim()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {
+            Ok(url.to_string())
+        }
+        _ => Err(format!(
+            "{value:?} is not an actor URL such as https://mastodon.example/users/name"
+        )),
+    }
+}
+
+/// A domain as blocks store it: lowercase, no scheme, port or path.
+pub fn parse_domain(value: &str) -> Result<String, String> {
+    let trimmed = value
+        .trim()
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    let host = url::Url::parse(&format!("https://{trimmed}"))
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+        })
+        .filter(|h| !h.is_empty() && !trimmed.contains('/') && !trimmed.contains(' '));
+    host.ok_or_else(|| format!("{value:?} is not a domain such as spam.example"))
+}
+
 /// SQL deciding whether the actor id in `column` is blocked (by itself or its domain).
 pub fn blocked_sql(column: &str) -> String {
     format!(

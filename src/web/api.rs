@@ -1,5 +1,6 @@
 //! The author's JSON API under /api/v1: posts (create, list with drafts, get,
-//! update, publish, delete). Every route requires the admin bearer token.
+//! update, publish, delete), deliveries, and (api_comments.rs) comments and
+//! blocks. Every route requires the admin bearer token.
 
 use axum::Json;
 use axum::Router;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/posts/{slug}/publish", post_route(publish))
         .route("/deliveries", get(list_deliveries))
         .route("/deliveries/retry", post_route(retry_deliveries))
+        .merge(super::api_comments::router())
         .fallback(|| async { ApiError::not_found() })
 }
 

@@ -2,6 +2,7 @@
 //! headers), the health check and graceful serving.
 
 pub mod api;
+pub mod api_comments;
 pub mod auth;
 pub mod error;
 pub mod feeds;

@@ -5,6 +5,7 @@ mod api;
 mod cli;
 mod comments;
 mod common;
+mod conversation;
 mod delivery;
 mod embedded;
 mod federation;

@@ -1,0 +1,296 @@
+//! `fedblog comment ...`: moderation and the author's answers from the
+//! command line, through the same [`crate::comments`] code as the API.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::{Subcommand, ValueEnum};
+use diesel_async::AsyncPgConnection;
+
+use crate::comments::{self, CommentError, Target};
+use crate::config::Settings;
+use crate::models::comment::{self, Comment, ListFilter, State};
+use crate::models::post;
+use crate::urls;
+
+#[derive(Debug, Subcommand)]
+pub enum CommentCommand {
+    /// List comments, newest first (pending ones by default).
+    List {
+        #[arg(long, value_enum, default_value_t = StateArg::Pending)]
+        state: StateArg,
+        /// Only the comments under this post.
+        #[arg(long, value_name = "SLUG")]
+        post: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Show one comment: who, where, its state and its text.
+    Show { id: i64 },
+    /// Answer a comment (by id) or a post (--post SLUG) as the blog: a Note
+    /// delivered to the followers and to the comment's author. The text
+    /// (plain text or simple Markdown) comes from --text, --file or standard input.
+    Reply {
+        /// The comment to answer.
+        #[arg(required_unless_present = "post", conflicts_with = "post")]
+        id: Option<i64>,
+        /// Answer the post itself.
+        #[arg(long, value_name = "SLUG")]
+        post: Option<String>,
+        #[arg(long, conflicts_with = "file")]
+        text: Option<String>,
+        /// File with the text ("-" for standard input).
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+    /// Change one of the blog's own answers (an Update goes where it went).
+    Edit {
+        id: i64,
+        #[arg(long, conflicts_with = "file")]
+        text: Option<String>,
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+    /// Approve held comments (a reader's comment is then published to the fediverse).
+    Approve {
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+    /// Reject comments as spam (hidden for good).
+    Reject {
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+    /// Delete comments (the blog's own are withdrawn with a Delete).
+    Delete {
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StateArg {
+    Pending,
+    Approved,
+    Rejected,
+    Deleted,
+    All,
+}
+
+impl StateArg {
+    fn state(self) -> Option<State> {
+        match self {
+            StateArg::Pending => Some(State::Pending),
+            StateArg::Approved => Some(State::Approved),
+            StateArg::Rejected => Some(State::Rejected),
+            StateArg::Deleted => Some(State::Deleted),
+            StateArg::All => None,
+        }
+    }
+}
+
+fn cli_error(e: CommentError) -> anyhow::Error {
+    match e {
+        CommentError::Invalid { field, message } => anyhow::anyhow!("invalid {field}: {message}"),
+        other => other.into(),
+    }
+}
+
+fn text_of(text: Option<String>, file: Option<&PathBuf>) -> anyhow::Result<String> {
+    match text {
+        Some(text) => Ok(text),
+        None => super::cli::read_body(file),
+    }
+}
+
+/// Who wrote a comment, as the author reads it.
+pub fn author_label(c: &Comment) -> String {
+    let name = c.author_name.clone().unwrap_or_default();
+    match c.origin.as_str() {
+        "author" => format!("{name} (you)"),
+        "reader" => match &c.reader_website {
+            Some(site) => format!("{name} <{}> (reader)", comments::display_website(site)),
+            None => format!("{name} (reader)"),
+        },
+        _ => match &c.author_handle {
+            Some(handle) if name.is_empty() => handle.clone(),
+            Some(handle) => format!("{name} {handle}"),
+            None => c.author_ap_id.clone(),
+        },
+    }
+}
+
+/// The comment's text as plain text for a terminal.
+fn plain_text(c: &Comment) -> String {
+    if let Some(source) = &c.source {
+        return source.clone();
+    }
+    let with_breaks = c.content_html.replace("<br>", "\n").replace("</p>", "\n\n");
+    let mut out = String::new();
+    let mut in_tag = false;
+    for ch in with_breaks.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+        .trim()
+        .to_string()
+}
+
+fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > max {
+        format!("{}…", flat.chars().take(max - 1).collect::<String>())
+    } else {
+        flat
+    }
+}
+
+fn report(what: &str, settings: &Settings, c: &Comment, slug: Option<&str>) {
+    println!("{what}: comment {} ({})", c.id, c.state);
+    if c.is_local() {
+        println!("id:   {}", c.ap_id);
+    }
+    if let Some(slug) = slug {
+        println!("page: {}", urls::comment_anchor(settings, slug, c.id));
+    }
+}
+
+async fn post_slug(conn: &mut AsyncPgConnection, c: &Comment) -> anyhow::Result<Option<String>> {
+    Ok(post::find_by_id(conn, c.post_id).await?.map(|p| p.slug))
+}
+
+pub async fn run(
+    cmd: CommentCommand,
+    settings: &Settings,
+    conn: &mut AsyncPgConnection,
+) -> anyhow::Result<()> {
+    match cmd {
+        CommentCommand::List { state, post, limit } => {
+            let post_id = match &post {
+                Some(slug) => match post::find_by_slug(conn, slug).await? {
+                    Some(p) => Some(p.id),
+                    None => bail!("no post with the slug {slug:?}"),
+                },
+                None => None,
+            };
+            let filter = ListFilter {
+                state: state.state(),
+                post_id,
+            };
+            let rows = comment::list(conn, &filter, limit.clamp(1, 10_000), 0).await?;
+            let tz = settings.blog.time_zone;
+            println!(
+                "{:<6} {:<9} {:<10} {:<17} {:<32} TEXT",
+                "ID", "STATE", "VISIBLE", "WHEN", "AUTHOR"
+            );
+            for c in &rows {
+                println!(
+                    "{:<6} {:<9} {:<10} {:<17} {:<32} {}",
+                    c.id,
+                    c.state,
+                    c.visibility,
+                    c.published_at.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+                    one_line(&author_label(c), 32),
+                    one_line(&plain_text(c), 60),
+                );
+            }
+            println!("{} comments", rows.len());
+            Ok(())
+        }
+        CommentCommand::Show { id } => {
+            let Some(c) = comment::find(conn, id).await? else {
+                bail!("no comment with the id {id}");
+            };
+            let slug = post_slug(conn, &c).await?;
+            let tz = settings.blog.time_zone;
+            println!("comment {}  ({}, {})", c.id, c.state, c.visibility);
+            println!("by:        {}", author_label(&c));
+            if !c.is_local() {
+                println!("actor:     {}", c.author_ap_id);
+            }
+            println!("id:        {}", c.ap_id);
+            println!("replies to: {}", c.in_reply_to);
+            if let Some(slug) = &slug {
+                println!("on:        {}", urls::comment_anchor(settings, slug, c.id));
+            }
+            println!(
+                "written:   {}",
+                c.published_at.with_timezone(&tz).format("%Y-%m-%d %H:%M")
+            );
+            if let Some(note) = &c.moderation_note {
+                println!("held:      {note}");
+            }
+            if let Some(cw) = &c.summary {
+                println!("warning:   {cw}");
+            }
+            println!();
+            println!("{}", plain_text(&c));
+            Ok(())
+        }
+        CommentCommand::Reply {
+            id,
+            post,
+            text,
+            file,
+        } => {
+            let target = match (id, post) {
+                (Some(id), _) => Target::Comment(id),
+                (None, Some(slug)) => Target::Post(slug),
+                (None, None) => bail!("give the comment's id, or --post SLUG"),
+            };
+            let body = text_of(text, file.as_ref())?;
+            let c = comments::reply_as_author(conn, settings, target, &body)
+                .await
+                .map_err(cli_error)?;
+            let slug = post_slug(conn, &c).await?;
+            report("answered", settings, &c, slug.as_deref());
+            Ok(())
+        }
+        CommentCommand::Edit { id, text, file } => {
+            let body = text_of(text, file.as_ref())?;
+            let c = comments::edit_author_reply(conn, settings, id, &body)
+                .await
+                .map_err(cli_error)?;
+            let slug = post_slug(conn, &c).await?;
+            report("edited", settings, &c, slug.as_deref());
+            Ok(())
+        }
+        CommentCommand::Approve { ids } => {
+            for id in ids {
+                let c = comments::approve(conn, settings, id)
+                    .await
+                    .map_err(cli_error)?;
+                let slug = post_slug(conn, &c).await?;
+                report("approved", settings, &c, slug.as_deref());
+            }
+            Ok(())
+        }
+        CommentCommand::Reject { ids } => {
+            for id in ids {
+                let c = comments::reject(conn, settings, id)
+                    .await
+                    .map_err(cli_error)?;
+                println!("rejected: comment {}", c.id);
+            }
+            Ok(())
+        }
+        CommentCommand::Delete { ids } => {
+            for id in ids {
+                let c = comments::delete(conn, settings, id)
+                    .await
+                    .map_err(cli_error)?;
+                println!("deleted: comment {}", c.id);
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,373 @@
+//! The author's JSON API for comments and blocks, under /api/v1: list and
+//! moderate comments, answer them as the blog, and block actors or servers.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::api::ApiJson;
+use super::auth::Admin;
+use super::error::ApiError;
+use crate::comments::{self, CommentError, Target};
+use crate::config::Settings;
+use crate::models::block;
+use crate::models::comment::{self, Comment, ListFilter, State as CommentState};
+use crate::models::post;
+use crate::state::AppState;
+use crate::urls;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/comments", get(list))
+        .route("/comments/{id}", get(show).patch(edit).delete(remove))
+        .route("/comments/{id}/approve", post(approve))
+        .route("/comments/{id}/reject", post(reject))
+        .route("/comments/{id}/replies", post(reply_to_comment))
+        .route("/posts/{slug}/replies", post(reply_to_post))
+        .route(
+            "/blocks",
+            get(list_blocks).post(add_block).delete(remove_block),
+        )
+}
+
+impl From<CommentError> for ApiError {
+    fn from(e: CommentError) -> Self {
+        match e {
+            CommentError::Invalid { field, message } => ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                field,
+                format!("{field}: {message}"),
+            ),
+            CommentError::NotFound(message) => ApiError::new(StatusCode::NOT_FOUND, message),
+            CommentError::Conflict(message) => ApiError::new(StatusCode::CONFLICT, message),
+            CommentError::Database(e) => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+/// A comment as the author sees it (every state and visibility).
+#[derive(Debug, Serialize)]
+pub struct CommentJson {
+    id: i64,
+    ap_id: String,
+    post: Option<String>,
+    /// The comment it answers, if not the post.
+    parent_id: Option<i64>,
+    in_reply_to: String,
+    /// "remote" (the fediverse), "author" (the blog's answers) or "reader" (the form).
+    origin: String,
+    state: String,
+    visibility: String,
+    author_id: String,
+    author_name: Option<String>,
+    author_handle: Option<String>,
+    website: Option<String>,
+    /// Where it is on the blog (shown comments only).
+    url: Option<String>,
+    content_html: String,
+    text: Option<String>,
+    summary: Option<String>,
+    moderation_note: Option<String>,
+    published_at: chrono::DateTime<chrono::Utc>,
+    updated_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl CommentJson {
+    fn new(settings: &Settings, c: Comment, slug: Option<String>) -> Self {
+        CommentJson {
+            url: slug
+                .as_deref()
+                .filter(|_| c.is_visible())
+                .map(|s| urls::comment_anchor(settings, s, c.id)),
+            post: slug,
+            id: c.id,
+            ap_id: c.ap_id,
+            parent_id: c.parent_id,
+            in_reply_to: c.in_reply_to,
+            origin: c.origin,
+            state: c.state,
+            visibility: c.visibility,
+            author_id: c.author_ap_id,
+            author_name: c.author_name,
+            author_handle: c.author_handle,
+            website: c.reader_website,
+            content_html: c.content_html,
+            text: c.source,
+            summary: c.summary,
+            moderation_note: c.moderation_note,
+            published_at: c.published_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+async fn to_json(state: &AppState, c: Comment) -> Result<CommentJson, ApiError> {
+    let mut conn = state.pool.get().await?;
+    let slug = post::find_by_id(&mut conn, c.post_id)
+        .await?
+        .map(|p| p.slug);
+    Ok(CommentJson::new(&state.settings, c, slug))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    state: Option<String>,
+    post: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+/// `GET /api/v1/comments?state=pending|approved|rejected|deleted|all&post=SLUG`
+/// (pending by default), newest first.
+async fn list(
+    State(state): State<AppState>,
+    _: Admin,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(params) =
+        params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let wanted = params.state.as_deref().unwrap_or("pending");
+    let state_filter = match wanted {
+        "all" => None,
+        other => Some(CommentState::parse(other).ok_or_else(|| {
+            ApiError::field(
+                StatusCode::BAD_REQUEST,
+                "state",
+                format!("state must be pending, approved, rejected, deleted or all, not {other:?}"),
+            )
+        })?),
+    };
+    let page = params.page.unwrap_or(1).max(1);
+    let per_page = params.per_page.unwrap_or(50);
+    if !(1..=500).contains(&per_page) {
+        return Err(ApiError::field(
+            StatusCode::BAD_REQUEST,
+            "per_page",
+            "per_page must be 1 to 500",
+        ));
+    }
+    let mut conn = state.pool.get().await?;
+    let post_id = match &params.post {
+        Some(slug) => match post::find_by_slug(&mut conn, slug).await? {
+            Some(p) => Some(p.id),
+            None => {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    format!("no post with the slug {slug:?}"),
+                ));
+            }
+        },
+        None => None,
+    };
+    let filter = ListFilter {
+        state: state_filter,
+        post_id,
+    };
+    let rows = comment::list(
+        &mut conn,
+        &filter,
+        per_page,
+        (page - 1).saturating_mul(per_page),
+    )
+    .await?;
+    drop(conn);
+    let mut out = Vec::with_capacity(rows.len());
+    for c in rows {
+        out.push(to_json(&state, c).await?);
+    }
+    Ok(Json(
+        json!({"comments": out, "page": page, "per_page": per_page}),
+    ))
+}
+
+fn no_comment(id: i64) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no comment with the id {id}"),
+    )
+}
+
+async fn show(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<i64>,
+) -> Result<Json<CommentJson>, ApiError> {
+    let mut conn = state.pool.get().await?;
+    let c = comment::find(&mut conn, id)
+        .await?
+        .ok_or_else(|| no_comment(id))?;
+    drop(conn);
+    Ok(Json(to_json(&state, c).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TextBody {
+    text: String,
+}
+
+/// `PATCH /api/v1/comments/{id}` `{"text": "..."}`: edit one of the blog's answers.
+async fn edit(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<TextBody>,
+) -> Result<Json<CommentJson>, ApiError> {
+    let mut conn = state.pool.get().await?;
+    let c = comments::edit_author_reply(&mut conn, &state.settings, id, &body.text).await?;
+    drop(conn);
+    Ok(Json(to_json(&state, c).await?))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<i64>,
+) -> Result<Json<CommentJson>, ApiError> {
+    let mut conn = state.pool.get().await?;
+    let c = comments::delete(&mut conn, &state.settings, id).await?;
+    drop(conn);
+    Ok(Json(to_json(&state, c).await?))
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<i64>,
+) -> Result<Json<CommentJson>, ApiError> {
+    let mut conn = state.pool.get().await?;
+    let c = comments::approve(&mut conn, &state.settings, id).await?;
+    drop(conn);
+    Ok(Json(to_json(&state, c).await?))
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<i64>,
+) -> Result<Json<CommentJson>, ApiError> {
+    let mut conn = state.pool.get().await?;
+    let c = comments::reject(&mut conn, &state.settings, id).await?;
+    drop(conn);
+    Ok(Json(to_json(&state, c).await?))
+}
+
+async fn reply(state: &AppState, target: Target, text: &str) -> Result<Response, ApiError> {
+    let mut conn = state.pool.get().await?;
+    let c = comments::reply_as_author(&mut conn, &state.settings, target, text).await?;
+    drop(conn);
+    Ok((StatusCode::CREATED, Json(to_json(state, c).await?)).into_response())
+}
+
+/// `POST /api/v1/comments/{id}/replies` `{"text": "..."}`: answer a comment as the blog.
+async fn reply_to_comment(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<TextBody>,
+) -> Result<Response, ApiError> {
+    reply(&state, Target::Comment(id), &body.text).await
+}
+
+/// `POST /api/v1/posts/{slug}/replies` `{"text": "..."}`: answer a post as the blog.
+async fn reply_to_post(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<TextBody>,
+) -> Result<Response, ApiError> {
+    reply(&state, Target::Post(slug), &body.text).await
+}
+
+async fn list_blocks(
+    State(state): State<AppState>,
+    _: Admin,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let mut conn = state.pool.get().await?;
+    let blocks = block::list(&mut conn).await?;
+    Ok(Json(json!({"blocks": blocks})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BlockBody {
+    /// "actor" or "domain".
+    kind: String,
+    value: String,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+fn parse_block(kind: &str, value: &str) -> Result<(block::Kind, String), ApiError> {
+    let invalid = |m: String| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "value", m);
+    match kind {
+        "actor" => Ok((
+            block::Kind::Actor,
+            block::parse_actor(value).map_err(invalid)?,
+        )),
+        "domain" => Ok((
+            block::Kind::Domain,
+            block::parse_domain(value).map_err(invalid)?,
+        )),
+        other => Err(ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "kind",
+            format!("kind must be \"actor\" or \"domain\", not {other:?}"),
+        )),
+    }
+}
+
+/// `POST /api/v1/blocks` `{"kind": "actor"|"domain", "value": ..., "reason": ...}`.
+async fn add_block(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiJson(body): ApiJson<BlockBody>,
+) -> Result<Response, ApiError> {
+    let (kind, value) = parse_block(&body.kind, &body.value)?;
+    let mut conn = state.pool.get().await?;
+    let added = block::add(&mut conn, kind, &value, body.reason.as_deref()).await?;
+    block::apply(&mut conn).await?;
+    let status = if added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(json!({"kind": kind.as_str(), "value": value, "created": added})),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnblockParams {
+    kind: String,
+    value: String,
+}
+
+/// `DELETE /api/v1/blocks?kind=actor|domain&value=...`.
+async fn remove_block(
+    State(state): State<AppState>,
+    _: Admin,
+    params: Result<Query<UnblockParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(params) =
+        params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let (kind, value) = parse_block(&params.kind, &params.value)?;
+    let mut conn = state.pool.get().await?;
+    if !block::remove(&mut conn, kind, &value).await? {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("{value} is not blocked"),
+        ));
+    }
+    Ok(Json(
+        json!({"kind": kind.as_str(), "value": value, "removed": true}),
+    ))
+}
