@@ -2,6 +2,8 @@
 //! of posts and comments, each local comment as its Note (content-negotiated
 //! at its id), and the post's FEP-7888 `context` collection.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -10,6 +12,7 @@ use serde_json::{Value, json};
 use super::negotiate::{ActivityJson, wants_activity_json};
 use super::objects::{collection, note};
 use super::routes::{FedError, PageQuery, not_found, public_post};
+use crate::config::Settings;
 use crate::models::comment::{self, Comment, State as CommentState};
 use crate::models::post::{self, Post};
 use crate::models::reaction;
@@ -46,13 +49,23 @@ fn paged_ids(id: &str, items: Vec<Value>, page: Option<i64>) -> Result<Response,
     .into_response())
 }
 
-/// The public (and unlisted) answers to the post or comment `parent` (None:
-/// the post itself), oldest first, as their ids.
-fn direct_replies(comments: &[Comment], parent: Option<i64>) -> Vec<Value> {
+/// The shown answers to the post (`parent` None) or to one of its comments,
+/// oldest first: comments written here as their whole Note (Mastodon then
+/// need not fetch each), the others as their ids (they live on their server).
+fn direct_replies(
+    settings: &Settings,
+    post: &Post,
+    comments: &[Comment],
+    parent: Option<i64>,
+) -> Vec<Value> {
+    let by_id: HashMap<i64, &Comment> = comments.iter().map(|c| (c.id, c)).collect();
     comments
         .iter()
         .filter(|c| c.parent_id == parent)
-        .map(|c| Value::String(c.ap_id.clone()))
+        .map(|c| {
+            let parent = c.parent_id.and_then(|p| by_id.get(&p).copied());
+            note::note(settings, c, post, parent).unwrap_or_else(|| Value::String(c.ap_id.clone()))
+        })
         .collect()
 }
 
@@ -71,7 +84,7 @@ pub async fn post_replies(
     let comments = comment::visible_for_post(&mut conn, row.id).await?;
     paged_ids(
         &format!("{ap_id}/replies"),
-        direct_replies(&comments, None),
+        direct_replies(&state.settings, &row, &comments, None),
         query.page,
     )
 }
@@ -183,7 +196,7 @@ pub async fn comment_replies(
     let comments = comment::visible_for_post(&mut conn, post.id).await?;
     paged_ids(
         &format!("{}/replies", urls::comment(&state.settings, c.id)),
-        direct_replies(&comments, Some(c.id)),
+        direct_replies(&state.settings, &post, &comments, Some(c.id)),
         query.page,
     )
 }

@@ -211,6 +211,13 @@ async fn the_author_answers_and_the_thread_goes_both_ways() {
         .fetch_ap(&format!("{answer_ap_id}/replies?page=1"))
         .await;
     assert_eq!(replies["orderedItems"], json!([third]));
+    // Our own answer to the first comment is listed as its whole Note.
+    let (_, _, replies) = app
+        .fetch_ap(&app.url(&format!("/comments/{first_id}/replies?page=1")))
+        .await;
+    assert_eq!(replies["orderedItems"][0]["id"], answer_ap_id);
+    assert_eq!(replies["orderedItems"][0]["type"], "Note");
+    assert_eq!(replies["orderedItems"][0]["inReplyTo"], first.as_str());
     let (_, _, context) = app.fetch_ap(&format!("{post_url}/context?page=1")).await;
     assert_eq!(
         context["orderedItems"],
