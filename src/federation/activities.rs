@@ -14,9 +14,12 @@ use url::Url;
 
 use super::error::FederationError;
 use super::objects::remote_actor::RemoteActor;
-use super::outgoing;
+use super::objects::remote_note::{self, FetchError, RemoteNote};
+use super::{object_id, outgoing, reply_chain, same_origin};
+use crate::config::Settings;
 use crate::delivery;
 use crate::models::delivery::instance;
+use crate::models::post::Post;
 use crate::models::{block, comment, follower, post, reaction, received_activity, remote_actor};
 use crate::render::sanitize;
 use crate::state::AppState;
@@ -38,23 +41,6 @@ fn id_of<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> {
     let value = Value::deserialize(d)?;
     object_id(&value)
         .ok_or_else(|| serde::de::Error::custom("expected an id or an object with an id"))
-}
-
-fn object_id(value: &Value) -> Option<Url> {
-    match value {
-        Value::String(s) => Url::parse(s).ok(),
-        Value::Object(o) => o
-            .get("id")
-            .and_then(Value::as_str)
-            .and_then(|s| Url::parse(s).ok()),
-        _ => None,
-    }
-}
-
-fn same_origin(a: &Url, b: &Url) -> bool {
-    a.scheme() == b.scheme()
-        && a.host_str() == b.host_str()
-        && a.port_or_known_default() == b.port_or_known_default()
 }
 
 impl InboxActivity {
@@ -298,9 +284,6 @@ impl NoteBody {
     }
 }
 
-/// Text-like objects that become comments when they answer one of ours.
-const COMMENT_TYPES: &[&str] = &["Note", "Article", "Page", "Question"];
-
 /// Who may see an object, from its addressing (Mastodon's rules).
 fn visibility(object: &Value) -> &'static str {
     let addresses = |field: &str| -> Vec<String> {
@@ -331,63 +314,119 @@ fn object_id_str(value: &Value) -> Option<String> {
     object_id(value).map(|u| u.to_string())
 }
 
-/// A reply to one of our posts, or to a comment we hold, becomes a comment.
+/// A reply to one of our posts, or to a comment we hold, becomes a comment;
+/// so do the parents between them that we fetch to place it.
 /// Everything else in a Create is none of our business (202, ignored).
 async fn receive_reply(
     activity: InboxActivity,
     data: &Data<AppState>,
     conn: &mut AsyncPgConnection,
 ) -> Result<(), FederationError> {
-    let object = &activity.object;
-    let kind = object
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let Some(in_reply_to) = object.get("inReplyTo").and_then(object_id) else {
+    let Some(object) = believed_object(&activity, data).await? else {
         return Ok(());
     };
-    if !COMMENT_TYPES.contains(&kind) {
+    let Some(in_reply_to) = object.in_reply_to.clone() else {
         return Ok(());
-    }
-    let Some(object_ap_id) = object_id(object) else {
-        return Err(FederationError::Invalid("the object has no id".into()));
     };
-    // An embedded object is only believed from its own server.
-    if !same_origin(&object_ap_id, &activity.actor) {
-        return Err(FederationError::Invalid(
-            "the object is not on the actor's server".into(),
-        ));
-    }
-    let attributed_to = match object.get("attributedTo") {
-        Some(Value::Array(items)) => items.first().and_then(object_id),
-        Some(other) => object_id(other),
-        None => None,
-    };
-    if attributed_to.as_ref() != Some(&activity.actor) {
+    if object.attributed_to.as_ref() != Some(&activity.actor) {
         return Err(FederationError::Forbidden(
             "a Note must be attributed to the actor that sends it".into(),
         ));
     }
-    let (post, parent) = match post::find_by_ap_id(conn, in_reply_to.as_str()).await? {
-        Some(post) => (post, None),
-        None => match comment::find_by_ap_id(conn, in_reply_to.as_str()).await? {
-            Some(parent) => match post::find_by_id(conn, parent.post_id).await? {
-                Some(post) => (post, Some(parent.id)),
-                None => return Ok(()),
-            },
-            None => return Ok(()),
-        },
-    };
-    if !post.is_public() {
+    let Some(chain) = reply_chain::climb(data, conn, &object.id, &in_reply_to).await? else {
         return Ok(());
+    };
+    let mut replies = Vec::with_capacity(chain.fetched.len() + 1);
+    for parent in chain.fetched {
+        let Some(author) = parent.attributed_to.clone() else {
+            return Ok(());
+        };
+        match ObjectId::<RemoteActor>::from(author)
+            .dereference(data)
+            .await
+        {
+            Ok(author) => replies.push((parent, author)),
+            Err(e) => {
+                tracing::info!(parent = %parent.id, error = %e, "the author of a reply's parent could not be had; ignored");
+                return Ok(());
+            }
+        }
     }
     let author = ObjectId::<RemoteActor>::from(activity.actor.clone())
         .dereference(data)
         .await?;
+    replies.push((object, author));
+    let settings = data.settings.clone();
+    let anchor = chain.anchor;
+    conn.transaction::<_, FederationError, _>(async |conn| {
+        if !received_activity::record(conn, activity.id.as_str()).await? {
+            return Ok(());
+        }
+        let mut parent = anchor.comment_id;
+        for (note, author) in &replies {
+            parent = Some(store_reply(conn, &settings, &anchor.post, parent, note, author).await?);
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// The Create's object as we may believe it: the embedded copy when it is on
+/// the signer's own server, else the copy its origin serves (an object given
+/// only by its id, or embedded from another server). `None` when it is not a
+/// reply in text, or is one of ours.
+async fn believed_object(
+    activity: &InboxActivity,
+    data: &Data<AppState>,
+) -> Result<Option<RemoteNote>, FederationError> {
+    let Some(id) = activity.object_id() else {
+        return if activity.object.is_object() {
+            Err(FederationError::Invalid("the object has no id".into()))
+        } else {
+            Ok(None)
+        };
+    };
+    if activity.object.is_object() {
+        let Some(embedded) = RemoteNote::parse(activity.object.clone()) else {
+            return Ok(None);
+        };
+        if embedded.in_reply_to.is_none() {
+            return Ok(None);
+        }
+        if same_origin(&id, &activity.actor) {
+            return Ok(Some(embedded));
+        }
+    }
+    let ours = Url::parse(&InboxActivity::our_actor(data))
+        .map_err(|e| FederationError::Invalid(e.to_string()))?;
+    if same_origin(&id, &ours) || !matches!(id.scheme(), "http" | "https") {
+        return Ok(None);
+    }
+    match remote_note::fetch(&id, data).await {
+        Ok(fetched) => Ok(Some(fetched)),
+        Err(FetchError::NotText) => Ok(None),
+        Err(e) => Err(FederationError::Invalid(format!(
+            "the object could not be had from its origin: {e}"
+        ))),
+    }
+}
+
+/// Stores one reply under `parent` (or the post) unless we hold it already;
+/// returns its comment id either way.
+async fn store_reply(
+    conn: &mut AsyncPgConnection,
+    settings: &Settings,
+    post: &Post,
+    parent: Option<i64>,
+    note: &RemoteNote,
+    author: &RemoteActor,
+) -> Result<i64, FederationError> {
+    let object = &note.json;
+    let author_id = author.row.ap_id.as_str();
     let handle = author.row.preferred_username.as_ref().map(|name| {
         format!(
             "@{name}@{}",
-            crate::models::delivery::instance_of(author.row.ap_id.as_str())
+            crate::models::delivery::instance_of(author_id)
         )
     });
     let NoteBody {
@@ -401,27 +440,27 @@ async fn receive_reply(
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
         .map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc));
     let url = object.get("url").and_then(object_id_str);
+    let in_reply_to = note
+        .in_reply_to
+        .as_ref()
+        .map(Url::as_str)
+        .unwrap_or_default();
     let text = format!(
         "{} {} {}",
         author.row.name.as_deref().unwrap_or_default(),
         summary.as_deref().unwrap_or_default(),
         content
     );
-    let (state, held_because) = crate::comments::initial_state(
-        conn,
-        &data.settings,
-        comment::Origin::Remote,
-        activity.actor.as_str(),
-        &text,
-    )
-    .await?;
+    let (state, held_because) =
+        crate::comments::initial_state(conn, settings, comment::Origin::Remote, author_id, &text)
+            .await?;
     let new = comment::NewComment {
-        ap_id: object_ap_id.as_str(),
+        ap_id: note.id.as_str(),
         post_id: post.id,
         parent_id: parent,
-        in_reply_to: in_reply_to.as_str(),
+        in_reply_to,
         url: url.as_deref(),
-        author_ap_id: activity.actor.as_str(),
+        author_ap_id: author_id,
         author_name: author.row.name.as_deref().filter(|n| !n.trim().is_empty()),
         author_handle: handle.as_deref(),
         content_html: &content,
@@ -435,13 +474,13 @@ async fn receive_reply(
         reader_website: None,
         moderation_note: held_because.as_deref(),
     };
-    conn.transaction::<_, FederationError, _>(async |conn| {
-        if received_activity::record(conn, activity.id.as_str()).await? && comment::insert(conn, &new).await? {
-            tracing::info!(comment = %object_ap_id, post = %post.slug, visibility = new.visibility, state = new.state, "new comment");
-        }
-        Ok(())
-    })
-    .await
+    if comment::insert(conn, &new).await? {
+        tracing::info!(comment = %note.id, post = %post.slug, visibility = new.visibility, state = new.state, "new comment");
+    }
+    let stored = comment::find_by_ap_id(conn, note.id.as_str())
+        .await?
+        .ok_or(diesel::result::Error::NotFound)?;
+    Ok(stored.id)
 }
 
 /// An edit of a comment by its author, applied only when it is newer than

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod negotiate;
 pub mod objects;
 pub mod outgoing;
+pub mod reply_chain;
 pub mod routes;
 pub mod thread;
 
@@ -63,4 +64,24 @@ pub async fn config(state: AppState) -> Result<FederationConfig<AppState>, Setup
         .build()
         .await
         .map_err(|e| SetupError::Config(e.to_string()))
+}
+
+/// The id of a reference that may be a bare id or an object with an `id`.
+pub fn object_id(value: &serde_json::Value) -> Option<Url> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Url::parse(s).ok(),
+        Value::Object(o) => o
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|s| Url::parse(s).ok()),
+        _ => None,
+    }
+}
+
+/// Same scheme, host and port: what a server can vouch for.
+pub fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
 }

@@ -1,10 +1,12 @@
 //! The inbox as an attacker meets it: every signature failure is a 401 and
 //! stores nothing; a correctly signed Follow is accepted exactly once.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
+use axum::extract::Path;
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -19,17 +21,19 @@ use sha2::{Digest, Sha256};
 use crate::common::TestApp;
 
 /// A remote actor served from loopback, with a key we control.
-struct Remote {
+pub(crate) struct Remote {
     addr: SocketAddr,
     /// The actor document it serves (changed by tests).
     doc: Arc<Mutex<Value>>,
-    key: RsaPrivateKey,
+    /// Objects it serves at `/notes/{name}`, by name (set by tests).
+    pub(crate) notes: Arc<Mutex<HashMap<String, Value>>>,
+    pub(crate) key: RsaPrivateKey,
     /// A second key that is not the actor's.
     other_key: RsaPrivateKey,
 }
 
 impl Remote {
-    async fn start() -> Remote {
+    pub(crate) async fn start() -> Remote {
         let pair = activitypub_federation::http_signatures::generate_actor_keypair().expect("key");
         let other = activitypub_federation::http_signatures::generate_actor_keypair().expect("key");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -52,24 +56,53 @@ impl Remote {
         });
         let doc = Arc::new(Mutex::new(actor));
         let served = doc.clone();
-        let router = Router::new().route(
-            "/users/mallory",
-            get(move || {
-                let actor = served.lock().expect("doc").to_string();
-                async move { ([("content-type", "application/activity+json")], actor) }
-            }),
-        );
+        let notes = Arc::new(Mutex::new(HashMap::<String, Value>::new()));
+        let served_notes = notes.clone();
+        let router = Router::new()
+            .route(
+                "/users/mallory",
+                get(move || {
+                    let actor = served.lock().expect("doc").to_string();
+                    async move { ([("content-type", "application/activity+json")], actor) }
+                }),
+            )
+            .route(
+                "/notes/{name}",
+                get(move |Path(name): Path<String>| {
+                    let note = served_notes.lock().expect("notes").get(&name).cloned();
+                    async move {
+                        match note {
+                            Some(note) => (
+                                StatusCode::OK,
+                                [("content-type", "application/activity+json")],
+                                note.to_string(),
+                            ),
+                            None => (
+                                StatusCode::NOT_FOUND,
+                                [("content-type", "text/plain")],
+                                String::new(),
+                            ),
+                        }
+                    }
+                }),
+            );
         tokio::spawn(async move { axum::serve(listener, router).await });
         Remote {
             addr,
             doc,
+            notes,
             key: RsaPrivateKey::from_pkcs8_pem(&pair.private_key).expect("pem"),
             other_key: RsaPrivateKey::from_pkcs8_pem(&other.private_key).expect("pem"),
         }
     }
 
-    fn actor(&self) -> String {
+    pub(crate) fn actor(&self) -> String {
         format!("http://localhost:{}/users/mallory", self.addr.port())
+    }
+
+    /// Where it serves the note named `name`.
+    pub(crate) fn note_url(&self, name: &str) -> String {
+        format!("http://localhost:{}/notes/{name}", self.addr.port())
     }
 
     fn follow(&self, app: &TestApp, n: u32) -> Value {
@@ -85,7 +118,7 @@ impl Remote {
 
 /// How to (mis)sign a request.
 #[derive(Clone, Copy)]
-struct Signing<'a> {
+pub(crate) struct Signing<'a> {
     key: Option<&'a RsaPrivateKey>,
     /// What the `algorithm` parameter says (Mastodon sends rsa-sha256; hs2019 is also used).
     algorithm: &'static str,
@@ -96,7 +129,7 @@ struct Signing<'a> {
 
 impl<'a> Signing<'a> {
     /// Signed as Mastodon signs: rsa-sha256 over (request-target), host, date and digest.
-    fn correct(key: &'a RsaPrivateKey, date: chrono::DateTime<chrono::Utc>) -> Self {
+    pub(crate) fn correct(key: &'a RsaPrivateKey, date: chrono::DateTime<chrono::Utc>) -> Self {
         Signing {
             key: Some(key),
             algorithm: "rsa-sha256",
@@ -107,7 +140,7 @@ impl<'a> Signing<'a> {
     }
 }
 
-async fn post_inbox(
+pub(crate) async fn post_inbox(
     app: &TestApp,
     key_owner: &str,
     body: &Value,
@@ -399,7 +432,7 @@ async fn an_actor_update_is_refetched_and_a_deleted_actor_is_forgotten() {
     );
 }
 
-async fn comment_count(app: &TestApp) -> i64 {
+pub(crate) async fn comment_count(app: &TestApp) -> i64 {
     use diesel_async::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
     struct Count {

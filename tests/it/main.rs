@@ -13,3 +13,4 @@ mod feeds;
 mod inbox;
 mod pages;
 mod peer;
+mod threads;

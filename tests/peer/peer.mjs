@@ -1084,7 +1084,10 @@ const control = {
     const create = new Create({ id: createId, actor: aliceId, object: note, published, tos, ccs });
     const recipients = visibility === "direct" ? [author] : [author, ...followerRecipients()];
     notes.set(uuid, { note, create, recipients, visibility, deleted: false });
-    const inboxes = await send(ctx, recipients, create, { preferSharedInbox: body.sharedInbox !== false });
+    // "deliver": false only publishes the note at its id (others find it by fetching).
+    const inboxes = body.deliver === false
+      ? []
+      : await send(ctx, recipients, create, { preferSharedInbox: body.sharedInbox !== false });
     return json(200, { noteId: noteId.href, activityId: createId.href, inboxes });
   },
 

@@ -6,3 +6,4 @@ pub mod collection;
 pub mod note;
 pub mod person;
 pub mod remote_actor;
+pub mod remote_note;

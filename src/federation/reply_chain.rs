@@ -1,0 +1,121 @@
+//! Where a reply belongs: one of our posts or a comment we hold, found at once
+//! or by fetching the unknown parents from their origins, one `inReplyTo` at a
+//! time, within a budget of hops.
+
+use std::collections::HashSet;
+
+use activitypub_federation::config::Data;
+use diesel::QueryResult;
+use diesel_async::AsyncPgConnection;
+use url::Url;
+
+use super::error::FederationError;
+use super::objects::remote_note::{self, RemoteNote};
+use super::same_origin;
+use crate::models::comment;
+use crate::models::post::{self, Post};
+use crate::state::AppState;
+use crate::urls;
+
+/// The most parents fetched for one reply. Every fetch (and every author
+/// looked up) also counts against the federation's `http_fetch_limit` for
+/// the inbound request.
+pub const MAX_HOPS: usize = 8;
+
+/// A public post, and the comment under it a reply answers (if any).
+#[derive(Debug, Clone)]
+pub struct Anchor {
+    pub post: Post,
+    pub comment_id: Option<i64>,
+}
+
+/// What an `inReplyTo` names here.
+enum Place {
+    Here(Box<Anchor>),
+    /// Ours, but not something that takes replies (a draft, a comment on one).
+    Closed,
+    Unknown,
+}
+
+async fn place(conn: &mut AsyncPgConnection, ap_id: &str) -> QueryResult<Place> {
+    if let Some(post) = post::find_by_ap_id(conn, ap_id).await? {
+        return Ok(if post.is_public() {
+            Place::Here(Box::new(Anchor {
+                post,
+                comment_id: None,
+            }))
+        } else {
+            Place::Closed
+        });
+    }
+    let Some(c) = comment::find_by_ap_id(conn, ap_id).await? else {
+        return Ok(Place::Unknown);
+    };
+    Ok(match post::find_by_id(conn, c.post_id).await? {
+        Some(post) if post.is_public() => Place::Here(Box::new(Anchor {
+            post,
+            comment_id: Some(c.id),
+        })),
+        _ => Place::Closed,
+    })
+}
+
+/// A reply's place, and the parents fetched to get there, top-down (each one
+/// answers the one before it; the first answers the anchor).
+#[derive(Debug)]
+pub struct Chain {
+    pub anchor: Anchor,
+    pub fetched: Vec<RemoteNote>,
+}
+
+/// Follows `in_reply_to` (what `reply` answers) up to one of our posts or a
+/// comment we hold. `None` when it ends elsewhere, cycles, leaves the budget,
+/// or a fetch fails or is not believed: the reply is then none of ours.
+pub async fn climb(
+    data: &Data<AppState>,
+    conn: &mut AsyncPgConnection,
+    reply: &Url,
+    in_reply_to: &Url,
+) -> Result<Option<Chain>, FederationError> {
+    let ours = Url::parse(&urls::actor(&data.settings))
+        .map_err(|e| FederationError::Invalid(e.to_string()))?;
+    let mut seen = HashSet::from([reply.clone()]);
+    let mut fetched = Vec::new();
+    let mut next = in_reply_to.clone();
+    loop {
+        if !seen.insert(next.clone()) {
+            tracing::info!(reply = %reply, at = %next, "a reply's parents go in a circle; ignored");
+            return Ok(None);
+        }
+        match place(conn, next.as_str()).await? {
+            Place::Here(anchor) => {
+                fetched.reverse();
+                return Ok(Some(Chain {
+                    anchor: *anchor,
+                    fetched,
+                }));
+            }
+            Place::Closed => return Ok(None),
+            Place::Unknown => {}
+        }
+        if same_origin(&next, &ours) || !matches!(next.scheme(), "http" | "https") {
+            return Ok(None);
+        }
+        if fetched.len() >= MAX_HOPS {
+            tracing::info!(reply = %reply, hops = MAX_HOPS, "a reply's parents do not reach us within the budget; ignored");
+            return Ok(None);
+        }
+        let parent = match remote_note::fetch(&next, data).await {
+            Ok(parent) => parent,
+            Err(e) => {
+                tracing::info!(reply = %reply, parent = %next, error = %e, "a reply's parent could not be had; ignored");
+                return Ok(None);
+            }
+        };
+        let Some(grandparent) = parent.in_reply_to.clone() else {
+            return Ok(None);
+        };
+        fetched.push(parent);
+        next = grandparent;
+    }
+}
