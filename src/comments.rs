@@ -135,6 +135,17 @@ fn valid_body(text: &str) -> Result<String, CommentError> {
     Ok(text.to_string())
 }
 
+/// The first of `comments.hold_keywords` in `text` (any case).
+pub fn held_keyword<'a>(settings: &'a Settings, text: &str) -> Option<&'a str> {
+    let lowered = text.to_lowercase();
+    settings
+        .comments
+        .hold_keywords
+        .iter()
+        .find(|w| lowered.contains(w.as_str()))
+        .map(String::as_str)
+}
+
 /// The moderation state of a new comment, and why it is held.
 pub async fn initial_state(
     conn: &mut AsyncPgConnection,
@@ -143,13 +154,7 @@ pub async fn initial_state(
     author: &str,
     text: &str,
 ) -> Result<(State, Option<String>), DieselError> {
-    let lowered = text.to_lowercase();
-    if let Some(word) = settings
-        .comments
-        .hold_keywords
-        .iter()
-        .find(|w| lowered.contains(w.as_str()))
-    {
+    if let Some(word) = held_keyword(settings, text) {
         return Ok((State::Pending, Some(format!("contains \"{word}\""))));
     }
     let policy = match origin {

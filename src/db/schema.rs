@@ -166,6 +166,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tombstones (ap_id) {
+        ap_id -> Text,
+        actor_ap_id -> Text,
+        deleted_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(comments -> posts (post_id));
 diesel::joinable!(deliveries -> activities (activity_id));
 diesel::joinable!(post_slug_redirects -> posts (post_id));
@@ -189,4 +197,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     received_activities,
     remote_actors,
     tags,
+    tombstones,
 );

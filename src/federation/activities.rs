@@ -20,7 +20,9 @@ use crate::config::Settings;
 use crate::delivery;
 use crate::models::delivery::instance;
 use crate::models::post::Post;
-use crate::models::{block, comment, follower, post, reaction, received_activity, remote_actor};
+use crate::models::{
+    block, comment, follower, post, reaction, received_activity, remote_actor, tombstone,
+};
 use crate::render::sanitize;
 use crate::state::AppState;
 use crate::urls;
@@ -100,12 +102,7 @@ impl Activity for InboxActivity {
             "Like" => receive_reaction(self, reaction::Kind::Like, &mut conn).await,
             "Announce" => receive_reaction(self, reaction::Kind::Announce, &mut conn).await,
             "Delete" if self.object_id().as_ref() != Some(&self.actor) => {
-                if let Some(id) = self.object_id()
-                    && comment::mark_deleted(&mut conn, id.as_str(), self.actor.as_str()).await?
-                {
-                    tracing::info!(comment = %id, "comment deleted by its author");
-                }
-                Ok(())
+                receive_delete(self, &mut conn).await
             }
             "Undo" => receive_undo(self, &mut conn).await,
             "Delete" if self.object_id().as_ref() == Some(&self.actor) => {
@@ -119,7 +116,7 @@ impl Activity for InboxActivity {
                     .await?;
                 Ok(())
             }
-            "Update" => receive_comment_edit(self, &mut conn).await,
+            "Update" => receive_comment_edit(self, data, &mut conn).await,
             other => {
                 tracing::debug!(kind = other, activity_id = %self.id, "ignoring an activity we do not act on");
                 Ok(())
@@ -328,6 +325,10 @@ async fn receive_reply(
     let Some(in_reply_to) = object.in_reply_to.clone() else {
         return Ok(());
     };
+    if tombstone::exists(conn, object.id.as_str()).await? {
+        tracing::info!(object = %object.id, "a Create of something already deleted; ignored");
+        return Ok(());
+    }
     if object.attributed_to.as_ref() != Some(&activity.actor) {
         return Err(FederationError::Forbidden(
             "a Note must be attributed to the actor that sends it".into(),
@@ -483,10 +484,32 @@ async fn store_reply(
     Ok(stored.id)
 }
 
+/// A Delete of a note by its author: the comment goes from the page and the
+/// collections. A Delete of something we do not hold (it overtook its
+/// Create) leaves a tombstone, so that the late Create is ignored.
+async fn receive_delete(
+    activity: InboxActivity,
+    conn: &mut AsyncPgConnection,
+) -> Result<(), FederationError> {
+    let Some(id) = activity.object_id() else {
+        return Ok(());
+    };
+    if comment::mark_deleted(conn, id.as_str(), activity.actor.as_str()).await? {
+        tracing::info!(comment = %id, "comment deleted by its author");
+    } else if same_origin(&id, &activity.actor)
+        && comment::find_by_ap_id(conn, id.as_str()).await?.is_none()
+    {
+        tombstone::add(conn, id.as_str(), activity.actor.as_str()).await?;
+    }
+    Ok(())
+}
+
 /// An edit of a comment by its author, applied only when it is newer than
-/// what we have (redeliveries and out-of-order Updates change nothing).
+/// what we have (redeliveries and out-of-order Updates change nothing). An
+/// edit that brings in a held keyword takes the comment back to moderation.
 async fn receive_comment_edit(
     activity: InboxActivity,
+    data: &Data<AppState>,
     conn: &mut AsyncPgConnection,
 ) -> Result<(), FederationError> {
     let object = &activity.object;
@@ -517,8 +540,18 @@ async fn receive_comment_edit(
         sensitive,
         updated_at: updated,
     };
-    if comment::apply_edit(conn, object_ap_id.as_str(), activity.actor.as_str(), &edit).await? {
-        tracing::info!(comment = %object_ap_id, "comment edited by its author");
+    if !comment::apply_edit(conn, object_ap_id.as_str(), activity.actor.as_str(), &edit).await? {
+        return Ok(());
+    }
+    tracing::info!(comment = %object_ap_id, "comment edited by its author");
+    let text = format!("{} {content}", summary.as_deref().unwrap_or_default());
+    if let Some(word) = crate::comments::held_keyword(&data.settings, &text)
+        && let Some(c) = comment::find_by_ap_id(conn, object_ap_id.as_str()).await?
+        && c.state == comment::State::Approved.as_str()
+    {
+        let note = format!("edited to contain \"{word}\"");
+        comment::set_state(conn, c.id, comment::State::Pending, Some(&note)).await?;
+        tracing::info!(comment = %object_ap_id, "an edited comment is held for moderation");
     }
     Ok(())
 }

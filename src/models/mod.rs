@@ -11,3 +11,4 @@ pub mod reaction;
 pub mod received_activity;
 pub mod remote_actor;
 pub mod tag;
+pub mod tombstone;

@@ -541,3 +541,84 @@ async fn replies_must_come_from_their_author_and_count_once() {
         "the stale Update did not win"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delete_that_overtakes_its_create_wins_and_edits_are_moderated_again() {
+    let app = TestApp::spawn_with("[comments]\nhold_keywords = [\"cheap pills\"]\n").await;
+    let remote = Remote::start().await;
+    let post = app.publish_simple("Ordering", &[]).await;
+    let good = Signing::correct(&remote.key, chrono::Utc::now());
+    let note = |n: u32| format!("{}/notes/{n}", remote.actor());
+    let create = |n: u32, content: &str| {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{}/creates/{n}", remote.actor()),
+            "type": "Create",
+            "actor": remote.actor(),
+            "object": {
+                "id": note(n),
+                "type": "Note",
+                "attributedTo": remote.actor(),
+                "inReplyTo": post["url"],
+                "content": content,
+                "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            },
+        })
+    };
+    // The Delete arrives first; the Create that follows it is ignored.
+    let delete = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/deletes/1", remote.actor()),
+        "type": "Delete",
+        "actor": remote.actor(),
+        "object": {"id": note(1), "type": "Tombstone"},
+    });
+    let (status, body) = post_inbox(&app, &remote.actor(), &delete, good).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let (status, body) = post_inbox(&app, &remote.actor(), &create(1, "<p>gone</p>"), good).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(comment_count(&app).await, 0, "the late Create is ignored");
+
+    // A harmless comment is shown; an edit that brings in a held keyword
+    // takes it back to moderation.
+    let (status, body) =
+        post_inbox(&app, &remote.actor(), &create(2, "<p>Nice post</p>"), good).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let slug = post["slug"].as_str().expect("slug");
+    let (_, page) = app.page(&format!("/posts/{slug}")).await;
+    assert!(page.contains("Nice post"));
+    let update = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/updates/2", remote.actor()),
+        "type": "Update",
+        "actor": remote.actor(),
+        "object": {
+            "id": note(2),
+            "type": "Note",
+            "attributedTo": remote.actor(),
+            "inReplyTo": post["url"],
+            "content": "<p>Buy CHEAP PILLS here</p>",
+            "updated": (chrono::Utc::now() + chrono::Duration::seconds(5)).to_rfc3339(),
+        },
+    });
+    let (status, body) = post_inbox(&app, &remote.actor(), &update, good).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let (_, page) = app.page(&format!("/posts/{slug}")).await;
+    assert!(
+        !page.contains("PILLS") && !page.contains("Nice post"),
+        "held again"
+    );
+    let held: Value = app
+        .api(reqwest::Method::GET, "/comments")
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(held["comments"][0]["ap_id"], note(2));
+    assert_eq!(
+        held["comments"][0]["moderation_note"],
+        "edited to contain \"cheap pills\""
+    );
+}
