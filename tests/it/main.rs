@@ -12,3 +12,4 @@ mod feeds;
 mod inbox;
 mod pages;
 mod peer;
+mod reader_comments;
