@@ -41,7 +41,8 @@ pub struct CommentFields {
 }
 
 const EXPIRED: &str = "This comment form has expired or did not come from this blog's page, \
-     so your comment was not sent. Please reload the post's page and try again.";
+     so your comment was not sent. Please reload the post's page and try again \
+     (the form needs cookies to be allowed for this site).";
 
 pub async fn submit(
     State(state): State<AppState>,

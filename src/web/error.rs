@@ -143,24 +143,26 @@ pub async fn render_error_pages(
         "title": page.title,
         "message": page.message,
     });
-    match state.templates.render("error.html", context) {
+    let mut page_response = match state.templates.render("error.html", context) {
         Ok(html) => {
             let mut themed = (page.status, html).into_response();
-            let headers = themed.headers_mut();
-            headers.insert(
+            themed.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/html; charset=utf-8"),
             );
-            if let Some(retry) = response.headers().get(header::RETRY_AFTER) {
-                headers.insert(header::RETRY_AFTER, retry.clone());
-            }
             themed
         }
         Err(e) => {
             tracing::error!(error = %e, "the theme's error.html failed to render");
             (page.status, format!("{}: {}", page.title, page.message)).into_response()
         }
+    };
+    if let Some(retry) = response.headers().get(header::RETRY_AFTER) {
+        page_response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, retry.clone());
     }
+    page_response
 }
 
 /// An error from the JSON API: `{"error": "...", "field": "..."}`.
