@@ -733,3 +733,38 @@ async fn the_authors_answers_carry_a_badge_and_local_comments_their_likes() {
     );
     assert!(texts(&doc, &format!("#comment-{} .comment-likes", answer.id)).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_form_secret_is_made_once_and_outlives_a_restart() {
+    use diesel_async::RunQueryDsl;
+    use fedblog::web::csrf::{BrowserId, FormSecret};
+    let app = TestApp::spawn().await;
+    let browser = BrowserId::generate();
+    let now = chrono::Utc::now();
+    let restarted = fedblog::state::AppState::load(app.settings.clone(), app.pool.clone())
+        .await
+        .expect("state");
+    let before = FormSecret::load_or_create(&mut app.pool.get().await.expect("conn"))
+        .await
+        .expect("secret");
+    let token = before.issue(&browser, 1, now);
+    assert!(restarted.form_secret.verify(&token, &browser, 1, now));
+
+    // Two processes starting at once on an empty table agree on one secret.
+    diesel::sql_query("DELETE FROM instance_settings WHERE key = 'comment_form_secret'")
+        .execute(&mut app.pool.get().await.expect("conn"))
+        .await
+        .expect("delete");
+    let (mut a, mut b) = (
+        app.pool.get().await.expect("conn"),
+        app.pool.get().await.expect("conn"),
+    );
+    let (one, two) = tokio::join!(
+        FormSecret::load_or_create(&mut a),
+        FormSecret::load_or_create(&mut b)
+    );
+    let (one, two) = (one.expect("one"), two.expect("two"));
+    let token = one.issue(&browser, 1, now);
+    assert!(two.verify(&token, &browser, 1, now));
+    assert!(!before.verify(&token, &browser, 1, now), "a new secret");
+}
