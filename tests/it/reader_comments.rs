@@ -175,6 +175,13 @@ async fn the_form_is_under_the_post_with_a_token_and_a_cookie() {
     for part in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(set_cookie.contains(part), "{part} in {set_cookie}");
     }
+    assert_eq!(
+        page.headers
+            .get(header::CACHE_CONTROL)
+            .map(|v| v.as_bytes()),
+        Some(&b"private, no-cache"[..]),
+        "a page with a browser's token is not for shared caches"
+    );
     let doc = html(&page.body);
     assert_eq!(
         attrs(&doc, "form#comment-form", "action"),
