@@ -93,6 +93,7 @@ struct RawServer {
     domain: String,
     scheme: String,
     listen: String,
+    trust_proxy: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -160,6 +161,9 @@ pub struct Settings {
     /// The domain as configured, with its port if any: `blog.example.org`.
     pub domain: String,
     pub listen: SocketAddr,
+    /// Whether the client's address is taken from `X-Forwarded-For` (set by
+    /// a reverse proxy in front of fedblog) rather than the TCP peer.
+    pub trust_proxy: bool,
     pub database_url: Option<String>,
     pub postgres_bin_dir: Option<PathBuf>,
     pub pool_size: usize,
@@ -405,6 +409,7 @@ impl Settings {
             base_url,
             domain,
             listen,
+            trust_proxy: raw.server.trust_proxy,
             database_url,
             postgres_bin_dir: non_empty(&raw.database.postgres_bin_dir).map(PathBuf::from),
             pool_size: raw.database.pool_size as usize,

@@ -1,6 +1,7 @@
 //! `fedblog serve`: open the database, make sure an admin token exists, serve
 //! HTTP until SIGINT/SIGTERM, then shut down in order.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -49,12 +50,12 @@ async fn run(settings: Settings, db: &Database, shutdown: ShutdownSignal) -> any
     println!("fedblog is serving {base_url} (listening on http://{listen})");
 
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let server =
-        axum::serve(listener, web::router(state, federation)).with_graceful_shutdown(async move {
-            shutdown.recv().await;
-            tracing::info!("shutting down");
-            let _ = stop_tx.send(true);
-        });
+    let app = web::router(state, federation).into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.recv().await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+    });
     tokio::select! {
         result = server => result.context("HTTP server failed")?,
         _ = async {

@@ -6,6 +6,8 @@ use crate::config::Settings;
 use crate::db::Pool;
 use crate::federation::keys::{self, ActorKeys, KeyError};
 use crate::render::templates::{Templates, ThemeError};
+use crate::web::csrf::FormSecret;
+use crate::web::rate_limit::RateLimiter;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -13,6 +15,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub templates: Arc<Templates>,
     pub actor_keys: Arc<ActorKeys>,
+    /// Keys the comment form's CSRF tokens.
+    pub form_secret: Arc<FormSecret>,
+    /// Comments through the form per client address.
+    pub comment_limiter: Arc<RateLimiter>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -23,20 +29,31 @@ pub enum StateError {
     Keys(#[from] KeyError),
     #[error("database pool: {0}")]
     Pool(String),
+    #[error("loading the comment form secret: {0}")]
+    FormSecret(#[from] diesel::result::Error),
 }
 
 impl AppState {
-    /// Loads the theme and the blog actor's keys (generating them on first start).
+    /// Loads the theme, the blog actor's keys and the comment form's secret
+    /// (generating them on first start).
     pub async fn load(settings: Settings, pool: Pool) -> Result<Self, StateError> {
         let templates = Templates::new(settings.theme_dir.clone())?;
-        let actor_keys = {
+        let (actor_keys, form_secret) = {
             let mut conn = pool
                 .get()
                 .await
                 .map_err(|e| StateError::Pool(e.to_string()))?;
-            keys::load_or_create(&mut conn).await?
+            (
+                keys::load_or_create(&mut conn).await?,
+                FormSecret::load_or_create(&mut conn).await?,
+            )
         };
+        let comments = &settings.comments;
+        let comment_limiter =
+            RateLimiter::new(comments.reader_rate_limit, comments.reader_rate_window);
         Ok(AppState {
+            form_secret: Arc::new(form_secret),
+            comment_limiter: Arc::new(comment_limiter),
             pool,
             settings: Arc::new(settings),
             templates: Arc::new(templates),

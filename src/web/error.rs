@@ -16,6 +16,12 @@ pub enum PageError {
     NotFound,
     Gone,
     BadRequest(String),
+    /// A form that cannot be trusted (a missing, forged or expired token).
+    Forbidden(String),
+    /// A request body over the limit.
+    PayloadTooLarge,
+    /// Over a rate limit; may try again after this long.
+    TooManyRequests(std::time::Duration),
     Internal(String),
 }
 
@@ -25,6 +31,8 @@ struct ErrorPage {
     status: StatusCode,
     title: &'static str,
     message: String,
+    /// Seconds, for a `Retry-After` header.
+    retry_after: Option<u64>,
 }
 
 impl IntoResponse for PageError {
@@ -34,27 +42,61 @@ impl IntoResponse for PageError {
                 status: StatusCode::NOT_FOUND,
                 title: "Page not found",
                 message: "There is nothing at this address. It may have moved, or the link may be mistyped.".into(),
+                retry_after: None,
             },
             PageError::Gone => ErrorPage {
                 status: StatusCode::GONE,
                 title: "This post was deleted",
                 message: "The author deleted this post. It is not coming back.".into(),
+                retry_after: None,
             },
             PageError::BadRequest(message) => ErrorPage {
                 status: StatusCode::BAD_REQUEST,
                 title: "Bad request",
                 message,
+                retry_after: None,
             },
+            PageError::Forbidden(message) => ErrorPage {
+                status: StatusCode::FORBIDDEN,
+                title: "This form could not be accepted",
+                message,
+                retry_after: None,
+            },
+            PageError::PayloadTooLarge => ErrorPage {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                title: "Too long",
+                message: "What you sent is too long for this form. Please shorten it and try again.".into(),
+                retry_after: None,
+            },
+            PageError::TooManyRequests(wait) => {
+                let seconds = wait.as_secs().max(1);
+                let minutes = seconds.div_ceil(60);
+                ErrorPage {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    title: "Too many comments",
+                    message: format!(
+                        "You have sent several comments in a short time. Please wait {minutes} {} and try again.",
+                        if minutes == 1 { "minute" } else { "minutes" }
+                    ),
+                    retry_after: Some(seconds),
+                }
+            }
             PageError::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error on a page");
                 ErrorPage {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
                     title: "Something went wrong",
                     message: "The blog could not show this page just now. Please try again in a moment.".into(),
+                    retry_after: None,
                 }
             }
         };
         let mut response = (page.status, page.message.clone()).into_response();
+        if let Some(seconds) = page.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response.extensions_mut().insert(page);
         response
     }
@@ -101,20 +143,26 @@ pub async fn render_error_pages(
         "title": page.title,
         "message": page.message,
     });
-    match state.templates.render("error.html", context) {
+    let mut page_response = match state.templates.render("error.html", context) {
         Ok(html) => {
-            let mut response = (page.status, html).into_response();
-            response.headers_mut().insert(
+            let mut themed = (page.status, html).into_response();
+            themed.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/html; charset=utf-8"),
             );
-            response
+            themed
         }
         Err(e) => {
             tracing::error!(error = %e, "the theme's error.html failed to render");
             (page.status, format!("{}: {}", page.title, page.message)).into_response()
         }
+    };
+    if let Some(retry) = response.headers().get(header::RETRY_AFTER) {
+        page_response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, retry.clone());
     }
+    page_response
 }
 
 /// An error from the JSON API: `{"error": "...", "field": "..."}`.

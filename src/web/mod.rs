@@ -4,9 +4,12 @@
 pub mod api;
 pub mod api_comments;
 pub mod auth;
+pub mod comment_form;
+pub mod csrf;
 pub mod error;
 pub mod feeds;
 pub mod pages;
+pub mod rate_limit;
 
 use std::time::Duration;
 
@@ -29,11 +32,17 @@ use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The whole application.
+/// The whole application. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()`: the comment form's
+/// rate limit needs the client's address.
 pub fn router(state: AppState, federation: FederationConfig<AppState>) -> Router {
     let pages = Router::new()
         .route("/", get(pages::home))
         .route("/posts/{slug}", get(pages::show_post))
+        .route(
+            "/posts/{slug}/comments",
+            post(comment_form::submit).layer(DefaultBodyLimit::max(comment_form::MAX_FORM_BYTES)),
+        )
         .route("/tags/{slug}", get(pages::show_tag))
         .route("/archive", get(pages::archive))
         .route("/archive/{year}/{month}", get(pages::archive_month))

@@ -1,15 +1,20 @@
 //! The public pages: home, post, tag, archive, static theme files.
 
+use std::collections::{HashMap, HashSet};
+
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{Datelike, TimeZone, Utc};
 use serde::Serialize;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
+use super::csrf::BrowserId;
 use super::error::PageError;
 use crate::authoring::{self, PostWithTags};
-use crate::config::Settings;
+use crate::comments;
+use crate::config::{CommentPolicy, Settings};
 use crate::federation::negotiate::wants_activity_json;
 use crate::federation::routes;
 use crate::models::comment::{self, Comment};
@@ -165,13 +170,23 @@ async fn reactions_context(
 /// Nesting shown on the page; deeper answers are shown at this depth, "in reply to" someone.
 const MAX_COMMENT_DEPTH: usize = 3;
 
+/// Colours of the initials avatars (`.avatar-0` ... in the stylesheet).
+const AVATAR_COLOURS: u8 = 12;
+
 #[derive(Serialize)]
 struct CommentContext {
     id: i64,
     depth: usize,
+    /// "remote", "author" or "reader".
+    origin: String,
     author_name: String,
     author_handle: Option<String>,
-    author_link: String,
+    /// The profile (fediverse), the blog (author) or the website (reader), if any.
+    author_link: Option<String>,
+    /// A reader's website as people read it (`www.tjäna.se`).
+    website_display: Option<String>,
+    initials: String,
+    avatar_colour: u8,
     permalink: String,
     content_html: String,
     summary: Option<String>,
@@ -179,16 +194,27 @@ struct CommentContext {
     published_iso: String,
     edited: bool,
     reply_to_name: Option<String>,
+    likes: i64,
+    boosts: i64,
+    /// The post page with the form set up to answer this comment.
+    reply_url: Option<String>,
+}
+
+/// What the comment list needs besides the comments.
+struct ThreadView<'a> {
+    settings: &'a Settings,
+    post_slug: &'a str,
+    counts: HashMap<i64, (i64, i64)>,
+    /// Whether readers can answer (the form is on).
+    replies: bool,
 }
 
 /// Comments in reading order: each followed by its answers (oldest first).
-fn threaded(settings: &Settings, comments: Vec<Comment>) -> Vec<CommentContext> {
-    use std::collections::HashMap;
-    let tz = settings.blog.time_zone;
-    let known: std::collections::HashSet<i64> = comments.iter().map(|c| c.id).collect();
+fn threaded(view: &ThreadView<'_>, comments: &[Comment]) -> Vec<CommentContext> {
+    let known: HashSet<i64> = comments.iter().map(|c| c.id).collect();
     let names: HashMap<i64, String> = comments.iter().map(|c| (c.id, display_name(c))).collect();
     let mut children: HashMap<Option<i64>, Vec<&Comment>> = HashMap::new();
-    for c in &comments {
+    for c in comments {
         // An answer to a comment that is not shown hangs under the post.
         let parent = c.parent_id.filter(|p| known.contains(p));
         children.entry(parent).or_default().push(c);
@@ -199,23 +225,10 @@ fn threaded(settings: &Settings, comments: Vec<Comment>) -> Vec<CommentContext> 
         .map(|top| top.iter().rev().map(|c| (*c, 0)).collect())
         .unwrap_or_default();
     while let Some((c, depth)) = stack.pop() {
-        let shown_depth = depth.min(MAX_COMMENT_DEPTH);
-        out.push(CommentContext {
-            id: c.id,
-            depth: shown_depth,
-            author_name: display_name(c),
-            author_handle: c.author_handle.clone(),
-            author_link: c.author_ap_id.clone(),
-            permalink: c.url.clone().unwrap_or_else(|| c.ap_id.clone()),
-            content_html: c.content_html.clone(),
-            summary: c.summary.clone(),
-            published_display: time::display_date(c.published_at, tz),
-            published_iso: time::iso(c.published_at, tz),
-            edited: c.updated_at.is_some(),
-            reply_to_name: (depth > MAX_COMMENT_DEPTH)
-                .then(|| c.parent_id.and_then(|p| names.get(&p).cloned()))
-                .flatten(),
-        });
+        let reply_to_name = (depth > MAX_COMMENT_DEPTH)
+            .then(|| c.parent_id.and_then(|p| names.get(&p).cloned()))
+            .flatten();
+        out.push(comment_context(view, c, depth, reply_to_name));
         if let Some(answers) = children.get(&Some(c.id)) {
             stack.extend(answers.iter().rev().map(|a| (*a, depth + 1)));
         }
@@ -223,11 +236,91 @@ fn threaded(settings: &Settings, comments: Vec<Comment>) -> Vec<CommentContext> 
     out
 }
 
+fn comment_context(
+    view: &ThreadView<'_>,
+    c: &Comment,
+    depth: usize,
+    reply_to_name: Option<String>,
+) -> CommentContext {
+    let settings = view.settings;
+    let tz = settings.blog.time_zone;
+    let name = display_name(c);
+    let (author_link, website_display, colour_key) = match c.origin.as_str() {
+        "reader" => (
+            c.reader_website.clone(),
+            c.reader_website.as_deref().map(comments::display_website),
+            format!(
+                "reader:{name}:{}",
+                c.reader_website.as_deref().unwrap_or("")
+            ),
+        ),
+        "author" => (Some(settings.url("/")), None, c.author_ap_id.clone()),
+        _ => (Some(c.author_ap_id.clone()), None, c.author_ap_id.clone()),
+    };
+    let (likes, boosts) = view.counts.get(&c.id).copied().unwrap_or((0, 0));
+    CommentContext {
+        id: c.id,
+        depth: depth.min(MAX_COMMENT_DEPTH),
+        origin: c.origin.clone(),
+        author_handle: (!c.origin.eq("reader"))
+            .then(|| c.author_handle.clone())
+            .flatten(),
+        author_link,
+        website_display,
+        initials: initials(&name),
+        avatar_colour: Sha256::digest(colour_key.as_bytes())[0] % AVATAR_COLOURS,
+        author_name: name,
+        permalink: if c.is_local() {
+            format!("#comment-{}", c.id)
+        } else {
+            c.url.clone().unwrap_or_else(|| c.ap_id.clone())
+        },
+        content_html: c.content_html.clone(),
+        summary: c.summary.clone(),
+        published_display: time::display_date(c.published_at, tz),
+        published_iso: time::iso(c.published_at, tz),
+        edited: c.updated_at.is_some(),
+        reply_to_name,
+        likes,
+        boosts,
+        reply_url: view
+            .replies
+            .then(|| reply_url(settings, view.post_slug, c.id)),
+    }
+}
+
+/// The post page with the comment form set up to answer comment `id`.
+fn reply_url(settings: &Settings, slug: &str, id: i64) -> String {
+    format!("{}?reply_to={id}#comment-form", urls::post(settings, slug))
+}
+
 fn display_name(c: &Comment) -> String {
     c.author_name
         .clone()
+        .filter(|n| !n.trim().is_empty())
         .or_else(|| c.author_handle.clone())
         .unwrap_or_else(|| c.author_ap_id.clone())
+}
+
+/// The first letters of the first and last words of a name (`Ada Lovelace`
+/// → `AL`, `@alice@example.org` → `A`), for an avatar without an image.
+fn initials(name: &str) -> String {
+    let first_letter = |word: &str| word.chars().find(|ch| ch.is_alphanumeric());
+    let name = name.trim_start_matches('@');
+    let name = name.split('@').next().unwrap_or(name);
+    let words: Vec<&str> = name
+        .split_whitespace()
+        .filter(|w| first_letter(w).is_some())
+        .collect();
+    let letters: String = match words.as_slice() {
+        [] => return "?".into(),
+        [only] => first_letter(only).into_iter().collect(),
+        [first, .., last] => first_letter(first)
+            .into_iter()
+            .chain(first_letter(last))
+            .collect(),
+    };
+    letters.to_uppercase()
 }
 
 /// What a listing with no public posts at all shows.
@@ -298,6 +391,7 @@ pub async fn home(
 pub async fn show_post(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     if !slug::is_slug(&slug) {
@@ -310,19 +404,9 @@ pub async fn show_post(
     match post::find_by_slug(&mut conn, &slug).await? {
         Some(row) if row.deleted_at.is_some() => Err(PageError::Gone),
         Some(row) if row.is_public() => {
-            let comments = comment::visible_for_post(&mut conn, row.id).await?;
-            let reactions = reactions_context(&mut conn, row.id).await?;
-            let item = authoring::with_tags(&mut conn, row).await?;
-            html_page(
-                &state,
-                "post.html",
-                json!({
-                    "site": site_context(&state.settings),
-                    "post": post_context(&state.settings, item, true),
-                    "comments": threaded(&state.settings, comments),
-                    "reactions": reactions,
-                }),
-            )
+            let form = FormInput::from_query(query.as_deref());
+            let browser = BrowserId::from_headers(&headers);
+            render_post(&state, &mut conn, row, browser, form, StatusCode::OK).await
         }
         Some(_draft) => Err(PageError::NotFound),
         None => match post::redirect_target(&mut conn, &slug).await? {
@@ -332,6 +416,126 @@ pub async fn show_post(
             None => Err(PageError::NotFound),
         },
     }
+}
+
+/// What the comment form shows: a fresh form (perhaps answering a comment,
+/// perhaps with the thanks for a held comment), or a reader's input back
+/// with what was wrong with it.
+#[derive(Debug, Default)]
+pub struct FormInput {
+    pub name: String,
+    pub website: String,
+    pub body: String,
+    /// The comment being answered (ignored unless it is shown under the post).
+    pub parent: Option<i64>,
+    /// The field at fault and the message for the reader.
+    pub error: Option<(&'static str, String)>,
+    /// The comment just sent waits for approval.
+    pub held: bool,
+}
+
+impl FormInput {
+    /// `?reply_to=ID` and `?comment=held`; anything else is ignored, so that
+    /// a stale or mistyped link still shows the post.
+    fn from_query(query: Option<&str>) -> Self {
+        let mut form = FormInput::default();
+        for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            match &*key {
+                "reply_to" => form.parent = value.parse().ok(),
+                "comment" => form.held = value == "held",
+                _ => {}
+            }
+        }
+        form
+    }
+}
+
+/// Renders a public post's page with its comments and the comment form;
+/// a browser without a form cookie gets one.
+pub async fn render_post(
+    state: &AppState,
+    conn: &mut diesel_async::AsyncPgConnection,
+    row: post::Post,
+    browser: Option<BrowserId>,
+    form: FormInput,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let settings = &state.settings;
+    let comments = comment::visible_for_post(conn, row.id).await?;
+    let view = ThreadView {
+        settings,
+        post_slug: &row.slug,
+        counts: reaction::counts_for_comments(conn, row.id).await?,
+        replies: settings.comments.reader_comments,
+    };
+    let thread = threaded(&view, &comments);
+    let reactions = reactions_context(conn, row.id).await?;
+    let (new_browser, form_context) = if settings.comments.reader_comments {
+        let (browser, is_new) = match browser {
+            Some(b) => (b, false),
+            None => (BrowserId::generate(), true),
+        };
+        let token = state.form_secret.issue(&browser, row.id, Utc::now());
+        let context = form_context(settings, &row.slug, &thread, form, token);
+        (is_new.then_some(browser), Some(context))
+    } else {
+        (None, None)
+    };
+    let item = authoring::with_tags(conn, row).await?;
+    let mut response = html_page(
+        state,
+        "post.html",
+        json!({
+            "site": site_context(settings),
+            "post": post_context(settings, item, true),
+            "comments": thread,
+            "reactions": reactions,
+            "comment_form": form_context,
+        }),
+    )?;
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    if let Some(browser) = new_browser {
+        let secure = settings.url("/").starts_with("https:");
+        headers.insert(header::SET_COOKIE, browser.set_cookie(secure));
+    }
+    if settings.comments.reader_comments {
+        // The form's token belongs to one browser: no shared caches.
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache"),
+        );
+    }
+    Ok(response)
+}
+
+fn form_context(
+    settings: &Settings,
+    slug: &str,
+    thread: &[CommentContext],
+    form: FormInput,
+    token: String,
+) -> serde_json::Value {
+    let post_url = urls::post(settings, slug);
+    let parent = form
+        .parent
+        .and_then(|id| thread.iter().find(|c| c.id == id))
+        .map(|c| json!({"id": c.id, "name": c.author_name, "url": format!("#comment-{}", c.id)}));
+    json!({
+        "action": format!("{post_url}/comments"),
+        "cancel_url": format!("{post_url}#comment-form"),
+        "token": token,
+        "name": form.name,
+        "website": form.website,
+        "body": form.body,
+        "parent": parent,
+        "error": form.error.map(|(field, message)| json!({"field": field, "message": message})),
+        "held": form.held,
+        "moderated": settings.comments.reader_policy != CommentPolicy::ApproveAll,
+        "max_name": comments::MAX_NAME_CHARS,
+        "max_website": comments::MAX_WEBSITE_CHARS,
+        "max_body": comments::MAX_COMMENT_CHARS,
+    })
 }
 
 pub async fn show_tag(
@@ -501,6 +705,17 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn initials_for_avatars() {
+        assert_eq!(initials("Ada Lovelace"), "AL");
+        assert_eq!(initials("Ada King Lovelace"), "AL");
+        assert_eq!(initials("åsa"), "Å");
+        assert_eq!(initials("@alice@example.org"), "A");
+        assert_eq!(initials("  \"Bo\"  "), "B");
+        assert_eq!(initials("🙂"), "?");
+        assert_eq!(initials(""), "?");
     }
 
     #[test]

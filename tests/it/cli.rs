@@ -224,7 +224,9 @@ async fn a_reset_admin_token_opens_the_api() {
             .await
             .expect("federation");
         tokio::spawn(async move {
-            axum::serve(listener, fedblog::web::router(state, federation)).await
+            let app = fedblog::web::router(state, federation)
+                .into_make_service_with_connect_info::<std::net::SocketAddr>();
+            axum::serve(listener, app).await
         });
         addr
     };

@@ -13,4 +13,5 @@ mod feeds;
 mod inbox;
 mod pages;
 mod peer;
+mod reader_comments;
 mod threads;

@@ -192,7 +192,8 @@ impl TestApp {
             .expect("federation config");
         let router = web::router(state, federation.clone());
         tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("server runs");
+            let app = router.into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, app).await.expect("server runs");
         });
         TestApp {
             addr,
