@@ -88,6 +88,14 @@ impl Comment {
         self.origin != Origin::Remote.as_str()
     }
 
+    /// The name to show: the display name, else the handle, else the actor id.
+    pub fn display_name(&self) -> String {
+        self.author_name
+            .clone()
+            .or_else(|| self.author_handle.clone())
+            .unwrap_or_else(|| self.author_ap_id.clone())
+    }
+
     /// Shown on the page and listed in collections (blocks aside).
     pub fn is_visible(&self) -> bool {
         self.state == State::Approved.as_str()

@@ -1,5 +1,5 @@
-//! Atom and RSS 2.0 feeds of the newest public posts, with absolute links and
-//! every piece of text escaped for XML.
+//! Atom and RSS 2.0 feeds of the newest public posts, and an Atom feed of the
+//! newest shown comments, with absolute links and every piece of text escaped for XML.
 
 use std::fmt::Write;
 
@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use super::error::PageError;
 use crate::authoring::{self, PostWithTags};
 use crate::config::Settings;
+use crate::models::comment::{self, Comment, Origin};
 use crate::models::post::{self, PublicScope};
 use crate::render::escape::xml_escape;
 use crate::state::AppState;
@@ -18,6 +19,9 @@ use crate::urls;
 
 /// Entries in a feed.
 pub const FEED_ENTRIES: i64 = 20;
+
+/// Entries in the comments feed.
+pub const COMMENT_FEED_ENTRIES: i64 = 50;
 
 async fn newest(state: &AppState) -> Result<Vec<PostWithTags>, PageError> {
     let mut conn = state.pool.get().await?;
@@ -54,6 +58,107 @@ pub async fn rss(State(state): State<AppState>) -> Result<Response, PageError> {
         rss_xml(&state.settings, &posts),
         "application/rss+xml; charset=utf-8",
     ))
+}
+
+pub async fn comments_atom(State(state): State<AppState>) -> Result<Response, PageError> {
+    let rows = {
+        let mut conn = state.pool.get().await?;
+        comment::recent_visible(&mut conn, COMMENT_FEED_ENTRIES).await?
+    };
+    Ok(feed_response(
+        comments_atom_xml(&state.settings, &rows),
+        "application/atom+xml; charset=utf-8",
+    ))
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Where a comment's author lives on the web: the fediverse actor, the
+/// reader's own website (if they gave one), or the blog for the author's answers.
+fn comment_author_uri(settings: &Settings, c: &Comment) -> Option<String> {
+    if c.origin == Origin::Reader.as_str() {
+        c.reader_website.clone()
+    } else if c.origin == Origin::Author.as_str() {
+        Some(settings.url("/"))
+    } else {
+        Some(c.author_ap_id.clone())
+    }
+}
+
+/// The comments feed: `(comment, post slug, post title)`, newest first, as
+/// [`comment::recent_visible`] returns them.
+pub fn comments_atom_xml(settings: &Settings, rows: &[(Comment, String, String)]) -> String {
+    let e = xml_escape;
+    let blog = &settings.blog;
+    let home = settings.url("/");
+    let last_change = |c: &Comment| c.updated_at.unwrap_or(c.published_at);
+    let updated = rows
+        .iter()
+        .map(|(c, _, _)| last_change(c))
+        .max()
+        .unwrap_or_else(Utc::now);
+    let this = settings.url("/comments.atom");
+    let mut xml = String::new();
+    let _ = write!(
+        xml,
+        concat!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n",
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"{lang}\">\n",
+            "  <title type=\"text\">Comments on {title}</title>\n",
+            "  <id>{this}</id>\n",
+            "  <link rel=\"alternate\" type=\"text/html\" href=\"{home}\"/>\n",
+            "  <link rel=\"self\" type=\"application/atom+xml\" href=\"{this}\"/>\n",
+            "  <updated>{updated}</updated>\n",
+            "  <author><name>{author}</name><uri>{home}</uri></author>\n",
+            "  <generator version=\"{version}\">fedblog</generator>\n",
+        ),
+        lang = e(&blog.language),
+        title = e(&blog.title),
+        home = e(&home),
+        this = e(&this),
+        updated = rfc3339(updated),
+        author = e(&blog.author_name),
+        version = env!("CARGO_PKG_VERSION"),
+    );
+    for (c, slug, post_title) in rows {
+        let name = c.display_name();
+        let url = urls::comment_anchor(settings, slug, c.id);
+        let _ = write!(
+            xml,
+            concat!(
+                "  <entry>\n",
+                "    <title type=\"text\">{title}</title>\n",
+                "    <id>{id}</id>\n",
+                "    <link rel=\"alternate\" type=\"text/html\" href=\"{url}\"/>\n",
+                "    <published>{published}</published>\n",
+                "    <updated>{updated}</updated>\n",
+                "    <author><name>{name}</name>",
+            ),
+            title = e(&format!("{name} on \"{post_title}\"")),
+            id = e(&c.ap_id),
+            url = e(&url),
+            published = rfc3339(c.published_at),
+            updated = rfc3339(last_change(c)),
+            name = e(&name),
+        );
+        if let Some(uri) = comment_author_uri(settings, c) {
+            let _ = write!(xml, "<uri>{}</uri>", e(&uri));
+        }
+        xml.push_str("</author>\n");
+        if let Some(warning) = &c.summary {
+            let _ = writeln!(xml, "    <summary type=\"text\">{}</summary>", e(warning));
+        }
+        let _ = write!(
+            xml,
+            "    <content type=\"html\" xml:base=\"{}\">{}</content>\n  </entry>\n",
+            e(&url),
+            e(&c.content_html),
+        );
+    }
+    xml.push_str("</feed>\n");
+    xml
 }
 
 pub fn atom_xml(settings: &Settings, posts: &[PostWithTags]) -> String {

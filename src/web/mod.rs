@@ -47,6 +47,7 @@ pub fn router(state: AppState, federation: FederationConfig<AppState>) -> Router
         .route("/archive", get(pages::archive))
         .route("/archive/{year}/{month}", get(pages::archive_month))
         .route("/feed.atom", get(feeds::atom))
+        .route("/comments.atom", get(feeds::comments_atom))
         .route("/feed.rss", get(feeds::rss))
         .route("/static/{file}", get(pages::static_file))
         .route("/media/{file}", get(pages::profile_image))
