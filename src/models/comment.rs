@@ -92,6 +92,7 @@ impl Comment {
     pub fn display_name(&self) -> String {
         self.author_name
             .clone()
+            .filter(|n| !n.trim().is_empty())
             .or_else(|| self.author_handle.clone())
             .unwrap_or_else(|| self.author_ap_id.clone())
     }

@@ -212,7 +212,7 @@ struct ThreadView<'a> {
 /// Comments in reading order: each followed by its answers (oldest first).
 fn threaded(view: &ThreadView<'_>, comments: &[Comment]) -> Vec<CommentContext> {
     let known: HashSet<i64> = comments.iter().map(|c| c.id).collect();
-    let names: HashMap<i64, String> = comments.iter().map(|c| (c.id, display_name(c))).collect();
+    let names: HashMap<i64, String> = comments.iter().map(|c| (c.id, c.display_name())).collect();
     let mut children: HashMap<Option<i64>, Vec<&Comment>> = HashMap::new();
     for c in comments {
         // An answer to a comment that is not shown hangs under the post.
@@ -244,7 +244,7 @@ fn comment_context(
 ) -> CommentContext {
     let settings = view.settings;
     let tz = settings.blog.time_zone;
-    let name = display_name(c);
+    let name = c.display_name();
     let (author_link, website_display, colour_key) = match c.origin.as_str() {
         "reader" => (
             c.reader_website.clone(),
@@ -292,14 +292,6 @@ fn comment_context(
 /// The post page with the comment form set up to answer comment `id`.
 fn reply_url(settings: &Settings, slug: &str, id: i64) -> String {
     format!("{}?reply_to={id}#comment-form", urls::post(settings, slug))
-}
-
-fn display_name(c: &Comment) -> String {
-    c.author_name
-        .clone()
-        .filter(|n| !n.trim().is_empty())
-        .or_else(|| c.author_handle.clone())
-        .unwrap_or_else(|| c.author_ap_id.clone())
 }
 
 /// The first letters of the first and last words of a name (`Ada Lovelace`
