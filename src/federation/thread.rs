@@ -69,22 +69,31 @@ fn direct_replies(
         .collect()
 }
 
+/// A public post (by the slug in its address), its ActivityPub id, and its shown comments.
+async fn post_thread(
+    state: &AppState,
+    slug: &str,
+) -> Result<(Post, String, Vec<Comment>), FedError> {
+    let requested = urls::post(&state.settings, slug);
+    let mut conn = state.pool.get().await?;
+    let row = public_post(&mut conn, &requested, slug).await?;
+    let Some((row, ap_id)) = row.and_then(|r| r.ap_id.clone().map(|a| (r, a))) else {
+        return Err(not_found());
+    };
+    let comments = comment::visible_for_post(&mut conn, row.id).await?;
+    Ok((row, ap_id, comments))
+}
+
 /// `GET /posts/{slug}/replies`: the shown answers to a post, oldest first.
 pub async fn post_replies(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, FedError> {
-    let requested = urls::post(&state.settings, &slug);
-    let mut conn = state.pool.get().await?;
-    let row = public_post(&mut conn, &requested, &slug).await?;
-    let Some((row, ap_id)) = row.and_then(|r| r.ap_id.clone().map(|a| (r, a))) else {
-        return Err(not_found());
-    };
-    let comments = comment::visible_for_post(&mut conn, row.id).await?;
+    let (post, ap_id, comments) = post_thread(&state, &slug).await?;
     paged_ids(
         &format!("{ap_id}/replies"),
-        direct_replies(&state.settings, &row, &comments, None),
+        direct_replies(&state.settings, &post, &comments, None),
         query.page,
     )
 }
@@ -96,13 +105,7 @@ pub async fn post_context(
     Path(slug): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, FedError> {
-    let requested = urls::post(&state.settings, &slug);
-    let mut conn = state.pool.get().await?;
-    let row = public_post(&mut conn, &requested, &slug).await?;
-    let Some((row, ap_id)) = row.and_then(|r| r.ap_id.clone().map(|a| (r, a))) else {
-        return Err(not_found());
-    };
-    let comments = comment::visible_for_post(&mut conn, row.id).await?;
+    let (_, ap_id, comments) = post_thread(&state, &slug).await?;
     let items = std::iter::once(Value::String(ap_id.clone()))
         .chain(comments.into_iter().map(|c| Value::String(c.ap_id)))
         .collect();

@@ -208,6 +208,19 @@ pub async fn find_by_id(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Op
 }
 
 /// A post by its ActivityPub id, in any state.
+/// The slugs of the posts with these ids.
+pub async fn slugs_by_id(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> = posts::table
+        .filter(posts::id.eq_any(ids))
+        .select((posts::id, posts::slug))
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 pub async fn find_by_ap_id(conn: &mut AsyncPgConnection, ap_id: &str) -> QueryResult<Option<Post>> {
     posts::table
         .filter(posts::ap_id.eq(ap_id))

@@ -83,6 +83,52 @@ fn backticked(message: &str) -> Option<String> {
     Some(message[start..start + len].to_string())
 }
 
+/// Query parameters whose errors are JSON too (400).
+pub fn query<T>(
+    params: Result<Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, ApiError> {
+    params
+        .map(|Query(p)| p)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))
+}
+
+/// One page of a listing: `page` from 1, `per_page` from 1 to a maximum.
+pub struct Paging {
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl Paging {
+    pub fn new(
+        page: Option<i64>,
+        per_page: Option<i64>,
+        default: i64,
+        max: i64,
+    ) -> Result<Self, ApiError> {
+        let page = page.unwrap_or(1);
+        if page < 1 {
+            return Err(ApiError::field(
+                StatusCode::BAD_REQUEST,
+                "page",
+                "page must be 1 or more",
+            ));
+        }
+        let per_page = per_page.unwrap_or(default);
+        if !(1..=max).contains(&per_page) {
+            return Err(ApiError::field(
+                StatusCode::BAD_REQUEST,
+                "per_page",
+                format!("per_page must be 1 to {max}"),
+            ));
+        }
+        Ok(Paging { page, per_page })
+    }
+
+    pub fn offset(&self) -> i64 {
+        (self.page - 1).saturating_mul(self.per_page)
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreatePost {
@@ -187,8 +233,7 @@ async fn list(
     _: Admin,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Query(params) =
-        params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let params = query(params)?;
     let filter = match params.status.as_deref().unwrap_or("all") {
         "all" => StatusFilter::All,
         "draft" => StatusFilter::Only(PostStatus::Draft),
@@ -201,31 +246,10 @@ async fn list(
             ));
         }
     };
-    let page = params.page.unwrap_or(1);
-    if page < 1 {
-        return Err(ApiError::field(
-            StatusCode::BAD_REQUEST,
-            "page",
-            "page must be 1 or more",
-        ));
-    }
-    let per_page = params.per_page.unwrap_or(20);
-    if !(1..=100).contains(&per_page) {
-        return Err(ApiError::field(
-            StatusCode::BAD_REQUEST,
-            "per_page",
-            "per_page must be 1 to 100",
-        ));
-    }
+    let paging = Paging::new(params.page, params.per_page, 20, 100)?;
     let mut conn = state.pool.get().await?;
     let total = post::count_for_author(&mut conn, filter).await?;
-    let rows = post::list_for_author(
-        &mut conn,
-        filter,
-        per_page,
-        (page - 1).saturating_mul(per_page),
-    )
-    .await?;
+    let rows = post::list_for_author(&mut conn, filter, paging.per_page, paging.offset()).await?;
     let posts: Vec<PostJson> = authoring::with_tags_many(&mut conn, rows)
         .await?
         .into_iter()
@@ -233,8 +257,8 @@ async fn list(
         .collect();
     Ok(Json(serde_json::json!({
         "posts": posts,
-        "page": page,
-        "per_page": per_page,
+        "page": paging.page,
+        "per_page": paging.per_page,
         "total": total,
     })))
 }
@@ -300,8 +324,7 @@ async fn list_deliveries(
     _: Admin,
     params: Result<Query<DeliveryParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Query(params) =
-        params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let params = query(params)?;
     let filter = match params.state.as_deref().unwrap_or("unfinished") {
         "unfinished" => DeliveryFilter::Unfinished,
         "failing" => DeliveryFilter::Failing,
@@ -318,27 +341,16 @@ async fn list_deliveries(
             ));
         }
     };
-    let page = params.page.unwrap_or(1).max(1);
-    let per_page = params.per_page.unwrap_or(50);
-    if !(1..=500).contains(&per_page) {
-        return Err(ApiError::field(
-            StatusCode::BAD_REQUEST,
-            "per_page",
-            "per_page must be 1 to 500",
-        ));
-    }
+    let paging = Paging::new(params.page, params.per_page, 50, 500)?;
     let mut conn = state.pool.get().await?;
     let total = delivery::count(&mut conn, filter).await?;
-    let rows = delivery::list(
-        &mut conn,
-        filter,
-        per_page,
-        (page - 1).saturating_mul(per_page),
-    )
-    .await?;
-    Ok(Json(
-        serde_json::json!({"deliveries": rows, "page": page, "per_page": per_page, "total": total}),
-    ))
+    let rows = delivery::list(&mut conn, filter, paging.per_page, paging.offset()).await?;
+    Ok(Json(serde_json::json!({
+        "deliveries": rows,
+        "page": paging.page,
+        "per_page": paging.per_page,
+        "total": total,
+    })))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::api::ApiJson;
+use super::api::{ApiJson, Paging, query};
 use super::auth::Admin;
 use super::error::ApiError;
 use crate::comments::{self, CommentError, Target};
@@ -129,8 +129,7 @@ async fn list(
     _: Admin,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Query(params) =
-        params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let params = query(params)?;
     let wanted = params.state.as_deref().unwrap_or("pending");
     let state_filter = match wanted {
         "all" => None,
@@ -142,15 +141,7 @@ async fn list(
             )
         })?),
     };
-    let page = params.page.unwrap_or(1).max(1);
-    let per_page = params.per_page.unwrap_or(50);
-    if !(1..=500).contains(&per_page) {
-        return Err(ApiError::field(
-            StatusCode::BAD_REQUEST,
-            "per_page",
-            "per_page must be 1 to 500",
-        ));
-    }
+    let paging = Paging::new(params.page, params.per_page, 50, 500)?;
     let mut conn = state.pool.get().await?;
     let post_id = match &params.post {
         Some(slug) => match post::find_by_slug(&mut conn, slug).await? {
@@ -168,20 +159,18 @@ async fn list(
         state: state_filter,
         post_id,
     };
-    let rows = comment::list(
-        &mut conn,
-        &filter,
-        per_page,
-        (page - 1).saturating_mul(per_page),
-    )
-    .await?;
-    drop(conn);
-    let mut out = Vec::with_capacity(rows.len());
-    for c in rows {
-        out.push(to_json(&state, c).await?);
-    }
+    let rows = comment::list(&mut conn, &filter, paging.per_page, paging.offset()).await?;
+    let post_ids: Vec<i64> = rows.iter().map(|c| c.post_id).collect();
+    let slugs = post::slugs_by_id(&mut conn, &post_ids).await?;
+    let out: Vec<CommentJson> = rows
+        .into_iter()
+        .map(|c| {
+            let slug = slugs.get(&c.post_id).cloned();
+            CommentJson::new(&state.settings, c, slug)
+        })
+        .collect();
     Ok(Json(
-        json!({"comments": out, "page": page, "per_page": per_page}),
+        json!({"comments": out, "page": paging.page, "per_page": paging.per_page}),
     ))
 }
 
@@ -357,8 +346,7 @@ async fn remove_block(
     _: Admin,
     params: Result<Query<UnblockParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Query(params) =
-        params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let params = query(params)?;
     let (kind, value) = parse_block(&params.kind, &params.value)?;
     let mut conn = state.pool.get().await?;
     if !block::remove(&mut conn, kind, &value).await? {
