@@ -775,3 +775,76 @@ async fn the_form_secret_is_made_once_and_outlives_a_restart() {
     assert!(two.verify(&token, &browser, 1, now));
     assert!(!before.verify(&token, &browser, 1, now), "a new secret");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_held_comment_approved_with_the_cli_is_shown_and_served_as_a_note() {
+    let app = TestApp::spawn().await;
+    let slug = publish(&app, "Moderated by hand").await;
+    let mut browser = Browser::new(&app);
+    let sent = browser
+        .comment(
+            &slug,
+            &[
+                ("name", "Åsa"),
+                ("website", "tjäna.se"),
+                ("comment", "Held until *approved*."),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    assert!(
+        location(&sent).contains("comment=held"),
+        "{}",
+        location(&sent)
+    );
+    let id = stored(&app).await[0].id;
+
+    let (code, out, err) = crate::common::run(app.cli().args(["comment", "list"]), None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Åsa <tjäna.se> (reader)"), "{out}");
+    let (code, out, err) = crate::common::run(
+        app.cli().args(["comment", "approve", &id.to_string()]),
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("approved: comment"), "{out}");
+
+    let (_, body) = app.page(&format!("/posts/{slug}")).await;
+    let doc = html(&body);
+    assert_eq!(
+        texts(&doc, &format!("#comment-{id} .comment-author")),
+        ["Åsa"]
+    );
+    assert!(body.contains("Held until <em>approved</em>."));
+    let (status, _, note) = app.fetch_ap(&format!("/comments/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(note["type"], "Note");
+    assert_eq!(note["id"], app.url(&format!("/comments/{id}")));
+    assert_eq!(note["inReplyTo"], app.url(&format!("/posts/{slug}")));
+    assert!(
+        note["content"].as_str().is_some_and(
+            |c| c.starts_with("<p><strong>Åsa</strong> (<a href=\"https://xn--tjna-moa.se/\"")
+        ),
+        "{note}"
+    );
+
+    // The author answers the reader from the CLI: shown under it, marked.
+    let (code, _, err) = crate::common::run(
+        app.cli().args([
+            "comment",
+            "reply",
+            &id.to_string(),
+            "--text",
+            "Approved, thanks!",
+        ]),
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let (_, body) = app.page(&format!("/posts/{slug}")).await;
+    let doc = html(&body);
+    assert_eq!(texts(&doc, "li.comment.depth-1 .comment-badge"), ["Author"]);
+    assert_eq!(
+        texts(&doc, "li.comment.depth-1 .comment-body"),
+        ["Approved, thanks!"]
+    );
+}
