@@ -334,7 +334,14 @@ async fn receive_reply(
             "a Note must be attributed to the actor that sends it".into(),
         ));
     }
-    let Some(chain) = reply_chain::climb(data, conn, &object.id, &in_reply_to).await? else {
+    // The whole climb gets a deadline, not only each fetch: the sender waits.
+    let deadline = data.settings.federation.request_timeout * 3;
+    let climb = reply_chain::climb(data, conn, &object.id, &in_reply_to);
+    let Ok(found) = tokio::time::timeout(deadline, climb).await else {
+        tracing::info!(reply = %object.id, "fetching a reply's parents took too long; ignored");
+        return Ok(());
+    };
+    let Some(chain) = found? else {
         return Ok(());
     };
     let mut replies = Vec::with_capacity(chain.fetched.len() + 1);

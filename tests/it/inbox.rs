@@ -27,6 +27,8 @@ pub(crate) struct Remote {
     doc: Arc<Mutex<Value>>,
     /// Objects it serves at `/notes/{name}`, by name (set by tests).
     pub(crate) notes: Arc<Mutex<HashMap<String, Value>>>,
+    /// How long it takes to serve a note (a slow server).
+    pub(crate) note_delay: Arc<Mutex<std::time::Duration>>,
     pub(crate) key: RsaPrivateKey,
     /// A second key that is not the actor's.
     other_key: RsaPrivateKey,
@@ -58,6 +60,8 @@ impl Remote {
         let served = doc.clone();
         let notes = Arc::new(Mutex::new(HashMap::<String, Value>::new()));
         let served_notes = notes.clone();
+        let note_delay = Arc::new(Mutex::new(std::time::Duration::ZERO));
+        let delay = note_delay.clone();
         let router = Router::new()
             .route(
                 "/users/mallory",
@@ -70,7 +74,9 @@ impl Remote {
                 "/notes/{name}",
                 get(move |Path(name): Path<String>| {
                     let note = served_notes.lock().expect("notes").get(&name).cloned();
+                    let delay = *delay.lock().expect("delay");
                     async move {
+                        tokio::time::sleep(delay).await;
                         match note {
                             Some(note) => (
                                 StatusCode::OK,
@@ -91,6 +97,7 @@ impl Remote {
             addr,
             doc,
             notes,
+            note_delay,
             key: RsaPrivateKey::from_pkcs8_pem(&pair.private_key).expect("pem"),
             other_key: RsaPrivateKey::from_pkcs8_pem(&other.private_key).expect("pem"),
         }

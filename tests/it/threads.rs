@@ -353,3 +353,64 @@ async fn fetched_parents_must_be_what_their_origin_vouches_for_and_not_go_in_cir
         [mallory.note_url("fine"), mallory.note_url("reply-5")]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_parent_chain_that_takes_too_long_is_given_up() {
+    // Each fetch may take 1 s; the whole climb 3 s.
+    let app = TestApp::spawn_with("[federation]\nrequest_timeout_secs = 1\n").await;
+    let mallory = Remote::start().await;
+    let good = Signing::correct(&mallory.key, chrono::Utc::now());
+    let post = app.publish_simple("Slow thread", &[]).await;
+    let post_url = post["url"].as_str().expect("url").to_string();
+    let me = mallory.actor();
+    // Two chains of five notes under the post: slow/1 … slow/5 and quick/1 … quick/5.
+    for chain in ["slow", "quick"] {
+        for n in 1..=5 {
+            let parent = if n == 1 {
+                post_url.clone()
+            } else {
+                mallory.note_url(&format!("{chain}-{}", n - 1))
+            };
+            let name = format!("{chain}-{n}");
+            mallory.notes.lock().expect("notes").insert(
+                name.clone(),
+                json!({
+                    "@context": "https://www.w3.org/ns/activitystreams",
+                    "id": mallory.note_url(&name),
+                    "type": "Note",
+                    "attributedTo": me,
+                    "inReplyTo": parent,
+                    "content": format!("<p>{name}</p>"),
+                    "to": [PUBLIC],
+                }),
+            );
+        }
+    }
+    let create = |chain: &str| {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{me}/creates/{chain}"),
+            "type": "Create",
+            "actor": me,
+            "to": [PUBLIC],
+            "object": {
+                "id": mallory.note_url(&format!("{chain}-reply")),
+                "type": "Note",
+                "attributedTo": me,
+                "inReplyTo": mallory.note_url(&format!("{chain}-5")),
+                "content": "<p>the end</p>",
+                "to": [PUBLIC],
+            },
+        })
+    };
+    // 5 fetches of 0.8 s each: every one in time, the climb not.
+    *mallory.note_delay.lock().expect("delay") = std::time::Duration::from_millis(800);
+    let (status, body) = post_inbox(&app, &me, &create("slow"), good).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(comment_count(&app).await, 0, "given up, nothing stored");
+    // The same chain served at once is stored whole.
+    *mallory.note_delay.lock().expect("delay") = std::time::Duration::ZERO;
+    let (status, body) = post_inbox(&app, &me, &create("quick"), good).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(comment_count(&app).await, 6);
+}
