@@ -105,6 +105,10 @@ fn text_of(text: Option<String>, file: Option<&PathBuf>) -> anyhow::Result<Strin
 
 /// Who wrote a comment, as the author reads it.
 pub fn author_label(c: &Comment) -> String {
+    terminal_safe(&raw_author_label(c))
+}
+
+fn raw_author_label(c: &Comment) -> String {
     let name = c.author_name.clone().unwrap_or_default();
     match c.origin.as_str() {
         "author" => format!("{name} (you)"),
@@ -122,6 +126,10 @@ pub fn author_label(c: &Comment) -> String {
 
 /// The comment's text as plain text for a terminal.
 fn plain_text(c: &Comment) -> String {
+    terminal_safe(&raw_plain_text(c))
+}
+
+fn raw_plain_text(c: &Comment) -> String {
     if let Some(source) = &c.source {
         return source.clone();
     }
@@ -143,6 +151,17 @@ fn plain_text(c: &Comment) -> String {
         .replace("&amp;", "&")
         .trim()
         .to_string()
+}
+
+/// Text from other servers as a terminal may show it: no control characters
+/// (escape sequences could rewrite the screen) and no bidirectional overrides.
+fn terminal_safe(text: &str) -> String {
+    text.chars()
+        .filter(|&c| {
+            (!c.is_control() || c == '\n')
+                && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
 }
 
 fn one_line(text: &str, max: usize) -> String {
@@ -215,10 +234,10 @@ pub async fn run(
             println!("comment {}  ({}, {})", c.id, c.state, c.visibility);
             println!("by:        {}", author_label(&c));
             if !c.is_local() {
-                println!("actor:     {}", c.author_ap_id);
+                println!("actor:     {}", terminal_safe(&c.author_ap_id));
             }
-            println!("id:        {}", c.ap_id);
-            println!("replies to: {}", c.in_reply_to);
+            println!("id:        {}", terminal_safe(&c.ap_id));
+            println!("replies to: {}", terminal_safe(&c.in_reply_to));
             if let Some(slug) = &slug {
                 println!("on:        {}", urls::comment_anchor(settings, slug, c.id));
             }
@@ -230,7 +249,7 @@ pub async fn run(
                 println!("held:      {note}");
             }
             if let Some(cw) = &c.summary {
-                println!("warning:   {cw}");
+                println!("warning:   {}", terminal_safe(cw));
             }
             println!();
             println!("{}", plain_text(&c));
@@ -292,5 +311,18 @@ pub async fn run(
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_text_cannot_drive_the_terminal() {
+        assert_eq!(
+            terminal_safe("Eve\u{1b}[2J\u{1b}]0;owned\u{7}\u{202E}gnp.exe\nline\ttab"),
+            "Eve[2J]0;ownedgnp.exe\nlinetab"
+        );
     }
 }
