@@ -37,8 +37,9 @@
 //! Peak RSS is this process's (VmHWM): the server runs in-process, and the
 //! clients add little (they keep no bodies).
 
+mod common;
+
 use std::net::Ipv4Addr;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -51,13 +52,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use fedblog::authoring::{self, PostInput};
+use fedblog::authoring;
 use fedblog::config::Settings;
+use fedblog::db::Pool;
 use fedblog::db::embedded::EmbeddedPostgres;
-use fedblog::db::{self, Pool};
 use fedblog::models::comment::{self, NewComment};
 use fedblog::render::sanitize;
-use fedblog::state::AppState;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rsa::RsaPrivateKey;
@@ -67,8 +67,11 @@ use rsa::signature::{SignatureEncoding, Signer};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-/// Server settings for the throw-away cluster: durability is irrelevant here.
-const PG_SETTINGS: &[(&str, &str)] = &[("fsync", "off")];
+use common::{
+    Scratch, ServedBlog, client_builder, clock_ticks, post_input, postgres_cpu, reset_peak_rss,
+    serve_blog, status_kb, thread_cpu,
+};
+
 /// Thread names, so that /proc/self/task tells the server's CPU apart.
 const SERVER_THREAD: &str = "bench-fedblog";
 const CLIENT_THREAD: &str = "bench-client";
@@ -82,20 +85,7 @@ const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
 fn main() -> anyhow::Result<()> {
     let options = Options::from_env()?;
-    // A temporary directory, world-searchable so that a cluster run as the
-    // `postgres` user (when we are root) can reach it.
-    let tmp = tempfile::Builder::new()
-        .prefix("fedblog-bench-")
-        .tempdir()?;
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))?;
-    let pg_dir = tmp.path().join("pg");
-    let blog_dir = tmp.path().join("blog");
-    std::fs::create_dir_all(&blog_dir)?;
-    println!(
-        "starting the embedded PostgreSQL cluster in {} ...",
-        pg_dir.display()
-    );
-    let cluster = Cluster(EmbeddedPostgres::start_with(&pg_dir, None, PG_SETTINGS)?);
+    let scratch = Scratch::start()?;
 
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .thread_name(SERVER_THREAD)
@@ -106,24 +96,17 @@ fn main() -> anyhow::Result<()> {
         .thread_name(CLIENT_THREAD)
         .enable_all()
         .build()?;
-    let result = run(&options, &cluster.0, &blog_dir, &server_rt, &client_rt);
+    let result = run(
+        &options,
+        &scratch.cluster.0,
+        &scratch.blog_dir,
+        &server_rt,
+        &client_rt,
+    );
     client_rt.shutdown_timeout(Duration::from_secs(5));
     server_rt.shutdown_timeout(Duration::from_secs(5));
-    drop(cluster); // stops PostgreSQL (see Drop), before its directory goes
-    drop(tmp);
+    scratch.finish(); // stops PostgreSQL, before its directory goes
     result
-}
-
-/// Stops the cluster however the benchmark ends (a panic included).
-struct Cluster(EmbeddedPostgres);
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        match self.0.stop() {
-            Ok(()) => println!("embedded PostgreSQL stopped"),
-            Err(e) => eprintln!("could not stop the embedded PostgreSQL: {e}"),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -341,28 +324,28 @@ async fn start_blog(
     use diesel_async::RunQueryDsl;
     let db_name = "bench_comments";
     let db_url = cluster.url(db_name);
-    db::create_database_if_missing(&cluster.url("postgres"), db_name).await?;
-    db::migrate(&db_url).await?;
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-    let port = listener.local_addr()?.port();
-    // Private addresses only because the remote actor is on loopback.
-    let settings = Settings::from_toml_layers(&[&format!(
-        "[server]\ndomain = \"localhost:{port}\"\nlisten = \"127.0.0.1:{port}\"\n\
-         [database]\nurl = \"{db_url}\"\n\
-         [storage]\ndata_dir = \"{data}\"\n\
-         [admin]\ntoken = \"bench-token-0123456789abcdef\"\n\
-         [federation]\nallow_private_addresses = true\n\
-         [comments]\nfediverse_policy = \"approve_all\"\n",
-        data = blog_dir.display(),
-    )])?;
-    let pool = db::connect_pool(&db_url, settings.pool_size)?;
-    let state = AppState::load(settings.clone(), pool.clone()).await?;
-    let federation = fedblog::federation::config(state.clone()).await?;
-    let router = fedblog::web::router(state, federation);
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    // Private addresses (always allowed here) because the remote actor is on loopback.
+    let ServedBlog {
+        port,
+        settings,
+        pool,
+        ..
+    } = serve_blog(
+        &cluster.url("postgres"),
+        db_name,
+        &db_url,
+        blog_dir,
+        "[comments]\nfediverse_policy = \"approve_all\"\n",
+    )
+    .await?;
 
     let mut conn = AsyncPgConnection::establish(&db_url).await?;
-    let post = authoring::create(&mut conn, &settings, post_input()).await?;
+    let post = authoring::create(
+        &mut conn,
+        &settings,
+        post_input("Comments benchmark", &["benchmark"]),
+    )
+    .await?;
     let post_ap_id = post
         .post
         .ap_id
@@ -400,21 +383,6 @@ async fn start_blog(
         threads: plan.iter().filter(|c| c.parent.is_none()).count(),
         deepest: plan.iter().map(|c| c.depth).max().unwrap_or(0),
     })
-}
-
-/// A post of ordinary size (about 2 KB of Markdown).
-fn post_input() -> PostInput {
-    let paragraph = "Federation is a conversation between servers: each one keeps its own \
-        users and forwards what they publish to the servers of the people who follow them. \
-        This paragraph is here to give the post a realistic size, with *some* **markup** \
-        and a [link](https://example.org/).";
-    PostInput {
-        title: "Comments benchmark".into(),
-        body: [paragraph; 6].join("\n\n"),
-        summary: None,
-        tags: vec!["benchmark".into()],
-        draft: false,
-    }
 }
 
 /// One comment to seed: its parent (an index into the plan), depth (1 = answers the post).
@@ -629,9 +597,7 @@ async fn seed(
 // Rendering
 
 fn client() -> anyhow::Result<reqwest::Client> {
-    fedblog::federation::http::install_crypto_provider();
-    Ok(reqwest::Client::builder()
-        .no_proxy()
+    Ok(client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()?)
 }
@@ -889,82 +855,11 @@ impl std::ops::Sub for Cpu {
 
 impl Cpu {
     fn now(postmaster: i32, hz: f64) -> Cpu {
-        let mut server = 0;
-        for entry in std::fs::read_dir("/proc/self/task")
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            if let Some((comm, fields)) = stat(&entry.path().join("stat"))
-                && comm == SERVER_THREAD
-            {
-                server += ticks(&fields, UTIME_STIME);
-            }
-        }
-        let mut postgres = stat(Path::new(&format!("/proc/{postmaster}/stat")))
-            .map_or(0, |(_, f)| ticks(&f, ALL_TIMES));
-        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            if !entry
-                .file_name()
-                .to_string_lossy()
-                .bytes()
-                .all(|b| b.is_ascii_digit())
-            {
-                continue;
-            }
-            if let Some((_, fields)) = stat(&entry.path().join("stat"))
-                && fields.get(PPID).and_then(|p| p.parse::<i32>().ok()) == Some(postmaster)
-            {
-                postgres += ticks(&fields, UTIME_STIME);
-            }
-        }
         Cpu {
-            server: server as f64 / hz,
-            postgres: postgres as f64 / hz,
+            server: thread_cpu(SERVER_THREAD, hz),
+            postgres: postgres_cpu(postmaster, hz),
         }
     }
-}
-
-/// The fields after the command name of a /proc stat line (index 0 is the
-/// state, field 3 in proc(5)); the name may hold spaces, so split at the last ')'.
-fn stat(path: &Path) -> Option<(String, Vec<String>)> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let (head, rest) = text.rsplit_once(')')?;
-    let comm = head.split_once('(')?.1.to_string();
-    Some((comm, rest.split_whitespace().map(str::to_string).collect()))
-}
-
-fn ticks(fields: &[String], indexes: &[usize]) -> u64 {
-    indexes
-        .iter()
-        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
-        .sum()
-}
-
-const PPID: usize = 1; // field 4
-const UTIME_STIME: &[usize] = &[11, 12]; // fields 14, 15
-const ALL_TIMES: &[usize] = &[11, 12, 13, 14]; // and cutime, cstime (reaped children)
-
-/// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux everywhere).
-fn clock_ticks() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
-/// A number from /proc/self/status (kB for the Vm lines).
-fn status_kb(key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(key))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Resets VmHWM to the current RSS ("5" to clear_refs, Linux 4.0+).
-fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
 // ---------------------------------------------------------------------------

@@ -45,9 +45,10 @@
 //!    one Date, one Digest (matching the body) and one Signature; every
 //!    signature verifies against the key the blog publishes.
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -62,14 +63,13 @@ use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use fedblog::authoring::{self, PostInput};
+use fedblog::authoring;
 use fedblog::config::Settings;
+use fedblog::db::Pool;
 use fedblog::db::embedded::EmbeddedPostgres;
-use fedblog::db::{self, Pool};
 use fedblog::delivery::worker::Workers;
 use fedblog::models::delivery::{self as queue, DeliveryFilter};
 use fedblog::models::follower;
-use fedblog::state::AppState;
 use futures_util::{StreamExt, TryStreamExt};
 use rsa::RsaPublicKey;
 use rsa::pkcs1v15::{Signature, VerifyingKey};
@@ -81,8 +81,11 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::runtime::Runtime;
 
-/// Server settings for the throw-away cluster: durability is irrelevant here.
-const PG_SETTINGS: &[(&str, &str)] = &[("fsync", "off")];
+use common::{
+    PG_SETTINGS, Scratch, ServedBlog, UTIME_STIME, client_builder, clock_ticks, post_input,
+    postgres_cpu, reset_peak_rss, serve_blog, stat, status_kb, thread_cpu, ticks,
+};
+
 /// Thread names, so that /proc/self/task tells the sinks' CPU apart.
 const SINK_THREAD: &str = "bench-sink";
 const FEDBLOG_THREAD: &str = "bench-fedblog";
@@ -229,20 +232,7 @@ fn parent_main() -> anyhow::Result<()> {
     }
     let sink_count = scenarios.iter().map(|s| s.instances).max().unwrap_or(1);
 
-    // A temporary directory, world-searchable so that a cluster run as the
-    // `postgres` user (when we are root) can reach it.
-    let tmp = tempfile::Builder::new()
-        .prefix("fedblog-bench-")
-        .tempdir()?;
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))?;
-    let pg_dir = tmp.path().join("pg");
-    let blog_dir = tmp.path().join("blog");
-    std::fs::create_dir_all(&blog_dir)?;
-    println!(
-        "starting the embedded PostgreSQL cluster in {} ...",
-        pg_dir.display()
-    );
-    let cluster = Cluster(EmbeddedPostgres::start_with(&pg_dir, None, PG_SETTINGS)?);
+    let scratch = Scratch::start()?;
 
     // The sinks' runtime, with named threads; the main thread orchestrates.
     let sink_rt = tokio::runtime::Builder::new_multi_thread()
@@ -253,8 +243,8 @@ fn parent_main() -> anyhow::Result<()> {
     let log = Arc::new(SinkLog::default());
     let result = start_sinks(&sink_rt, sink_count, log.clone()).and_then(|ports| {
         let bench = Bench {
-            cluster: &cluster.0,
-            blog_dir: &blog_dir,
+            cluster: &scratch.cluster.0,
+            blog_dir: &scratch.blog_dir,
             ports,
             log,
             clock_ticks: clock_ticks(),
@@ -264,21 +254,8 @@ fn parent_main() -> anyhow::Result<()> {
     });
 
     sink_rt.shutdown_timeout(Duration::from_secs(5));
-    drop(cluster); // stops PostgreSQL (see Drop), before its directory goes
-    drop(tmp);
+    scratch.finish(); // stops PostgreSQL, before its directory goes
     result
-}
-
-/// Stops the cluster however the benchmark ends (a panic included).
-struct Cluster(EmbeddedPostgres);
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        match self.0.stop() {
-            Ok(()) => println!("embedded PostgreSQL stopped"),
-            Err(e) => eprintln!("could not stop the embedded PostgreSQL: {e}"),
-        }
-    }
 }
 
 struct Bench<'a> {
@@ -559,25 +536,20 @@ async fn child_run(spec: &RunSpec) -> anyhow::Result<RunResult> {
 
     // Set-up: database, the blog (served, so its key can be fetched), followers.
     let setup = Instant::now();
-    db::create_database_if_missing(&spec.admin_url, &spec.db_name).await?;
-    db::migrate(&spec.db_url).await?;
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-    let port = listener.local_addr()?.port();
-    let settings = Settings::from_toml_layers(&[&format!(
-        "[server]\ndomain = \"localhost:{port}\"\nlisten = \"127.0.0.1:{port}\"\n\
-         [database]\nurl = \"{url}\"\n\
-         [storage]\ndata_dir = \"{data}\"\n\
-         [admin]\ntoken = \"bench-token-0123456789abcdef\"\n\
-         [federation]\nallow_private_addresses = true\ndelivery_workers = {workers}\n",
-        url = spec.db_url,
-        data = spec.blog_dir.display(),
-        workers = spec.workers,
-    )])?;
-    let pool = db::connect_pool(&spec.db_url, settings.pool_size)?;
-    let state = AppState::load(settings.clone(), pool.clone()).await?;
-    let federation = fedblog::federation::config(state.clone()).await?;
-    let router = fedblog::web::router(state.clone(), federation.clone());
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let ServedBlog {
+        port,
+        settings,
+        pool,
+        federation,
+        server,
+    } = serve_blog(
+        &spec.admin_url,
+        &spec.db_name,
+        &spec.db_url,
+        &spec.blog_dir,
+        &format!("delivery_workers = {}\n", spec.workers),
+    )
+    .await?;
     insert_followers(&pool, &new_followers(spec)).await?;
     let mut conn = AsyncPgConnection::establish(&spec.db_url).await?;
     diesel::sql_query("ANALYZE").execute(&mut conn).await?;
@@ -587,7 +559,12 @@ async fn child_run(spec: &RunSpec) -> anyhow::Result<RunResult> {
     let rss_reset = reset_peak_rss();
     let rss_base_mib = status_kb("VmRSS:").unwrap_or(0) as f64 / 1024.0;
     let started = Instant::now();
-    let post = authoring::create(&mut conn, &settings, post_input()).await?;
+    let post = authoring::create(
+        &mut conn,
+        &settings,
+        post_input("Delivery benchmark", &["benchmark", "fediverse"]),
+    )
+    .await?;
     let queue_ms = started.elapsed().as_secs_f64() * 1000.0;
     let deliveries = queue::count(&mut conn, DeliveryFilter::Unfinished).await?;
     if deliveries != spec.expected_deliveries as i64 {
@@ -709,26 +686,10 @@ async fn insert_followers(pool: &Pool, followers: &[NewFollower]) -> anyhow::Res
         .await
 }
 
-/// A post of ordinary size (about 2 KB of Markdown).
-fn post_input() -> PostInput {
-    let paragraph = "Federation is a conversation between servers: each one keeps its own \
-        users and forwards what they publish to the servers of the people who follow them. \
-        This paragraph is here to give the post a realistic size, with *some* **markup** \
-        and a [link](https://example.org/).";
-    PostInput {
-        title: "Delivery benchmark".into(),
-        body: [paragraph; 6].join("\n\n"),
-        summary: None,
-        tags: vec!["benchmark".into(), "fediverse".into()],
-        draft: false,
-    }
-}
-
 /// The blog actor's key id and public key (PEM), fetched from its actor
 /// document as a receiving server would.
 async fn fetch_actor_key(port: u16) -> anyhow::Result<(String, String)> {
-    fedblog::federation::http::install_crypto_provider();
-    let client = reqwest::Client::builder().no_proxy().build()?;
+    let client = client_builder().build()?;
     let actor: Value = client
         .get(format!("http://localhost:{port}/users/blog"))
         .header("accept", fedblog::federation::ACTIVITY_JSON)
@@ -1002,54 +963,6 @@ fn check(hits: &[Hit], r: &RunResult) -> anyhow::Result<String> {
 // ---------------------------------------------------------------------------
 // Measurements from /proc
 
-/// The fields after the command name of a /proc stat line (index 0 is the
-/// state, field 3 in proc(5)); the name may hold spaces, so split at the last ')'.
-fn stat(path: &Path) -> Option<(String, Vec<String>)> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let (head, rest) = text.rsplit_once(')')?;
-    let comm = head.split_once('(')?.1.to_string();
-    Some((comm, rest.split_whitespace().map(str::to_string).collect()))
-}
-
-/// The sum of the fields at `indexes` (after the name), in clock ticks.
-fn ticks(fields: &[String], indexes: &[usize]) -> u64 {
-    indexes
-        .iter()
-        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
-        .sum()
-}
-
-const PPID: usize = 1; // field 4
-const UTIME_STIME: &[usize] = &[11, 12]; // fields 14, 15
-const ALL_TIMES: &[usize] = &[11, 12, 13, 14]; // and cutime, cstime (reaped children)
-
-/// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux everywhere).
-fn clock_ticks() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
-/// CPU seconds of this process's threads named `name`.
-fn thread_cpu(name: &str, hz: f64) -> f64 {
-    let mut total = 0;
-    for entry in std::fs::read_dir("/proc/self/task")
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        if let Some((comm, fields)) = stat(&entry.path().join("stat"))
-            && comm == name
-        {
-            total += ticks(&fields, UTIME_STIME);
-        }
-    }
-    total as f64 / hz
-}
-
 /// CPU seconds of the sinks (in the parent).
 fn sink_cpu(hz: f64) -> f64 {
     thread_cpu(SINK_THREAD, hz)
@@ -1071,46 +984,15 @@ fn child_cpu(postmaster: i32, hz: f64) -> ChildCpu {
         std::process::id()
     )))
     .map_or(0, |(_, f)| ticks(&f, UTIME_STIME));
-    // The postmaster (with the children it has reaped) and its live children
-    // (backends, WAL writer, checkpointer, autovacuum, ...).
-    let mut postgres = stat(Path::new(&format!("/proc/{postmaster}/stat")))
-        .map_or(0, |(_, f)| ticks(&f, ALL_TIMES));
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        if !entry
-            .file_name()
-            .to_string_lossy()
-            .bytes()
-            .all(|b| b.is_ascii_digit())
-        {
-            continue;
-        }
-        if let Some((_, fields)) = stat(&entry.path().join("stat"))
-            && fields.get(PPID).and_then(|p| p.parse::<i32>().ok()) == Some(postmaster)
-        {
-            postgres += ticks(&fields, UTIME_STIME);
-        }
-    }
     ChildCpu {
         fedblog: process.saturating_sub(main_thread) as f64 / hz,
-        postgres: postgres as f64 / hz,
+        postgres: postgres_cpu(postmaster, hz),
     }
-}
-
-/// A number from /proc/self/status (kB for the Vm lines).
-fn status_kb(key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(key))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// File descriptors open in this process.
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
-}
-
-/// Resets VmHWM to the current RSS ("5" to clear_refs, Linux 4.0+).
-fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
 // ---------------------------------------------------------------------------
