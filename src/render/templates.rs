@@ -50,6 +50,33 @@ pub struct Templates {
     theme_dir: Option<PathBuf>,
 }
 
+/// minijinja's escaping, except that `/` stays as it is: links read
+/// `https://example.org/` in the page source, not `https:&#x2f;&#x2f;...`.
+/// `& < > " '` are escaped, which is all HTML text and quoted attributes need.
+fn html_formatter(
+    out: &mut minijinja::Output,
+    state: &mut minijinja::State,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    if *state.auto_escape() != AutoEscape::Html || value.is_safe() {
+        return minijinja::escape_formatter(out, state, value);
+    }
+    let text = value.to_string();
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    out.write_str(&escaped)
+        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string()))
+}
+
 impl Templates {
     /// Loads and checks every template, so a broken theme stops start-up
     /// instead of failing on a reader's request.
@@ -63,6 +90,7 @@ impl Templates {
             }
         });
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+        env.set_formatter(html_formatter);
         let dir = theme_dir.clone();
         env.set_loader(move |name| {
             if !is_plain_name(name) {
@@ -146,6 +174,31 @@ fn content_type_for(path: &Path) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_is_escaped_but_slashes_stay() {
+        let mut env = Environment::new();
+        env.set_formatter(html_formatter);
+        env.add_template(
+            "t.html",
+            r#"<a href="{{ u }}" title='{{ t }}'>{{ t }}</a>{{ s|safe }}{{ n }}"#,
+        )
+        .expect("template");
+        let html = env
+            .get_template("t.html")
+            .expect("template")
+            .render(minijinja::context! {
+                u => "https://x.example/a?b=1&c=2",
+                t => "<script>'\"",
+                s => "<em>ok</em>",
+                n => 3,
+            })
+            .expect("render");
+        assert_eq!(
+            html,
+            r#"<a href="https://x.example/a?b=1&amp;c=2" title='&lt;script&gt;&#39;&quot;'>&lt;script&gt;&#39;&quot;</a><em>ok</em>3"#
+        );
+    }
 
     #[test]
     fn names_cannot_leave_the_theme_dir() {
