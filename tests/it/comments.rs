@@ -173,7 +173,7 @@ async fn private_replies_are_kept_off_the_page_and_hostile_html_is_neutralised()
         &peer,
         &app,
         &post_url,
-        "<p onclick=\"steal()\">Nice <script>alert(1)</script><a href=\"javascript:alert(2)\">link</a><img src=x onerror=alert(3)><iframe src=\"https://evil.example\"></iframe></p>",
+        "<p onclick=\"steal()\">Nice <script>alert(1)</script><a href=\"javascript:alert(2)\">link</a><img src=x onerror=alert(3)><iframe src=\"https://evil.example\"></iframe><style>body{display:none}</style><svg onload=alert(4)><circle r=1 /></svg></p>",
         "public",
     )
     .await;
@@ -192,17 +192,45 @@ async fn private_replies_are_kept_off_the_page_and_hostile_html_is_neutralised()
         let selector = scraper::Selector::parse(".comment-list").expect("css");
         doc.select(&selector).map(|e| e.html()).collect()
     };
-    for bad in [
+    let bad_parts = [
         "<script",
         "onclick",
         "javascript:",
         "<img",
         "<iframe",
         "onerror",
-    ] {
+        "<style",
+        "display:none",
+        "<svg",
+        "onload",
+    ];
+    for bad in bad_parts {
         assert!(!comment_html.contains(bad), "{bad} in {comment_html}");
     }
     assert!(comment_html.contains("Nice"));
+
+    // The comments feed carries the same cleaned HTML (as escaped text).
+    let (status, feed) = app.page("/comments.atom").await;
+    assert_eq!(status, StatusCode::OK);
+    let contents: Vec<String> = feed
+        .split("<content type=\"html\"")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('>')?.1.split("</content>").next())
+        .map(|escaped| {
+            quick_xml::escape::unescape(escaped)
+                .expect("XML text")
+                .into_owned()
+        })
+        .collect();
+    // Unlisted replies stay out of public listings, as on Mastodon.
+    assert_eq!(contents.len(), 1, "only the public comment: {feed}");
+    let hostile = contents
+        .iter()
+        .find(|c| c.contains("Nice"))
+        .expect("in the feed");
+    for bad in bad_parts {
+        assert!(!hostile.contains(bad), "{bad} in the feed: {hostile}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
