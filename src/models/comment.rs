@@ -324,6 +324,26 @@ pub async fn visible_for_post(
         .await
 }
 
+/// How many comments each of these posts shows (as [`visible_for_post`] counts them).
+pub async fn visible_counts(
+    conn: &mut AsyncPgConnection,
+    post_ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, i64>> {
+    let rows: Vec<(i64, i64)> = comments::table
+        .filter(comments::post_id.eq_any(post_ids))
+        .filter(comments::state.eq(State::Approved.as_str()))
+        .filter(comments::visibility.eq_any(["public", "unlisted"]))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+            "NOT {}",
+            super::block::blocked_sql("comments.author_ap_id")
+        )))
+        .group_by(comments::post_id)
+        .select((comments::post_id, diesel::dsl::count_star()))
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// New content for a comment.
 #[derive(Debug, AsChangeset)]
 #[diesel(table_name = comments, treat_none_as_null = true)]

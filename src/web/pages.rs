@@ -75,6 +75,8 @@ struct PostContext {
     updated_iso: Option<String>,
     tags: Vec<TagLink>,
     author_name: String,
+    /// Shown comments (filled in on listings).
+    comment_count: i64,
 }
 
 fn post_context(settings: &Settings, item: PostWithTags, with_body: bool) -> PostContext {
@@ -103,6 +105,7 @@ fn post_context(settings: &Settings, item: PostWithTags, with_body: bool) -> Pos
             })
             .collect(),
         author_name: settings.blog.author_name.clone(),
+        comment_count: 0,
     }
 }
 
@@ -346,10 +349,18 @@ async fn listing(
         return Err(PageError::NotFound);
     }
     let rows = post::list_public(&mut conn, scope, per_page, (page - 1) * per_page).await?;
+    let ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
+    let comment_counts = comment::visible_counts(&mut conn, &ids).await?;
     let posts: Vec<PostContext> = authoring::with_tags_many(&mut conn, rows)
         .await?
         .into_iter()
-        .map(|p| post_context(&state.settings, p, false))
+        .map(|p| {
+            let comments = comment_counts.get(&p.post.id).copied().unwrap_or(0);
+            PostContext {
+                comment_count: comments,
+                ..post_context(&state.settings, p, false)
+            }
+        })
         .collect();
     html_page(
         state,

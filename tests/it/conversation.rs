@@ -457,6 +457,14 @@ async fn moderation_holds_first_comments_and_keywords_until_the_author_decides()
         0,
         "nothing stored by the failed answers"
     );
+    // The home page counts what is shown: not the rejected or held ones.
+    let (_, home) = app.page("/").await;
+    let doc = html(&home);
+    assert_eq!(texts(&doc, ".post-card-comments"), ["2 comments"]);
+    assert_eq!(
+        crate::common::attrs(&doc, ".post-card-comments", "href"),
+        [format!("{post_url}#comments")]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
