@@ -37,7 +37,46 @@ enum Place {
     Unknown,
 }
 
-async fn place(conn: &mut AsyncPgConnection, ap_id: &str) -> QueryResult<Place> {
+/// What one of our own addresses names, when it is not an ActivityPub id: a
+/// post's page (its current or an old slug; some servers reply to `url`
+/// rather than `id`), or a comment's place on it (`#comment-N`).
+async fn our_page(
+    conn: &mut AsyncPgConnection,
+    address: &Url,
+) -> QueryResult<Option<(Post, Option<i64>)>> {
+    let Some(slug) = address.path().strip_prefix("/posts/") else {
+        return Ok(None);
+    };
+    if slug.contains('/') {
+        return Ok(None);
+    }
+    let post = match post::find_by_slug(conn, slug).await? {
+        Some(post) => post,
+        None => match post::redirect_target(conn, slug).await? {
+            Some(current) => match post::find_by_slug(conn, &current).await? {
+                Some(post) => post,
+                None => return Ok(None),
+            },
+            None => return Ok(None),
+        },
+    };
+    let comment_id = match address
+        .fragment()
+        .and_then(|f| f.strip_prefix("comment-"))
+        .map(str::parse::<i64>)
+    {
+        None => None,
+        Some(Ok(id)) => match comment::find(conn, id).await? {
+            Some(c) if c.post_id == post.id => Some(c.id),
+            _ => return Ok(None),
+        },
+        Some(Err(_)) => return Ok(None),
+    };
+    Ok(Some((post, comment_id)))
+}
+
+async fn place(conn: &mut AsyncPgConnection, address: &Url, ours: &Url) -> QueryResult<Place> {
+    let ap_id = address.as_str();
     if let Some(post) = post::find_by_ap_id(conn, ap_id).await? {
         return Ok(if post.is_public() {
             Place::Here(Box::new(Anchor {
@@ -49,6 +88,15 @@ async fn place(conn: &mut AsyncPgConnection, ap_id: &str) -> QueryResult<Place> 
         });
     }
     let Some(c) = comment::find_by_ap_id(conn, ap_id).await? else {
+        if same_origin(address, ours)
+            && let Some((post, comment_id)) = our_page(conn, address).await?
+        {
+            return Ok(if post.is_public() {
+                Place::Here(Box::new(Anchor { post, comment_id }))
+            } else {
+                Place::Closed
+            });
+        }
         return Ok(Place::Unknown);
     };
     Ok(match post::find_by_id(conn, c.post_id).await? {
@@ -87,7 +135,7 @@ pub async fn climb(
             tracing::info!(reply = %reply, at = %next, "a reply's parents go in a circle; ignored");
             return Ok(None);
         }
-        match place(conn, next.as_str()).await? {
+        match place(conn, &next, &ours).await? {
             Place::Here(anchor) => {
                 fetched.reverse();
                 return Ok(Some(Chain {

@@ -414,3 +414,68 @@ async fn a_parent_chain_that_takes_too_long_is_given_up() {
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     assert_eq!(comment_count(&app).await, 6);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replies_to_a_posts_page_address_or_a_comments_anchor_are_placed() {
+    let app = TestApp::spawn().await;
+    let mallory = Remote::start().await;
+    let good = Signing::correct(&mallory.key, chrono::Utc::now());
+    app.publish_simple("Old name", &[]).await;
+    let response = app
+        .api(reqwest::Method::PATCH, "/posts/old-name")
+        .json(&json!({"title": "New name"}))
+        .send()
+        .await
+        .expect("rename");
+    assert_eq!(response.status(), StatusCode::OK);
+    let me = mallory.actor();
+    let create = |n: u32, in_reply_to: String| {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{me}/creates/{n}"),
+            "type": "Create",
+            "actor": me,
+            "to": [PUBLIC],
+            "object": {
+                "id": mallory.note_url(&format!("r{n}")),
+                "type": "Note",
+                "attributedTo": me,
+                "inReplyTo": in_reply_to,
+                "content": format!("<p>reply {n}</p>"),
+                "to": [PUBLIC],
+            },
+        })
+    };
+    // The post's id is still /posts/old-name; these name its page instead.
+    let (status, body) = post_inbox(&app, &me, &create(1, app.url("/posts/new-name")), good).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(comment_ids(&app).await, [mallory.note_url("r1")]);
+    let first = {
+        let mut conn = app.pool.get().await.expect("conn");
+        fedblog::models::comment::find_by_ap_id(&mut conn, &mallory.note_url("r1"))
+            .await
+            .expect("query")
+            .expect("stored")
+    };
+    let anchor = app.url(&format!("/posts/old-name#comment-{}", first.id));
+    let (status, body) = post_inbox(&app, &me, &create(2, anchor), good).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let second = {
+        let mut conn = app.pool.get().await.expect("conn");
+        fedblog::models::comment::find_by_ap_id(&mut conn, &mallory.note_url("r2"))
+            .await
+            .expect("query")
+            .expect("stored under the comment")
+    };
+    assert_eq!(second.parent_id, Some(first.id));
+    // Addresses of ours that name nothing: nothing stored.
+    for (n, address) in [
+        (3, app.url("/posts/no-such-post")),
+        (4, app.url("/posts/new-name#comment-999999")),
+        (5, app.url("/tags/new-name")),
+    ] {
+        let (status, body) = post_inbox(&app, &me, &create(n, address), good).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    assert_eq!(comment_count(&app).await, 2);
+}
