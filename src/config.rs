@@ -728,10 +728,49 @@ mod tests {
             ("[author]\nhandle = \"Blog Author\"", "author.handle"),
             ("[admin]\ntoken = \"short\"", "admin.token"),
             ("[log]\nformat = \"xml\"", "log.format"),
+            (
+                "[comments]\nfediverse_policy = \"maybe\"",
+                "comments.fediverse_policy",
+            ),
+            (
+                "[comments]\nreader_policy = \"hold_first_time\"",
+                "comments.reader_policy",
+            ),
+            (
+                "[comments]\nhold_keywords = [\"ok\", \" \"]",
+                "comments.hold_keywords",
+            ),
+            (
+                "[comments]\nreader_rate_limit = 0",
+                "comments.reader_rate_limit",
+            ),
+            (
+                "[comments]\nreader_rate_window_minutes = 100000",
+                "comments.reader_rate_window_minutes",
+            ),
         ] {
             let err = with(toml).expect_err(toml).to_string();
             assert!(err.contains(key), "{toml:?} gave {err:?}");
         }
+    }
+
+    #[test]
+    fn comment_settings_are_read() {
+        let s = with(
+            "[comments]\nfediverse_policy = \"hold_first_time\"\nhold_keywords = [\" Casino \"]",
+        )
+        .expect("valid");
+        assert_eq!(s.comments.fediverse_policy, CommentPolicy::HoldFirstTime);
+        assert_eq!(
+            s.comments.reader_policy,
+            CommentPolicy::HoldAll,
+            "the default"
+        );
+        assert_eq!(s.comments.hold_keywords, ["casino"]);
+        assert_eq!(
+            s.comments.reader_rate_window,
+            std::time::Duration::from_secs(600)
+        );
     }
 
     #[test]
