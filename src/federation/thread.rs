@@ -177,13 +177,13 @@ async fn comment_document(state: &AppState, id: i64, as_json: bool) -> Result<Re
         Some(p) => comment::find(&mut conn, p).await?,
         None => None,
     };
-    let Some(mut note) = note::note(settings, &c, &post, parent.as_ref()) else {
+    let Some(Value::Object(note)) = note::note(settings, &c, &post, parent.as_ref()) else {
         return Err(not_found());
     };
-    if let Some(object) = note.as_object_mut() {
-        object.insert("@context".into(), super::context::context());
-    }
-    Ok(ActivityJson(StatusCode::OK, note).into_response())
+    let mut document = serde_json::Map::new();
+    document.insert("@context".into(), super::context::context());
+    document.extend(note);
+    Ok(ActivityJson(StatusCode::OK, Value::Object(document)).into_response())
 }
 
 /// `GET /comments/{id}/replies`: the shown answers to a comment, oldest first.
