@@ -5,6 +5,7 @@
 //! `db` (pool, migrations, the embedded cluster); `render` and `config`.
 
 pub mod authoring;
+pub mod avatars;
 pub mod cli;
 pub mod cli_comments;
 pub mod comments;

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::avatars::Avatars;
 use crate::config::Settings;
 use crate::db::Pool;
 use crate::federation::keys::{self, ActorKeys, KeyError};
@@ -19,6 +20,8 @@ pub struct AppState {
     pub form_secret: Arc<FormSecret>,
     /// Comments through the form per client address.
     pub comment_limiter: Arc<RateLimiter>,
+    /// Commenters' avatars, cached locally.
+    pub avatars: Arc<Avatars>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +34,8 @@ pub enum StateError {
     Pool(String),
     #[error("loading the comment form secret: {0}")]
     FormSecret(#[from] diesel::result::Error),
+    #[error("the HTTP client for avatars: {0}")]
+    Client(#[from] reqwest::Error),
 }
 
 impl AppState {
@@ -51,7 +56,9 @@ impl AppState {
         let comments = &settings.comments;
         let comment_limiter =
             RateLimiter::new(comments.reader_rate_limit, comments.reader_rate_window);
+        let avatars = Avatars::new(&settings)?;
         Ok(AppState {
+            avatars: Arc::new(avatars),
             form_secret: Arc::new(form_secret),
             comment_limiter: Arc::new(comment_limiter),
             pool,

@@ -376,7 +376,14 @@ async fn receive_reply(
         }
         Ok(())
     })
-    .await
+    .await?;
+    // Their avatars, cached before a reader's browser would ask for them.
+    for (_, author) in &replies {
+        if let Some(icon) = &author.row.icon_url {
+            data.avatars.fetch_in_background(icon);
+        }
+    }
+    Ok(())
 }
 
 /// The Create's object as we may believe it: the embedded copy when it is on

@@ -35,6 +35,23 @@ pub async fn find(
         .optional()
 }
 
+/// The avatar (icon) URLs of these actors, for those that have one.
+pub async fn icons(
+    conn: &mut AsyncPgConnection,
+    actors: &[&str],
+) -> QueryResult<Vec<(String, String)>> {
+    let rows: Vec<(String, Option<String>)> = remote_actors::table
+        .filter(remote_actors::ap_id.eq_any(actors))
+        .filter(remote_actors::icon_url.is_not_null())
+        .select((remote_actors::ap_id, remote_actors::icon_url))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(actor, icon)| Some((actor, icon?)))
+        .collect())
+}
+
 pub async fn upsert(
     conn: &mut AsyncPgConnection,
     row: &RemoteActorRow,

@@ -51,6 +51,7 @@ pub fn router(state: AppState, federation: FederationConfig<AppState>) -> Router
         .route("/feed.rss", get(feeds::rss))
         .route("/static/{file}", get(pages::static_file))
         .route("/media/{file}", get(pages::profile_image))
+        .route("/avatars/{key}", get(pages::avatar))
         .fallback(pages::not_found)
         .layer(from_fn_with_state(state.clone(), error::render_error_pages));
 

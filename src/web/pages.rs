@@ -190,6 +190,8 @@ struct CommentContext {
     website_display: Option<String>,
     initials: String,
     avatar_colour: u8,
+    /// The commenter's avatar as cached here (none: initials are shown).
+    avatar_url: Option<String>,
     permalink: String,
     content_html: String,
     summary: Option<String>,
@@ -210,6 +212,8 @@ struct ThreadView<'a> {
     counts: HashMap<i64, (i64, i64)>,
     /// Whether readers can answer (the form is on).
     replies: bool,
+    /// Cached avatars by commenter (actor id).
+    avatars: HashMap<String, String>,
 }
 
 /// Comments in reading order: each followed by its answers (oldest first).
@@ -271,6 +275,16 @@ fn comment_context(
         author_link,
         website_display,
         initials: initials(&name),
+        avatar_url: match c.origin.as_str() {
+            // The blog's own profile picture, when it has one.
+            "author" => settings.profile.avatar.as_ref().map(|file| {
+                settings.url(&crate::federation::objects::person::media_path(
+                    "avatar", file,
+                ))
+            }),
+            "reader" => None,
+            _ => view.avatars.get(&c.author_ap_id).cloned(),
+        },
         avatar_colour: Sha256::digest(colour_key.as_bytes())[0] % AVATAR_COLOURS,
         author_name: name,
         permalink: if c.is_local() {
@@ -290,6 +304,50 @@ fn comment_context(
             .replies
             .then(|| reply_url(settings, view.post_slug, c.id)),
     }
+}
+
+/// The avatars of the fediverse commenters that are cached here, by actor
+/// id; the others are fetched in the background (initials until then).
+async fn cached_avatars(
+    state: &AppState,
+    conn: &mut diesel_async::AsyncPgConnection,
+    comments: &[Comment],
+) -> Result<HashMap<String, String>, PageError> {
+    let authors: Vec<&str> = comments
+        .iter()
+        .filter(|c| !c.is_local())
+        .map(|c| c.author_ap_id.as_str())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let icons = crate::models::remote_actor::icons(conn, &authors).await?;
+    let mut cached = HashMap::with_capacity(icons.len());
+    for (actor, icon) in icons {
+        match state.avatars.cached(&icon) {
+            Some(key) => {
+                cached.insert(actor, state.settings.url(&format!("/avatars/{key}")));
+            }
+            None => state.avatars.fetch_in_background(&icon),
+        }
+    }
+    Ok(cached)
+}
+
+/// `GET /avatars/{key}`: a commenter's avatar as cached here.
+pub async fn avatar(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Response, PageError> {
+    let (bytes, content_type) = state.avatars.read(&key).await.ok_or(PageError::NotFound)?;
+    let mut response = (StatusCode::OK, bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // The key is the image URL's hash: the bytes behind it do not change.
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=604800"),
+    );
+    Ok(response)
 }
 
 /// The post page with the comment form set up to answer comment `id`.
@@ -470,6 +528,7 @@ pub async fn render_post(
         post_slug: &row.slug,
         counts: reaction::counts_for_comments(conn, row.id).await?,
         replies: settings.comments.reader_comments,
+        avatars: cached_avatars(state, conn, &comments).await?,
     };
     let thread = threaded(&view, &comments);
     let reactions = reactions_context(conn, row.id).await?;

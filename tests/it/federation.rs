@@ -471,6 +471,25 @@ async fn the_profile_has_a_bio_images_and_fields() {
         app.get("/media/avatar.jpg").await.status(),
         StatusCode::NOT_FOUND
     );
+
+    // The author's answers under a post wear the profile picture.
+    app.publish_simple("With a face", &[]).await;
+    let response = app
+        .api(reqwest::Method::POST, "/posts/with-a-face/replies")
+        .json(&serde_json::json!({"text": "Hello from me"}))
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let (_, body) = app.page("/posts/with-a-face").await;
+    assert_eq!(
+        crate::common::attrs(
+            &crate::common::html(&body),
+            ".comment-by-author img.comment-avatar",
+            "src"
+        ),
+        [icon]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -20,6 +20,9 @@ use sha2::{Digest, Sha256};
 
 use crate::common::TestApp;
 
+/// A file a test remote serves: its content type and bytes.
+pub(crate) type ServedFile = (String, Vec<u8>);
+
 /// A remote actor served from loopback, with a key we control.
 pub(crate) struct Remote {
     addr: SocketAddr,
@@ -29,6 +32,10 @@ pub(crate) struct Remote {
     pub(crate) notes: Arc<Mutex<HashMap<String, Value>>>,
     /// How long it takes to serve a note (a slow server).
     pub(crate) note_delay: Arc<Mutex<std::time::Duration>>,
+    /// Files it serves at `/files/{name}`: (content type, bytes).
+    pub(crate) files: Arc<Mutex<HashMap<String, ServedFile>>>,
+    /// How often each file was asked for.
+    pub(crate) file_hits: Arc<Mutex<HashMap<String, usize>>>,
     pub(crate) key: RsaPrivateKey,
     /// A second key that is not the actor's.
     other_key: RsaPrivateKey,
@@ -62,7 +69,29 @@ impl Remote {
         let served_notes = notes.clone();
         let note_delay = Arc::new(Mutex::new(std::time::Duration::ZERO));
         let delay = note_delay.clone();
+        let files = Arc::new(Mutex::new(HashMap::<String, ServedFile>::new()));
+        let file_hits = Arc::new(Mutex::new(HashMap::<String, usize>::new()));
+        let (served_files, hits) = (files.clone(), file_hits.clone());
         let router = Router::new()
+            .route(
+                "/files/{name}",
+                get(move |Path(name): Path<String>| {
+                    *hits.lock().expect("hits").entry(name.clone()).or_default() += 1;
+                    let file = served_files.lock().expect("files").get(&name).cloned();
+                    async move {
+                        match file {
+                            Some((kind, bytes)) => {
+                                (StatusCode::OK, [("content-type", kind)], bytes)
+                            }
+                            None => (
+                                StatusCode::NOT_FOUND,
+                                [("content-type", "text/plain".to_string())],
+                                Vec::new(),
+                            ),
+                        }
+                    }
+                }),
+            )
             .route(
                 "/users/mallory",
                 get(move || {
@@ -98,9 +127,31 @@ impl Remote {
             doc,
             notes,
             note_delay,
+            files,
+            file_hits,
             key: RsaPrivateKey::from_pkcs8_pem(&pair.private_key).expect("pem"),
             other_key: RsaPrivateKey::from_pkcs8_pem(&other.private_key).expect("pem"),
         }
+    }
+
+    /// Serves `bytes` at `/files/{name}` and makes it the actor's avatar.
+    pub(crate) fn set_avatar(&self, name: &str, content_type: &str, bytes: Vec<u8>) -> String {
+        let url = format!("http://localhost:{}/files/{name}", self.addr.port());
+        self.files
+            .lock()
+            .expect("files")
+            .insert(name.to_string(), (content_type.to_string(), bytes));
+        self.doc.lock().expect("doc")["icon"] = json!({"type": "Image", "url": url});
+        url
+    }
+
+    pub(crate) fn hits(&self, name: &str) -> usize {
+        self.file_hits
+            .lock()
+            .expect("hits")
+            .get(name)
+            .copied()
+            .unwrap_or(0)
     }
 
     pub(crate) fn actor(&self) -> String {
