@@ -154,14 +154,15 @@ pub async fn initial_state(
     author: &str,
     text: &str,
 ) -> Result<(State, Option<String>), DieselError> {
-    if let Some(word) = held_keyword(settings, text) {
-        return Ok((State::Pending, Some(format!("contains \"{word}\""))));
-    }
     let policy = match origin {
+        // The author is not moderated, keywords or not.
         Origin::Author => return Ok((State::Approved, None)),
         Origin::Remote => settings.comments.fediverse_policy,
         Origin::Reader => settings.comments.reader_policy,
     };
+    if let Some(word) = held_keyword(settings, text) {
+        return Ok((State::Pending, Some(format!("contains \"{word}\""))));
+    }
     Ok(match policy {
         CommentPolicy::ApproveAll => (State::Approved, None),
         CommentPolicy::HoldAll => (

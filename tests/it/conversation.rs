@@ -465,6 +465,17 @@ async fn moderation_holds_first_comments_and_keywords_until_the_author_decides()
         crate::common::attrs(&doc, ".post-card-comments", "href"),
         [format!("{post_url}#comments")]
     );
+
+    // The author is not held, whatever the words.
+    let response = app
+        .api(Method::POST, "/posts/moderated/replies")
+        .json(&json!({"text": "No casino talk here, please."}))
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let answer: Value = response.json().await.expect("json");
+    assert_eq!(answer["state"], "approved");
 }
 
 #[tokio::test(flavor = "multi_thread")]
