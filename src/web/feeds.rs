@@ -71,6 +71,53 @@ pub async fn comments_atom(State(state): State<AppState>) -> Result<Response, Pa
     ))
 }
 
+/// The start of an Atom feed, up to its first entry: `id` is the feed's id,
+/// `this` its own address.
+fn atom_head(
+    settings: &Settings,
+    title: &str,
+    subtitle: Option<&str>,
+    id: &str,
+    this: &str,
+    updated: DateTime<Utc>,
+) -> String {
+    let e = xml_escape;
+    let blog = &settings.blog;
+    let home = settings.url("/");
+    let mut xml = String::new();
+    let _ = write!(
+        xml,
+        concat!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n",
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"{lang}\">\n",
+            "  <title type=\"text\">{title}</title>\n",
+        ),
+        lang = e(&blog.language),
+        title = e(title),
+    );
+    if let Some(subtitle) = subtitle {
+        let _ = writeln!(xml, "  <subtitle type=\"text\">{}</subtitle>", e(subtitle));
+    }
+    let _ = write!(
+        xml,
+        concat!(
+            "  <id>{id}</id>\n",
+            "  <link rel=\"alternate\" type=\"text/html\" href=\"{home}\"/>\n",
+            "  <link rel=\"self\" type=\"application/atom+xml\" href=\"{this}\"/>\n",
+            "  <updated>{updated}</updated>\n",
+            "  <author><name>{author}</name><uri>{home}</uri></author>\n",
+            "  <generator version=\"{version}\">fedblog</generator>\n",
+        ),
+        id = e(id),
+        home = e(&home),
+        this = e(this),
+        updated = rfc3339(updated),
+        author = e(&blog.author_name),
+        version = env!("CARGO_PKG_VERSION"),
+    );
+    xml
+}
+
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -92,7 +139,6 @@ fn comment_author_uri(settings: &Settings, c: &Comment) -> Option<String> {
 pub fn comments_atom_xml(settings: &Settings, rows: &[(Comment, String, String)]) -> String {
     let e = xml_escape;
     let blog = &settings.blog;
-    let home = settings.url("/");
     let last_change = |c: &Comment| c.updated_at.unwrap_or(c.published_at);
     let updated = rows
         .iter()
@@ -100,28 +146,8 @@ pub fn comments_atom_xml(settings: &Settings, rows: &[(Comment, String, String)]
         .max()
         .unwrap_or_else(Utc::now);
     let this = settings.url("/comments.atom");
-    let mut xml = String::new();
-    let _ = write!(
-        xml,
-        concat!(
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n",
-            "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"{lang}\">\n",
-            "  <title type=\"text\">Comments on {title}</title>\n",
-            "  <id>{this}</id>\n",
-            "  <link rel=\"alternate\" type=\"text/html\" href=\"{home}\"/>\n",
-            "  <link rel=\"self\" type=\"application/atom+xml\" href=\"{this}\"/>\n",
-            "  <updated>{updated}</updated>\n",
-            "  <author><name>{author}</name><uri>{home}</uri></author>\n",
-            "  <generator version=\"{version}\">fedblog</generator>\n",
-        ),
-        lang = e(&blog.language),
-        title = e(&blog.title),
-        home = e(&home),
-        this = e(&this),
-        updated = rfc3339(updated),
-        author = e(&blog.author_name),
-        version = env!("CARGO_PKG_VERSION"),
-    );
+    let title = format!("Comments on {}", blog.title);
+    let mut xml = atom_head(settings, &title, None, &this, &this, updated);
     for (c, slug, post_title) in rows {
         let name = c.display_name();
         let url = urls::comment_anchor(settings, slug, c.id);
@@ -166,29 +192,13 @@ pub fn atom_xml(settings: &Settings, posts: &[PostWithTags]) -> String {
     let blog = &settings.blog;
     let home = settings.url("/");
     let updated = posts.iter().map(last_change).max().unwrap_or_else(Utc::now);
-    let mut xml = String::new();
-    let _ = write!(
-        xml,
-        concat!(
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n",
-            "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"{lang}\">\n",
-            "  <title type=\"text\">{title}</title>\n",
-            "  <subtitle type=\"text\">{subtitle}</subtitle>\n",
-            "  <id>{home}</id>\n",
-            "  <link rel=\"alternate\" type=\"text/html\" href=\"{home}\"/>\n",
-            "  <link rel=\"self\" type=\"application/atom+xml\" href=\"{this}\"/>\n",
-            "  <updated>{updated}</updated>\n",
-            "  <author><name>{author}</name><uri>{home}</uri></author>\n",
-            "  <generator version=\"{version}\">fedblog</generator>\n",
-        ),
-        lang = e(&blog.language),
-        title = e(&blog.title),
-        subtitle = e(&blog.description),
-        home = e(&home),
-        this = e(&settings.url("/feed.atom")),
-        updated = updated.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        author = e(&blog.author_name),
-        version = env!("CARGO_PKG_VERSION"),
+    let mut xml = atom_head(
+        settings,
+        &blog.title,
+        Some(&blog.description),
+        &home,
+        &settings.url("/feed.atom"),
+        updated,
     );
     for p in posts {
         let url = urls::post(settings, &p.post.slug);
@@ -206,8 +216,8 @@ pub fn atom_xml(settings: &Settings, posts: &[PostWithTags]) -> String {
             ),
             title = e(&p.post.title),
             url = e(&url),
-            published = published.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            updated = last_change(p).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            published = rfc3339(published),
+            updated = rfc3339(last_change(p)),
             author = e(&blog.author_name),
         );
         for t in &p.tags {

@@ -19,14 +19,7 @@ async fn create_get_update_publish_delete_round_trip() {
     assert_eq!(created["excerpt"], "Hello world.");
     assert!(created["published_at"].is_null());
 
-    let fetched: Value = app
-        .api(Method::GET, "/posts/first-draft")
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let fetched: Value = app.api_get("/posts/first-draft").await;
     assert_eq!(fetched["title"], "First draft");
 
     let updated: Value = app

@@ -13,14 +13,7 @@ use crate::common::{TestApp, html, run, texts};
 
 /// Every comment as the author's API lists it (all states), oldest first.
 async fn all_comments(app: &TestApp) -> Vec<Value> {
-    let list: Value = app
-        .api(Method::GET, "/comments?state=all&per_page=500")
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("json");
+    let list: Value = app.api_get("/comments?state=all&per_page=500").await;
     let mut rows = list["comments"].as_array().cloned().unwrap_or_default();
     rows.reverse();
     rows
@@ -362,14 +355,7 @@ async fn moderation_holds_first_comments_and_keywords_until_the_author_decides()
     assert!(!body.contains("Hello there"));
     let (_, _, replies) = app.fetch_ap(&format!("{post_url}/replies")).await;
     assert_eq!(replies["totalItems"], 0);
-    let pending: Value = app
-        .api(Method::GET, "/comments")
-        .send()
-        .await
-        .expect("pending")
-        .json()
-        .await
-        .expect("json");
+    let pending: Value = app.api_get("/comments").await;
     assert_eq!(pending["comments"][0]["ap_id"], first.as_str());
 
     // Approved: shown, and the next comment from the same account goes straight up.
@@ -557,14 +543,7 @@ async fn blocks_are_managed_through_the_api() {
         .await
         .expect("block");
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let list: Value = app
-        .api(Method::GET, "/blocks")
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("json");
+    let list: Value = app.api_get("/blocks").await;
     let values: Vec<&str> = list["blocks"]
         .as_array()
         .expect("blocks")

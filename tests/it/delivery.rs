@@ -488,14 +488,7 @@ async fn the_author_sees_failing_deliveries_and_can_retry_them() {
         .await
         .expect("GET");
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let listed: Value = app
-        .api(reqwest::Method::GET, "/deliveries?state=failing")
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("json");
+    let listed: Value = app.api_get("/deliveries?state=failing").await;
     assert_eq!(listed["total"], 1);
     let row = &listed["deliveries"][0];
     assert_eq!(row["state"], "failing");
@@ -520,14 +513,7 @@ async fn the_author_sees_failing_deliveries_and_can_retry_them() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("1 deliveries"), "{out}");
     assert_eq!(app.deliver().await, 1);
-    let listed: Value = app
-        .api(reqwest::Method::GET, "/deliveries?state=delivered")
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("json");
+    let listed: Value = app.api_get("/deliveries?state=delivered").await;
     assert_eq!(listed["total"], 1);
     let retried: Value = app
         .api(reqwest::Method::POST, "/deliveries/retry")

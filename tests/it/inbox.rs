@@ -666,14 +666,7 @@ async fn a_delete_that_overtakes_its_create_wins_and_edits_are_moderated_again()
         !page.contains("PILLS") && !page.contains("Nice post"),
         "held again"
     );
-    let held: Value = app
-        .api(reqwest::Method::GET, "/comments")
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("json");
+    let held: Value = app.api_get("/comments").await;
     assert_eq!(held["comments"][0]["ap_id"], note(2));
     assert_eq!(
         held["comments"][0]["moderation_note"],

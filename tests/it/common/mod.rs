@@ -276,17 +276,22 @@ impl TestApp {
             .await
     }
 
-    /// Number of posts the author's API lists (drafts and published).
-    pub async fn post_count(&self) -> i64 {
-        let list: Value = self
-            .api(reqwest::Method::GET, "/posts")
+    /// GET from the author's API, as JSON.
+    pub async fn api_get(&self, path: &str) -> Value {
+        self.api(reqwest::Method::GET, path)
             .send()
             .await
-            .expect("list")
+            .expect("GET")
             .json()
             .await
-            .expect("json");
-        list["total"].as_i64().expect("total")
+            .expect("json")
+    }
+
+    /// Number of posts the author's API lists (drafts and published).
+    pub async fn post_count(&self) -> i64 {
+        self.api_get("/posts").await["total"]
+            .as_i64()
+            .expect("total")
     }
 
     /// The `fedblog` binary, configured for this app's database.
