@@ -85,6 +85,9 @@ struct RawFederation {
     request_timeout_secs: i64,
     per_instance_concurrency: i64,
     show_followers: bool,
+    inbox_workers: i64,
+    inbox_concurrency: i64,
+    inbox_queue_limit: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -219,6 +222,12 @@ pub struct FederationSettings {
     pub per_instance_concurrency: i64,
     /// Whether the followers collection lists its members (else only counts them).
     pub show_followers: bool,
+    /// Queued inbound activities processed at once.
+    pub inbox_workers: usize,
+    /// Inbox requests being verified at once; more are answered 503.
+    pub inbox_concurrency: usize,
+    /// Activities waiting in the inbox queue beyond which requests are answered 503.
+    pub inbox_queue_limit: i64,
 }
 
 /// Who decides whether a comment is shown.
@@ -389,7 +398,28 @@ impl Settings {
                 "must be between 1 and 64",
             ));
         }
+        if !(1..=256).contains(&f.inbox_workers) {
+            return Err(invalid(
+                "federation.inbox_workers",
+                "must be between 1 and 256",
+            ));
+        }
+        if !(1..=4096).contains(&f.inbox_concurrency) {
+            return Err(invalid(
+                "federation.inbox_concurrency",
+                "must be between 1 and 4096",
+            ));
+        }
+        if !(1..=10_000_000).contains(&f.inbox_queue_limit) {
+            return Err(invalid(
+                "federation.inbox_queue_limit",
+                "must be between 1 and 10000000",
+            ));
+        }
         let federation = FederationSettings {
+            inbox_workers: f.inbox_workers as usize,
+            inbox_concurrency: f.inbox_concurrency as usize,
+            inbox_queue_limit: f.inbox_queue_limit,
             per_instance_concurrency: f.per_instance_concurrency,
             show_followers: f.show_followers,
             request_timeout: std::time::Duration::from_secs(f.request_timeout_secs as u64),

@@ -11,6 +11,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use crate::config::Settings;
 use crate::db::{Database, OnClose};
 use crate::delivery::worker::Workers;
+use crate::federation::inbox::worker::InboxWorkers;
 use crate::state::AppState;
 use crate::web;
 
@@ -43,6 +44,7 @@ async fn run(settings: Settings, db: &Database, shutdown: ShutdownSignal) -> any
     let state = AppState::load(settings, db.pool.clone()).await?;
     let federation = crate::federation::config(state.clone()).await?;
     let workers = Workers::spawn(federation.clone())?;
+    let inbox_workers = InboxWorkers::spawn(federation.clone());
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (server.listen)"))?;
@@ -63,6 +65,7 @@ async fn run(settings: Settings, db: &Database, shutdown: ShutdownSignal) -> any
             tokio::time::sleep(SHUTDOWN_GRACE).await;
         } => tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them"),
     }
+    inbox_workers.shutdown().await;
     workers.shutdown().await;
     Ok(())
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::avatars::Avatars;
 use crate::config::Settings;
 use crate::db::Pool;
+use crate::federation::inbox::InboxGate;
 use crate::federation::keys::{self, ActorKeys, KeyError};
 use crate::render::templates::{Templates, ThemeError};
 use crate::web::csrf::FormSecret;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub comment_limiter: Arc<RateLimiter>,
     /// Commenters' avatars, cached locally.
     pub avatars: Arc<Avatars>,
+    /// How much the inbox takes at once (requests, queue).
+    pub inbox_gate: Arc<InboxGate>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +60,12 @@ impl AppState {
         let comment_limiter =
             RateLimiter::new(comments.reader_rate_limit, comments.reader_rate_window);
         let avatars = Avatars::new(&settings)?;
+        let inbox_gate = InboxGate::new(
+            settings.federation.inbox_concurrency,
+            settings.federation.inbox_queue_limit,
+        );
         Ok(AppState {
+            inbox_gate: Arc::new(inbox_gate),
             avatars: Arc::new(avatars),
             form_secret: Arc::new(form_secret),
             comment_limiter: Arc::new(comment_limiter),

@@ -74,6 +74,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    inbox_queue (id) {
+        id -> Int8,
+        ap_id -> Text,
+        actor_ap_id -> Text,
+        kind -> Text,
+        json -> Jsonb,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        locked_until -> Nullable<Timestamptz>,
+        gave_up_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     instance_settings (key) {
         key -> Text,
         value -> Text,
@@ -188,6 +204,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     comments,
     deliveries,
     followers,
+    inbox_queue,
     instance_settings,
     instances,
     post_slug_redirects,

@@ -1,13 +1,16 @@
-//! Activities arriving in our inboxes. The signature (with the key of the
-//! actor the activity names) and the actor's host are checked by the library
-//! before `verify`; `verify` checks what this actor may do; `receive` applies
-//! the effect and records the activity id in one transaction, so a redelivery
-//! changes nothing.
+//! Activities arriving in our inboxes. In the request, the signature (with
+//! the key of the actor the activity names) and the actor's host are checked
+//! by the library before `verify`, which checks what this actor may do
+//! without fetching anything; the inbox then queues the activity. Later, a
+//! worker calls [`process`], which fetches what it needs and applies the
+//! effect, recording the activity id in the same transaction, so a
+//! redelivery changes nothing. No database connection is held while
+//! anything is fetched: each step takes one for its queries and gives it back.
 
 use activitypub_federation::config::Data;
-use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::traits::{Activity, Actor};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde_json::Map;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use url::Url;
@@ -18,7 +21,6 @@ use super::objects::remote_note::{self, FetchError, RemoteNote};
 use super::{object_id, outgoing, reply_chain, same_origin};
 use crate::config::Settings;
 use crate::delivery;
-use crate::models::delivery::instance;
 use crate::models::post::Post;
 use crate::models::{
     block, comment, follower, post, reaction, received_activity, remote_actor, tombstone,
@@ -36,6 +38,9 @@ pub struct InboxActivity {
     pub actor: Url,
     #[serde(default)]
     pub object: Value,
+    /// Everything else the sender wrote (addressing, times...), kept in the queue.
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
 }
 
 /// A reference that may be a bare id or an object with an `id`.
@@ -52,6 +57,11 @@ impl InboxActivity {
 
     fn our_actor(data: &Data<AppState>) -> String {
         urls::actor(&data.settings)
+    }
+
+    /// An actor announcing its own deletion.
+    pub fn is_self_delete(&self) -> bool {
+        self.kind == "Delete" && self.object_id().as_ref() == Some(&self.actor)
     }
 }
 
@@ -80,6 +90,11 @@ impl Activity for InboxActivity {
             .object
             .get("actor")
             .is_some_and(|inner| object_id(inner).as_ref() != Some(&self.actor));
+        let embedded_author = match self.object.get("attributedTo") {
+            Some(Value::Array(items)) => items.first().and_then(object_id),
+            Some(other) => object_id(other),
+            None => None,
+        };
         match self.kind.as_str() {
             "Follow" if !names_us => Err(FederationError::Invalid(
                 "a Follow must name this blog's actor as its object".into(),
@@ -88,39 +103,43 @@ impl Activity for InboxActivity {
             "Undo" if undoes_someone_else => Err(FederationError::Forbidden(
                 "an actor can only undo its own activities".into(),
             )),
+            "Create" if embedded_author.is_some_and(|a| a != self.actor) => {
+                Err(FederationError::Forbidden(
+                    "a Note must be attributed to the actor that sends it".into(),
+                ))
+            }
             _ => Ok(()),
         }
     }
 
-    async fn receive(self, data: &Data<AppState>) -> Result<(), FederationError> {
-        let mut conn = data.pool.get().await?;
-        let instance = crate::models::delivery::instance_of(self.actor.as_str());
-        instance::record_alive(&mut conn, &instance, false).await?;
-        match self.kind.as_str() {
-            "Follow" => receive_follow(self, data, &mut conn).await,
-            "Create" => receive_reply(self, data, &mut conn).await,
-            "Like" => receive_reaction(self, reaction::Kind::Like, &mut conn).await,
-            "Announce" => receive_reaction(self, reaction::Kind::Announce, &mut conn).await,
-            "Delete" if self.object_id().as_ref() != Some(&self.actor) => {
-                receive_delete(self, &mut conn).await
-            }
-            "Undo" => receive_undo(self, &mut conn).await,
-            "Delete" if self.object_id().as_ref() == Some(&self.actor) => {
-                forget_actor(&mut conn, self.actor.as_str()).await
-            }
-            "Update" if self.object_id().as_ref() == Some(&self.actor) => {
-                // Never trust the embedded copy: refetch the profile from its origin.
-                drop(conn);
-                ObjectId::<RemoteActor>::from(self.actor.clone())
-                    .dereference_forced(data)
-                    .await?;
-                Ok(())
-            }
-            "Update" => receive_comment_edit(self, data, &mut conn).await,
-            other => {
-                tracing::debug!(kind = other, activity_id = %self.id, "ignoring an activity we do not act on");
-                Ok(())
-            }
+    /// Verified: the inbox queues it (outside the library, so that the
+    /// sender's wait for the key is bounded apart from the queue write).
+    async fn receive(self, _data: &Data<AppState>) -> Result<(), FederationError> {
+        Ok(())
+    }
+}
+
+/// Applies a verified activity (in a worker, after the sender was answered).
+pub async fn process(activity: InboxActivity, data: &Data<AppState>) -> Result<(), FederationError> {
+    match activity.kind.as_str() {
+        "Follow" => receive_follow(activity, data).await,
+        "Create" => receive_reply(activity, data).await,
+        "Like" => receive_reaction(activity, reaction::Kind::Like, data).await,
+        "Announce" => receive_reaction(activity, reaction::Kind::Announce, data).await,
+        "Delete" if activity.is_self_delete() => {
+            forget_actor(&mut *data.pool.get().await?, activity.actor.as_str()).await
+        }
+        "Delete" => receive_delete(activity, data).await,
+        "Undo" => receive_undo(activity, data).await,
+        "Update" if activity.object_id().as_ref() == Some(&activity.actor) => {
+            // Never trust the embedded copy: refetch the profile from its origin.
+            RemoteActor::dereference_exact(&activity.actor, data, true).await?;
+            Ok(())
+        }
+        "Update" => receive_comment_edit(activity, data).await,
+        other => {
+            tracing::debug!(kind = other, activity_id = %activity.id, "ignoring an activity we do not act on");
+            Ok(())
         }
     }
 }
@@ -128,14 +147,12 @@ impl Activity for InboxActivity {
 async fn receive_follow(
     activity: InboxActivity,
     data: &Data<AppState>,
-    conn: &mut AsyncPgConnection,
 ) -> Result<(), FederationError> {
-    let follower = ObjectId::<RemoteActor>::from(activity.actor.clone())
-        .dereference(data)
-        .await?;
+    let follower = RemoteActor::dereference_exact(&activity.actor, data, false).await?;
     let settings = data.settings.clone();
     let inbox = follower.inbox().to_string();
     let shared = follower.shared_inbox().map(|u| u.to_string());
+    let mut conn = data.pool.get().await?;
     conn.transaction::<_, FederationError, _>(async |conn| {
         if !received_activity::record(conn, activity.id.as_str()).await? {
             return Ok(());
@@ -165,8 +182,9 @@ async fn receive_follow(
 
 async fn receive_undo(
     activity: InboxActivity,
-    conn: &mut AsyncPgConnection,
+    data: &Data<AppState>,
 ) -> Result<(), FederationError> {
+    let conn = &mut *data.pool.get().await?;
     let inner_kind = activity.object.get("type").and_then(Value::as_str);
     let Some(inner_id) = activity.object_id() else {
         return Ok(());
@@ -199,8 +217,9 @@ async fn receive_undo(
 async fn receive_reaction(
     activity: InboxActivity,
     kind: reaction::Kind,
-    conn: &mut AsyncPgConnection,
+    data: &Data<AppState>,
 ) -> Result<(), FederationError> {
+    let conn = &mut *data.pool.get().await?;
     let Some(object) = activity.object_id() else {
         return Ok(());
     };
@@ -317,7 +336,6 @@ fn object_id_str(value: &Value) -> Option<String> {
 async fn receive_reply(
     activity: InboxActivity,
     data: &Data<AppState>,
-    conn: &mut AsyncPgConnection,
 ) -> Result<(), FederationError> {
     let Some(object) = believed_object(&activity, data).await? else {
         return Ok(());
@@ -325,7 +343,7 @@ async fn receive_reply(
     let Some(in_reply_to) = object.in_reply_to.clone() else {
         return Ok(());
     };
-    if tombstone::exists(conn, object.id.as_str()).await? {
+    if tombstone::exists(&mut *data.pool.get().await?, object.id.as_str()).await? {
         tracing::info!(object = %object.id, "a Create of something already deleted; ignored");
         return Ok(());
     }
@@ -336,7 +354,7 @@ async fn receive_reply(
     }
     // The whole climb gets a deadline, not only each fetch: the sender waits.
     let deadline = data.settings.federation.request_timeout * 3;
-    let climb = reply_chain::climb(data, conn, &object.id, &in_reply_to);
+    let climb = reply_chain::climb(data, &object.id, &in_reply_to);
     let Ok(found) = tokio::time::timeout(deadline, climb).await else {
         tracing::info!(reply = %object.id, "fetching a reply's parents took too long; ignored");
         return Ok(());
@@ -349,10 +367,7 @@ async fn receive_reply(
         let Some(author) = parent.attributed_to.clone() else {
             return Ok(());
         };
-        match ObjectId::<RemoteActor>::from(author)
-            .dereference(data)
-            .await
-        {
+        match RemoteActor::dereference_exact(&author, data, false).await {
             Ok(author) => replies.push((parent, author)),
             Err(e) => {
                 tracing::info!(parent = %parent.id, error = %e, "the author of a reply's parent could not be had; ignored");
@@ -360,12 +375,11 @@ async fn receive_reply(
             }
         }
     }
-    let author = ObjectId::<RemoteActor>::from(activity.actor.clone())
-        .dereference(data)
-        .await?;
+    let author = RemoteActor::dereference_exact(&activity.actor, data, false).await?;
     replies.push((object, author));
     let settings = data.settings.clone();
     let anchor = chain.anchor;
+    let mut conn = data.pool.get().await?;
     conn.transaction::<_, FederationError, _>(async |conn| {
         if !received_activity::record(conn, activity.id.as_str()).await? {
             return Ok(());
@@ -503,8 +517,9 @@ async fn store_reply(
 /// Create) leaves a tombstone, so that the late Create is ignored.
 async fn receive_delete(
     activity: InboxActivity,
-    conn: &mut AsyncPgConnection,
+    data: &Data<AppState>,
 ) -> Result<(), FederationError> {
+    let conn = &mut *data.pool.get().await?;
     let Some(id) = activity.object_id() else {
         return Ok(());
     };
@@ -524,7 +539,6 @@ async fn receive_delete(
 async fn receive_comment_edit(
     activity: InboxActivity,
     data: &Data<AppState>,
-    conn: &mut AsyncPgConnection,
 ) -> Result<(), FederationError> {
     let object = &activity.object;
     let Some(object_ap_id) = object_id(object) else {
@@ -535,14 +549,12 @@ async fn receive_comment_edit(
             "the object is not on the actor's server".into(),
         ));
     }
-    let Some(updated) = object
+    // Without `updated` (or with one we cannot read), the edit still applies, as in Mastodon.
+    let stamped = object
         .get("updated")
         .and_then(Value::as_str)
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&chrono::Utc))
-    else {
-        return Ok(());
-    };
+        .map(|t| t.with_timezone(&chrono::Utc));
     let NoteBody {
         content,
         summary,
@@ -552,9 +564,11 @@ async fn receive_comment_edit(
         content_html: &content,
         summary: summary.as_deref(),
         sensitive,
-        updated_at: updated,
+        updated_at: stamped.unwrap_or_else(chrono::Utc::now),
     };
-    if !comment::apply_edit(conn, object_ap_id.as_str(), activity.actor.as_str(), &edit).await? {
+    let conn = &mut *data.pool.get().await?;
+    let (ap_id, author) = (object_ap_id.as_str(), activity.actor.as_str());
+    if !comment::apply_edit(conn, ap_id, author, &edit, stamped.is_some()).await? {
         return Ok(());
     }
     tracing::info!(comment = %object_ap_id, "comment edited by its author");

@@ -21,6 +21,9 @@ pub enum FederationError {
     Invalid(String),
     #[error("not allowed: {0}")]
     Forbidden(String),
+    /// The sender could not be verified (401).
+    #[error("not verified: {0}")]
+    Unverified(String),
 }
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for FederationError {
@@ -53,6 +56,7 @@ impl FederationError {
             },
             FederationError::Invalid(_) => StatusCode::BAD_REQUEST,
             FederationError::Forbidden(_) => StatusCode::FORBIDDEN,
+            FederationError::Unverified(_) => StatusCode::UNAUTHORIZED,
             FederationError::Database(_) | FederationError::Pool(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }

@@ -119,9 +119,9 @@ pub struct Chain {
 /// Follows `in_reply_to` (what `reply` answers) up to one of our posts or a
 /// comment we hold. `None` when it ends elsewhere, cycles, leaves the budget,
 /// or a fetch fails or is not believed: the reply is then none of ours.
+/// A connection is taken for each look-up and given back before each fetch.
 pub async fn climb(
     data: &Data<AppState>,
-    conn: &mut AsyncPgConnection,
     reply: &Url,
     in_reply_to: &Url,
 ) -> Result<Option<Chain>, FederationError> {
@@ -135,7 +135,8 @@ pub async fn climb(
             tracing::info!(reply = %reply, at = %next, "a reply's parents go in a circle; ignored");
             return Ok(None);
         }
-        match place(conn, &next, &ours).await? {
+        let here = place(&mut *data.pool.get().await?, &next, &ours).await?;
+        match here {
             Place::Here(anchor) => {
                 fetched.reverse();
                 return Ok(Some(Chain {

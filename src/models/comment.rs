@@ -2,6 +2,7 @@
 //! the author's answers (`author`) and readers' comments from the blog page
 //! (`reader`); the last two are Notes of the blog actor, with ids here.
 
+use chrono::Timelike;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -354,30 +355,36 @@ pub struct Edit<'a> {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Applies an edit by the comment's author if it is newer than the last one
-/// (and the comment is not deleted); true when applied.
+/// Applies an edit by the comment's author (unless the comment is deleted),
+/// as Mastodon does: unless what we hold is strictly newer than the edit's
+/// `updated` time. An edit without one (`stamped` false) always applies.
+/// True when applied.
 pub async fn apply_edit(
     conn: &mut AsyncPgConnection,
     ap_id: &str,
     author: &str,
     edit: &Edit<'_>,
+    stamped: bool,
 ) -> QueryResult<bool> {
-    diesel::update(
-        comments::table
-            .filter(comments::ap_id.eq(ap_id))
-            .filter(comments::author_ap_id.eq(author))
-            .filter(comments::state.ne("deleted"))
-            .filter(comments::published_at.lt(edit.updated_at))
-            .filter(
-                comments::updated_at
-                    .is_null()
-                    .or(comments::updated_at.lt(edit.updated_at)),
-            ),
-    )
-    .set(edit)
-    .execute(conn)
-    .await
-    .map(|n| n > 0)
+    let mine = comments::table
+        .filter(comments::ap_id.eq(ap_id))
+        .filter(comments::author_ap_id.eq(author))
+        .filter(comments::state.ne("deleted"));
+    let applied = if stamped {
+        // Compared by the second: servers write `updated` without fractions.
+        let at = edit.updated_at.with_nanosecond(999_999_999).unwrap_or(edit.updated_at);
+        diesel::update(mine.filter(
+            comments::updated_at
+                .le(at)
+                .or(comments::updated_at.is_null().and(comments::published_at.le(at))),
+        ))
+        .set(edit)
+        .execute(conn)
+        .await?
+    } else {
+        diesel::update(mine).set(edit).execute(conn).await?
+    };
+    Ok(applied > 0)
 }
 
 /// Marks a comment deleted if `author` wrote it; true when it did.

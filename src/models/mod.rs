@@ -5,6 +5,7 @@ pub mod block;
 pub mod comment;
 pub mod delivery;
 pub mod follower;
+pub mod inbox_queue;
 pub mod instance_setting;
 pub mod post;
 pub mod reaction;

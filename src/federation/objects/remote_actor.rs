@@ -2,6 +2,7 @@
 //! public key, cached in `remote_actors` and refetched when stale or updated.
 
 use activitypub_federation::config::Data;
+use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::protocol::verification::verify_domains_match;
 use activitypub_federation::traits::{Actor, Object};
 use chrono::{DateTime, Utc};
@@ -68,7 +69,50 @@ fn link_href<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error
     Ok(Option::<Value>::deserialize(d)?.as_ref().and_then(pick))
 }
 
+/// The smallest RSA key we accept (Mastodon's and everyone's is 2048 or more).
+pub const MIN_KEY_BITS: usize = 2048;
+
+/// An RSA public key (SPKI or PKCS#1 PEM) of at least [`MIN_KEY_BITS`].
+fn check_key_strength(pem: &str) -> Result<(), FederationError> {
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    use rsa::pkcs8::DecodePublicKey;
+    use rsa::traits::PublicKeyParts;
+    let key = rsa::RsaPublicKey::from_public_key_pem(pem.trim())
+        .or_else(|_| rsa::RsaPublicKey::from_pkcs1_pem(pem.trim()))
+        .map_err(|_| FederationError::Invalid("the actor's public key is not an RSA key we can read".into()))?;
+    let bits = key.n().bits();
+    if bits < MIN_KEY_BITS {
+        return Err(FederationError::Invalid(format!(
+            "the actor's RSA key has {bits} bits; at least {MIN_KEY_BITS} are required"
+        )));
+    }
+    Ok(())
+}
+
 impl RemoteActor {
+    /// The actor `id`, from our cache or its server (`forced`: from its
+    /// server in any case). Refused unless the document is that very actor:
+    /// the library follows a document's `id` to another URL on the same
+    /// server, which would let one account's key speak for another.
+    pub async fn dereference_exact(
+        id: &Url,
+        data: &Data<AppState>,
+        forced: bool,
+    ) -> Result<Self, FederationError> {
+        let object = ObjectId::<RemoteActor>::from(id.clone());
+        let actor = if forced {
+            object.dereference_forced(data).await?
+        } else {
+            object.dereference(data).await?
+        };
+        if actor.id != *id {
+            return Err(FederationError::Unverified(
+                "the actor document's id is not the URL it was fetched from".into(),
+            ));
+        }
+        Ok(actor)
+    }
+
     fn from_row(row: RemoteActorRow) -> Result<Self, FederationError> {
         let id = Url::parse(&row.ap_id).map_err(|e| FederationError::Invalid(e.to_string()))?;
         Ok(RemoteActor { id, row })
@@ -124,7 +168,7 @@ impl Object for RemoteActor {
                 "the public key's owner is not the actor".into(),
             ));
         }
-        Ok(())
+        check_key_strength(&json.public_key.public_key_pem)
     }
 
     async fn from_json(

@@ -17,6 +17,7 @@ use activitypub_federation::config::FederationConfig;
 use fedblog::config::Settings;
 use fedblog::db::embedded::EmbeddedPostgres;
 use fedblog::db::{self, Pool};
+use fedblog::federation::inbox::worker::InboxWorkers;
 use fedblog::state::AppState;
 use fedblog::web;
 use reqwest::{Response, StatusCode};
@@ -157,6 +158,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// Holds data files the app might write (the CLI's data dir, themes).
     pub data_dir: tempfile::TempDir,
+    /// The inbox workers, processing what the inbox queued, as in `serve`.
+    pub inbox_workers: Option<InboxWorkers>,
 }
 
 impl TestApp {
@@ -190,6 +193,7 @@ impl TestApp {
         let federation = fedblog::federation::config(state.clone())
             .await
             .expect("federation config");
+        let inbox_workers = Some(InboxWorkers::spawn(federation.clone()));
         let router = web::router(state, federation.clone());
         tokio::spawn(async move {
             let app = router.into_make_service_with_connect_info::<SocketAddr>();
@@ -203,11 +207,46 @@ impl TestApp {
             settings,
             client: client(),
             data_dir,
+            inbox_workers,
+        }
+    }
+
+    /// Waits until the inbox workers have processed everything that is due
+    /// (what a sender sees "within seconds" of its 202).
+    pub async fn inbox_idle(&self) {
+        use diesel_async::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Due {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let due: Due = {
+                let mut conn = self.pool.get().await.expect("conn");
+                diesel::sql_query(
+                    "SELECT count(*) AS n FROM inbox_queue WHERE gave_up_at IS NULL \
+                     AND (next_attempt_at <= now() OR locked_until > now())",
+                )
+                .get_result(&mut conn)
+                .await
+                .expect("count the inbox queue")
+            };
+            if due.n == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the inbox queue still holds {} due activities after 30 s",
+                due.n
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
 
     /// Sends every delivery that is due, as the workers would; returns the attempts.
     pub async fn deliver(&self) -> usize {
+        self.inbox_idle().await;
         fedblog::delivery::worker::drain(&self.federation)
             .await
             .expect("drain")

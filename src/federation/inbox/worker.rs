@@ -1,0 +1,288 @@
+//! Inbox workers: claim verified activities from the inbox queue (a lease,
+//! `SKIP LOCKED`: several processes can share it), process each, and remove
+//! it; when a remote server or the database failed us, try again later with
+//! back-off; give up (keeping the row and its error) only after many tries.
+//! A crash loses nothing: the lease expires and the activity is processed
+//! again, and processing is idempotent (the activity id is recorded with its
+//! effect).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use activitypub_federation::config::{Data, FederationConfig};
+use activitypub_federation::error::Error as ProtocolError;
+use chrono::Utc;
+use futures_util::StreamExt;
+use rand::Rng;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+
+use crate::federation::activities::{self, InboxActivity};
+use crate::federation::error::FederationError;
+use crate::models::inbox_queue::{self as queue, Claimed};
+use crate::state::AppState;
+
+/// How long a claimed activity is reserved for its worker.
+pub const LEASE_SECS: i64 = 120;
+/// Tries before an activity is given up (about 4 hours of back-off).
+pub const MAX_ATTEMPTS: i32 = 10;
+/// How often workers look for due work (and count the queue) unwoken.
+const POLL: Duration = Duration::from_secs(1);
+/// In-flight processing gets this long to finish on shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// What processing one activity came to.
+#[derive(Debug)]
+enum Outcome {
+    Done,
+    /// A remote server or the database failed us: worth another try.
+    Retry(String),
+    /// Refused (not believed, not allowed): a decision, not a failure.
+    Refused(String),
+}
+
+fn outcome(result: Result<(), FederationError>) -> Outcome {
+    match result {
+        Ok(()) => Outcome::Done,
+        Err(e) if transient(&e) => Outcome::Retry(e.to_string()),
+        Err(e) => Outcome::Refused(e.to_string()),
+    }
+}
+
+fn transient(e: &FederationError) -> bool {
+    match e {
+        FederationError::Database(_) | FederationError::Pool(_) => true,
+        FederationError::Protocol(p) => matches!(
+            p,
+            ProtocolError::Reqwest(_)
+                | ProtocolError::ReqwestMiddleware(_)
+                | ProtocolError::DomainResolveError(_)
+        ),
+        FederationError::Invalid(_)
+        | FederationError::Forbidden(_)
+        | FederationError::Unverified(_) => false,
+    }
+}
+
+/// The pause before try `attempts + 1`: 30 s doubling to an hour, ±20 %.
+pub fn backoff(attempts: i32) -> Duration {
+    let exponent = attempts.clamp(1, 12) - 1;
+    let base = 30u64.saturating_mul(1u64 << exponent).min(3600);
+    Duration::from_secs_f64(base as f64 * rand::rng().random_range(0.8..1.2))
+}
+
+/// Runs the inbox workers until `shutdown`.
+pub struct InboxWorkers {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl InboxWorkers {
+    pub fn spawn(config: FederationConfig<AppState>) -> Self {
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(run(config, stop_rx));
+        InboxWorkers { stop, task }
+    }
+
+    /// Stops claiming, lets in-flight work finish (within a deadline) and
+    /// gives back the leases of what did not.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+async fn run(config: FederationConfig<AppState>, mut stop: watch::Receiver<bool>) {
+    let data = config.to_request_data();
+    let wake = Arc::new(Notify::new());
+    let listener = tokio::spawn(listen(data.pool.clone(), wake.clone()));
+    let workers = data.settings.federation.inbox_workers;
+    let mut in_flight: JoinSet<i64> = JoinSet::new();
+    let mut leased: HashSet<i64> = HashSet::new();
+    let mut counted_at: Option<Instant> = None;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        while let Some(done) = in_flight.try_join_next() {
+            if let Ok(id) = done {
+                leased.remove(&id);
+            }
+        }
+        if counted_at.is_none_or(|at| at.elapsed() >= POLL) {
+            count_waiting(&data).await;
+            counted_at = Some(Instant::now());
+        }
+        let free = workers.saturating_sub(in_flight.len());
+        if free > 0 {
+            for entry in claim(&data, free as i64).await {
+                let data = data.reset_request_count();
+                leased.insert(entry.id);
+                in_flight.spawn(async move {
+                    let id = entry.id;
+                    handle(&data, entry).await;
+                    id
+                });
+            }
+        }
+        tokio::select! {
+            _ = stop.changed() => {}
+            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                if let Ok(id) = done {
+                    leased.remove(&id);
+                }
+            }
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(POLL) => {}
+        }
+    }
+    listener.abort();
+    let deadline = tokio::time::sleep(SHUTDOWN_GRACE);
+    tokio::pin!(deadline);
+    while !in_flight.is_empty() {
+        tokio::select! {
+            Some(done) = in_flight.join_next() => {
+                if let Ok(id) = done {
+                    leased.remove(&id);
+                }
+            }
+            _ = &mut deadline => break,
+        }
+    }
+    in_flight.abort_all();
+    if !leased.is_empty() {
+        let leased: Vec<i64> = leased.into_iter().collect();
+        tracing::warn!(
+            count = leased.len(),
+            "leaving unprocessed activities for the next start"
+        );
+        if let Ok(mut conn) = data.pool.get().await
+            && let Err(e) = queue::release(&mut conn, &leased).await
+        {
+            tracing::error!(error = %e, "could not release inbox leases (they expire by themselves)");
+        }
+    }
+}
+
+async fn count_waiting(data: &Data<AppState>) {
+    let counted = async {
+        let mut conn = data.pool.get().await.map_err(|e| e.to_string())?;
+        queue::waiting(&mut conn).await.map_err(|e| e.to_string())
+    };
+    match counted.await {
+        Ok(n) => data.inbox_gate.set_waiting(n),
+        Err(e) => tracing::warn!(error = %e, "counting the inbox queue failed"),
+    }
+}
+
+async fn claim(data: &Data<AppState>, limit: i64) -> Vec<Claimed> {
+    let claimed = async {
+        let mut conn = data.pool.get().await.map_err(|e| e.to_string())?;
+        queue::claim(&mut conn, limit, LEASE_SECS)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    match claimed.await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::error!(error = %e, "claiming inbox activities failed");
+            Vec::new()
+        }
+    }
+}
+
+/// Processes one claimed activity and records what came of it.
+async fn handle(data: &Data<AppState>, entry: Claimed) {
+    let result = if entry.attempts > MAX_ATTEMPTS {
+        Outcome::Retry(format!("gave up after {MAX_ATTEMPTS} attempts"))
+    } else {
+        match serde_json::from_value::<InboxActivity>(entry.json.clone()) {
+            Ok(activity) => outcome(activities::process(activity, data).await),
+            Err(e) => Outcome::Refused(format!("unreadable queued activity: {e}")),
+        }
+    };
+    if let Err(e) = record(data, &entry, &result).await {
+        tracing::error!(error = %e, activity_id = %entry.ap_id, "recording an inbox outcome failed; the lease expires and it is processed again");
+    }
+}
+
+async fn record(data: &Data<AppState>, entry: &Claimed, result: &Outcome) -> Result<(), String> {
+    let mut conn = data.pool.get().await.map_err(|e| e.to_string())?;
+    let conn = &mut *conn;
+    let failed = |e: diesel::result::Error| e.to_string();
+    match result {
+        Outcome::Done => queue::finish(conn, entry.id).await.map_err(failed)?,
+        Outcome::Refused(why) => {
+            tracing::info!(activity_id = %entry.ap_id, reason = %why, "a queued activity was refused");
+            queue::finish(conn, entry.id).await.map_err(failed)?;
+        }
+        Outcome::Retry(why) if entry.attempts >= MAX_ATTEMPTS => {
+            tracing::warn!(activity_id = %entry.ap_id, error = %why, attempts = entry.attempts, "gave up processing an activity");
+            queue::give_up(conn, entry.id, why).await.map_err(failed)?;
+        }
+        Outcome::Retry(why) => {
+            let pause = chrono::Duration::from_std(backoff(entry.attempts))
+                .unwrap_or(chrono::Duration::hours(1));
+            tracing::info!(activity_id = %entry.ap_id, error = %why, attempt = entry.attempts, "processing an activity failed; will retry");
+            queue::retry(conn, entry.id, why, Utc::now() + pause)
+                .await
+                .map_err(failed)?;
+        }
+    }
+    Ok(())
+}
+
+/// Wakes the workers when an activity is queued (by any process). If the
+/// listening connection fails, the poll still finds the work.
+async fn listen(pool: crate::db::Pool, wake: Arc<Notify>) {
+    loop {
+        let listened = async {
+            // Taken out of the pool for good: a LISTENing connection is nobody else's.
+            let pooled = pool.get().await.map_err(|e| e.to_string())?;
+            let mut conn = deadpool::managed::Object::take(pooled);
+            use diesel_async::RunQueryDsl;
+            diesel::sql_query(format!("LISTEN {}", queue::CHANNEL))
+                .execute(&mut conn)
+                .await
+                .map_err(|e| e.to_string())?;
+            let notifications = conn.notifications_stream();
+            tokio::pin!(notifications);
+            while let Some(n) = notifications.next().await {
+                n.map_err(|e| e.to_string())?;
+                wake.notify_one();
+            }
+            Ok::<(), String>(())
+        };
+        if let Err(e) = listened.await {
+            tracing::debug!(error = %e, "inbox listener reconnecting");
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_half_a_minute_to_an_hour() {
+        for (attempts, base) in [(1, 30.0), (2, 60.0), (4, 240.0), (8, 3600.0), (30, 3600.0)] {
+            let secs = backoff(attempts).as_secs_f64();
+            assert!(secs >= base * 0.8 && secs <= base * 1.2, "{attempts}: {secs}");
+        }
+    }
+
+    #[test]
+    fn remote_and_database_failures_are_retried_refusals_are_not() {
+        assert!(transient(&FederationError::Pool("timeout".into())));
+        assert!(transient(&FederationError::Database(
+            diesel::result::Error::BrokenTransactionManager
+        )));
+        assert!(!transient(&FederationError::Forbidden("no".into())));
+        assert!(!transient(&FederationError::Invalid("no".into())));
+        assert!(!transient(&FederationError::Protocol(
+            ProtocolError::ActivitySignatureInvalid
+        )));
+    }
+}

@@ -1,0 +1,141 @@
+//! The inbox queue: verified activities waiting to be processed. Rows are
+//! added in one short transaction before the sender is answered, leased to
+//! one worker at a time (`SKIP LOCKED`, so several processes can share the
+//! queue), removed once processed, retried with back-off when a remote server
+//! failed us, and given up (kept, with the error) when they never work.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Jsonb, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde_json::Value;
+
+use crate::db::schema::inbox_queue;
+
+/// The channel inbox workers LISTEN on; a NOTIFY is sent when rows are queued.
+pub const CHANNEL: &str = "fedblog_inbox";
+
+/// A verified activity, as the inbox records it.
+pub struct NewEntry<'a> {
+    pub ap_id: &'a str,
+    pub actor_ap_id: &'a str,
+    pub kind: &'a str,
+    pub json: &'a Value,
+}
+
+/// Records an activity (and wakes the workers when the transaction commits).
+/// Returns false when it is already waiting (a redelivery).
+pub async fn push(conn: &mut AsyncPgConnection, entry: &NewEntry<'_>) -> QueryResult<bool> {
+    let inserted = diesel::insert_into(inbox_queue::table)
+        .values((
+            inbox_queue::ap_id.eq(entry.ap_id),
+            inbox_queue::actor_ap_id.eq(entry.actor_ap_id),
+            inbox_queue::kind.eq(entry.kind),
+            inbox_queue::json.eq(entry.json),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    if inserted > 0 {
+        diesel::sql_query(format!("SELECT pg_notify('{CHANNEL}', '')"))
+            .execute(conn)
+            .await?;
+    }
+    Ok(inserted > 0)
+}
+
+/// An activity leased to one worker.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Claimed {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub ap_id: String,
+    #[diesel(sql_type = Integer)]
+    pub attempts: i32,
+    #[diesel(sql_type = Jsonb)]
+    pub json: Value,
+}
+
+/// Leases up to `limit` due activities for `lease_secs`, oldest first.
+pub async fn claim(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+    lease_secs: i64,
+) -> QueryResult<Vec<Claimed>> {
+    diesel::sql_query(
+        "WITH due AS MATERIALIZED ( \
+             SELECT id FROM inbox_queue \
+             WHERE gave_up_at IS NULL AND next_attempt_at <= now() \
+               AND (locked_until IS NULL OR locked_until < now()) \
+             ORDER BY next_attempt_at, id \
+             LIMIT $1 \
+             FOR UPDATE SKIP LOCKED \
+         ) \
+         UPDATE inbox_queue SET locked_until = now() + make_interval(secs => $2), \
+                attempts = inbox_queue.attempts + 1 \
+         WHERE id = ANY (ARRAY(SELECT id FROM due)) \
+         RETURNING id, ap_id, attempts, json",
+    )
+    .bind::<BigInt, _>(limit)
+    .bind::<BigInt, _>(lease_secs)
+    .load(conn)
+    .await
+}
+
+/// Processed: gone from the queue.
+pub async fn finish(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<()> {
+    diesel::delete(inbox_queue::table.find(id))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Tries again at `next` (a remote server failed us).
+pub async fn retry(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    error: &str,
+    next: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(inbox_queue::table.find(id))
+        .set((
+            inbox_queue::next_attempt_at.eq(next),
+            inbox_queue::locked_until.eq(None::<DateTime<Utc>>),
+            inbox_queue::last_error.eq(error),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Never going to work: kept with its error, for the operator.
+pub async fn give_up(conn: &mut AsyncPgConnection, id: i64, error: &str) -> QueryResult<()> {
+    diesel::update(inbox_queue::table.find(id))
+        .set((
+            inbox_queue::gave_up_at.eq(diesel::dsl::now),
+            inbox_queue::locked_until.eq(None::<DateTime<Utc>>),
+            inbox_queue::last_error.eq(error),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Leases of unfinished work, given back on shutdown.
+pub async fn release(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<()> {
+    diesel::update(inbox_queue::table.filter(inbox_queue::id.eq_any(ids)))
+        .set(inbox_queue::locked_until.eq(None::<DateTime<Utc>>))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Activities waiting (not given up): how full the queue is.
+pub async fn waiting(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    inbox_queue::table
+        .filter(inbox_queue::gave_up_at.is_null())
+        .count()
+        .get_result(conn)
+        .await
+}
