@@ -10,8 +10,8 @@
 use activitypub_federation::config::Data;
 use activitypub_federation::traits::{Activity, Actor};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use serde_json::Map;
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Map;
 use serde_json::Value;
 use url::Url;
 
@@ -120,7 +120,10 @@ impl Activity for InboxActivity {
 }
 
 /// Applies a verified activity (in a worker, after the sender was answered).
-pub async fn process(activity: InboxActivity, data: &Data<AppState>) -> Result<(), FederationError> {
+pub async fn process(
+    activity: InboxActivity,
+    data: &Data<AppState>,
+) -> Result<(), FederationError> {
     match activity.kind.as_str() {
         "Follow" => receive_follow(activity, data).await,
         "Create" => receive_reply(activity, data).await,

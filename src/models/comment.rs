@@ -372,12 +372,17 @@ pub async fn apply_edit(
         .filter(comments::state.ne("deleted"));
     let applied = if stamped {
         // Compared by the second: servers write `updated` without fractions.
-        let at = edit.updated_at.with_nanosecond(999_999_999).unwrap_or(edit.updated_at);
-        diesel::update(mine.filter(
-            comments::updated_at
-                .le(at)
-                .or(comments::updated_at.is_null().and(comments::published_at.le(at))),
-        ))
+        let at = edit
+            .updated_at
+            .with_nanosecond(999_999_999)
+            .unwrap_or(edit.updated_at);
+        diesel::update(
+            mine.filter(
+                comments::updated_at.le(at).or(comments::updated_at
+                    .is_null()
+                    .and(comments::published_at.le(at))),
+            ),
+        )
         .set(edit)
         .execute(conn)
         .await?

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -27,7 +28,7 @@ pub(crate) type ServedFile = (String, Vec<u8>);
 pub(crate) struct Remote {
     addr: SocketAddr,
     /// The actor document it serves (changed by tests).
-    doc: Arc<Mutex<Value>>,
+    pub(crate) doc: Arc<Mutex<Value>>,
     /// Objects it serves at `/notes/{name}`, by name (set by tests).
     pub(crate) notes: Arc<Mutex<HashMap<String, Value>>>,
     /// How long it takes to serve a note (a slow server).
@@ -39,6 +40,10 @@ pub(crate) struct Remote {
     pub(crate) key: RsaPrivateKey,
     /// A second key that is not the actor's.
     other_key: RsaPrivateKey,
+    /// How often an actor document (mallory's, eve's or the crowd's) was asked for.
+    pub(crate) actor_hits: Arc<AtomicUsize>,
+    /// How long the actor documents take to serve (a slow server).
+    pub(crate) actor_delay: Arc<Mutex<std::time::Duration>>,
 }
 
 impl Remote {
@@ -65,6 +70,22 @@ impl Remote {
         });
         let doc = Arc::new(Mutex::new(actor));
         let served = doc.clone();
+        let actor_hits = Arc::new(AtomicUsize::new(0));
+        let actor_delay = Arc::new(Mutex::new(std::time::Duration::ZERO));
+        let public_key = pair.public_key.clone();
+        let serve_actor = {
+            let (hits, delay) = (actor_hits.clone(), actor_delay.clone());
+            move |doc: String| {
+                hits.fetch_add(1, Ordering::SeqCst);
+                let delay = *delay.lock().expect("delay");
+                async move {
+                    tokio::time::sleep(delay).await;
+                    ([("content-type", "application/activity+json")], doc)
+                }
+            }
+        };
+        let (mallory, eve, crowd) = (serve_actor.clone(), serve_actor.clone(), serve_actor);
+        let eve_doc = doc.clone();
         let notes = Arc::new(Mutex::new(HashMap::<String, Value>::new()));
         let served_notes = notes.clone();
         let note_delay = Arc::new(Mutex::new(std::time::Duration::ZERO));
@@ -94,9 +115,19 @@ impl Remote {
             )
             .route(
                 "/users/mallory",
-                get(move || {
-                    let actor = served.lock().expect("doc").to_string();
-                    async move { ([("content-type", "application/activity+json")], actor) }
+                get(move || mallory(served.lock().expect("doc").to_string())),
+            )
+            // The same document under another name (for a document that names another actor).
+            .route(
+                "/users/eve",
+                get(move || eve(eve_doc.lock().expect("doc").to_string())),
+            )
+            // Many actors sharing mallory's key, each fetched on its own.
+            .route(
+                "/crowd/{n}",
+                get(move |Path(n): Path<u32>| {
+                    let base = format!("http://localhost:{}/crowd/{n}", addr.port());
+                    crowd(crowd_actor(&base, &public_key).to_string())
                 }),
             )
             .route(
@@ -131,7 +162,24 @@ impl Remote {
             file_hits,
             key: RsaPrivateKey::from_pkcs8_pem(&pair.private_key).expect("pem"),
             other_key: RsaPrivateKey::from_pkcs8_pem(&other.private_key).expect("pem"),
+            actor_hits,
+            actor_delay,
         }
+    }
+
+    /// A key that is not the actor's.
+    pub(crate) fn other_key(&self) -> &RsaPrivateKey {
+        &self.other_key
+    }
+
+    /// The actor of the crowd member `n`.
+    pub(crate) fn crowd(&self, n: u32) -> String {
+        format!("http://localhost:{}/crowd/{n}", self.addr.port())
+    }
+
+    /// Actor documents served so far.
+    pub(crate) fn actor_fetches(&self) -> usize {
+        self.actor_hits.load(Ordering::SeqCst)
     }
 
     /// Serves `bytes` at `/files/{name}` and makes it the actor's avatar.
@@ -174,15 +222,37 @@ impl Remote {
     }
 }
 
+/// An actor document at `id` with `public_key`.
+fn crowd_actor(id: &str, public_key: &str) -> Value {
+    json!({
+        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+        "id": id,
+        "type": "Person",
+        "preferredUsername": id.rsplit('/').next(),
+        "inbox": format!("{id}/inbox"),
+        "publicKey": {"id": format!("{id}#main-key"), "owner": id, "publicKeyPem": public_key},
+    })
+}
+
 /// How to (mis)sign a request.
 #[derive(Clone, Copy)]
 pub(crate) struct Signing<'a> {
-    key: Option<&'a RsaPrivateKey>,
+    pub(crate) key: Option<&'a RsaPrivateKey>,
     /// What the `algorithm` parameter says (Mastodon sends rsa-sha256; hs2019 is also used).
-    algorithm: &'static str,
-    date: chrono::DateTime<chrono::Utc>,
-    sign_digest: bool,
-    alter_body_after_signing: bool,
+    pub(crate) algorithm: &'static str,
+    pub(crate) date: chrono::DateTime<chrono::Utc>,
+    pub(crate) sign_digest: bool,
+    pub(crate) alter_body_after_signing: bool,
+    /// Signed headers left out of the signature (besides digest, above).
+    pub(crate) omit: &'static [&'static str],
+    /// The Host sent and signed, when not ours.
+    pub(crate) host: Option<&'static str>,
+    /// The Date sent and signed, verbatim, when not `date`.
+    pub(crate) raw_date: Option<&'static str>,
+    /// The keyId's actor, when not the activity's.
+    pub(crate) key_owner: Option<&'a str>,
+    /// The whole Signature header, verbatim.
+    pub(crate) raw_signature: Option<&'static str>,
 }
 
 impl<'a> Signing<'a> {
@@ -194,6 +264,11 @@ impl<'a> Signing<'a> {
             date,
             sign_digest: true,
             alter_body_after_signing: false,
+            omit: &[],
+            host: None,
+            raw_date: None,
+            key_owner: None,
+            raw_signature: None,
         }
     }
 }
@@ -205,41 +280,54 @@ pub(crate) async fn post_inbox(
     how: Signing<'_>,
 ) -> (StatusCode, String) {
     let path = "/inbox";
-    let host = format!("localhost:{}", app.addr.port());
+    let host = how
+        .host
+        .map_or_else(|| format!("localhost:{}", app.addr.port()), str::to_string);
     let body_bytes = body.to_string().into_bytes();
     let digest = format!("SHA-256={}", BASE64.encode(Sha256::digest(&body_bytes)));
-    let date = how.date.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let date = how.raw_date.map_or_else(
+        || how.date.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+        str::to_string,
+    );
     let mut request = app
         .client
         .post(app.url(path))
         .header("Content-Type", "application/activity+json")
+        .header("Host", &host)
         .header("Date", &date)
         .header("Digest", &digest);
     if let Some(key) = how.key {
-        let (headers, signing_string) = if how.sign_digest {
-            (
-                "(request-target) host date digest",
-                format!(
-                    "(request-target): post {path}\nhost: {host}\ndate: {date}\ndigest: {digest}"
-                ),
-            )
-        } else {
-            (
-                "(request-target) host date",
-                format!("(request-target): post {path}\nhost: {host}\ndate: {date}"),
-            )
-        };
+        let values = [
+            ("(request-target)", format!("post {path}")),
+            ("host", host.clone()),
+            ("date", date.clone()),
+            ("digest", digest.clone()),
+        ];
+        let signed: Vec<&(&str, String)> = values
+            .iter()
+            .filter(|(name, _)| !how.omit.contains(name) && (how.sign_digest || *name != "digest"))
+            .collect();
+        let headers: Vec<&str> = signed.iter().map(|(name, _)| *name).collect();
+        let signing_string: Vec<String> = signed
+            .iter()
+            .map(|(name, value)| format!("{name}: {value}"))
+            .collect();
         let signature = SigningKey::<Sha256>::new(key.clone())
-            .sign(signing_string.as_bytes())
+            .sign(signing_string.join("\n").as_bytes())
             .to_bytes();
+        let key_owner = how.key_owner.unwrap_or(key_owner);
         request = request.header(
             "Signature",
             format!(
-                "keyId=\"{key_owner}#main-key\",algorithm=\"{}\",headers=\"{headers}\",signature=\"{}\"",
+                "keyId=\"{key_owner}#main-key\",algorithm=\"{}\",headers=\"{}\",signature=\"{}\"",
                 how.algorithm,
+                headers.join(" "),
                 BASE64.encode(signature)
             ),
         );
+    }
+    if let Some(raw) = how.raw_signature {
+        request = request.header("Signature", raw);
     }
     let mut sent = body_bytes;
     if how.alter_body_after_signing {
@@ -248,7 +336,7 @@ pub(crate) async fn post_inbox(
     let response = request.body(sent).send().await.expect("POST inbox");
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
-    if status.is_success() {
+    if status.is_success() && app.inbox_workers.is_some() {
         // What the sender was told it may rely on: processed within seconds.
         app.inbox_idle().await;
     }
@@ -557,7 +645,11 @@ async fn replies_must_come_from_their_author_and_count_once() {
         StatusCode::ACCEPTED,
         "accepted: it is refetched from its origin later"
     );
-    assert_eq!(comment_count(&app).await, 0, "and, not found there, dropped");
+    assert_eq!(
+        comment_count(&app).await,
+        0,
+        "and, not found there, dropped"
+    );
     // Not a reply to anything of ours: accepted and ignored.
     let unrelated = create(
         3,

@@ -12,6 +12,7 @@ mod embedded;
 mod federation;
 mod feeds;
 mod inbox;
+mod inbox_trust;
 mod pages;
 mod peer;
 mod reader_comments;

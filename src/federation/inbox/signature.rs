@@ -94,7 +94,10 @@ pub fn check(
 ) -> Result<SignatureHeader, Refusal> {
     let unauthorized = |why: &str| Refusal::Unauthorized(why.to_string());
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let signature = parse(header("signature").ok_or_else(|| unauthorized("the request is not signed (no Signature header)"))?)?;
+    let signature = parse(
+        header("signature")
+            .ok_or_else(|| unauthorized("the request is not signed (no Signature header)"))?,
+    )?;
     if let Some(algorithm) = &signature.algorithm
         && !matches!(algorithm.as_str(), "rsa-sha256" | "hs2019")
     {
@@ -122,7 +125,9 @@ pub fn check(
         .map_err(|_| unauthorized("the Date header cannot be read"))?
         .into();
     if sent < now - MAX_AGE {
-        return Err(unauthorized("the Date is too old (replayed or a slow clock)"));
+        return Err(unauthorized(
+            "the Date is too old (replayed or a slow clock)",
+        ));
     }
     if sent > now + MAX_AHEAD {
         return Err(unauthorized("the Date is in the future"));
@@ -219,7 +224,9 @@ mod tests {
         let body = b"{}";
         let mut headers = request(ALL, Utc::now(), body);
         headers.insert("host", HeaderValue::from_static("other.example"));
-        assert!(matches!(refusal(&headers, body), Some(Refusal::Unauthorized(m)) if m.contains("Host")));
+        assert!(
+            matches!(refusal(&headers, body), Some(Refusal::Unauthorized(m)) if m.contains("Host"))
+        );
         let now = Utc::now();
         for (date, ok) in [
             (now - chrono::Duration::minutes(64), true),
@@ -232,14 +239,18 @@ mod tests {
         }
         let mut headers = request(ALL, now, body);
         headers.insert("date", HeaderValue::from_static("yesterday at noon"));
-        assert!(matches!(refusal(&headers, body), Some(Refusal::Unauthorized(m)) if m.contains("cannot be read")));
+        assert!(
+            matches!(refusal(&headers, body), Some(Refusal::Unauthorized(m)) if m.contains("cannot be read"))
+        );
     }
 
     #[test]
     fn the_digest_must_be_the_bodys() {
         let headers = request(ALL, Utc::now(), b"{\"a\":1}");
         assert!(refusal(&headers, b"{\"a\":1}").is_none());
-        assert!(matches!(refusal(&headers, b"{\"a\":2}"), Some(Refusal::Unauthorized(m)) if m.contains("Digest")));
+        assert!(
+            matches!(refusal(&headers, b"{\"a\":2}"), Some(Refusal::Unauthorized(m)) if m.contains("Digest"))
+        );
     }
 
     #[test]
@@ -266,8 +277,12 @@ mod tests {
                 "keyId=\"https://m.example/k\",algorithm=\"rsa-sha1\",headers=\"(request-target) host date digest\",signature=\"YQ==\"",
             ),
         );
-        assert!(matches!(refusal(&headers, body), Some(Refusal::Unauthorized(m)) if m.contains("algorithm")));
+        assert!(
+            matches!(refusal(&headers, body), Some(Refusal::Unauthorized(m)) if m.contains("algorithm"))
+        );
         headers.remove("signature");
-        assert!(matches!(refusal(&headers, body), Some(Refusal::Unauthorized(m)) if m.contains("not signed")));
+        assert!(
+            matches!(refusal(&headers, body), Some(Refusal::Unauthorized(m)) if m.contains("not signed"))
+        );
     }
 }

@@ -269,7 +269,10 @@ mod tests {
     fn backoff_doubles_from_half_a_minute_to_an_hour() {
         for (attempts, base) in [(1, 30.0), (2, 60.0), (4, 240.0), (8, 3600.0), (30, 3600.0)] {
             let secs = backoff(attempts).as_secs_f64();
-            assert!(secs >= base * 0.8 && secs <= base * 1.2, "{attempts}: {secs}");
+            assert!(
+                secs >= base * 0.8 && secs <= base * 1.2,
+                "{attempts}: {secs}"
+            );
         }
     }
 

@@ -79,10 +79,12 @@ fn check_key_strength(pem: &str) -> Result<(), FederationError> {
     use rsa::traits::PublicKeyParts;
     let key = rsa::RsaPublicKey::from_public_key_pem(pem.trim())
         .or_else(|_| rsa::RsaPublicKey::from_pkcs1_pem(pem.trim()))
-        .map_err(|_| FederationError::Invalid("the actor's public key is not an RSA key we can read".into()))?;
+        .map_err(|_| {
+            FederationError::Invalid("the actor's public key is not an RSA key we can read".into())
+        })?;
     let bits = key.n().bits();
     if bits < MIN_KEY_BITS {
-        return Err(FederationError::Invalid(format!(
+        return Err(FederationError::Unverified(format!(
             "the actor's RSA key has {bits} bits; at least {MIN_KEY_BITS} are required"
         )));
     }
@@ -164,7 +166,7 @@ impl Object for RemoteActor {
         verify_domains_match(&json.id, expected_domain)?;
         verify_domains_match(&json.id, &json.inbox)?;
         if json.public_key.owner != json.id {
-            return Err(FederationError::Invalid(
+            return Err(FederationError::Unverified(
                 "the public key's owner is not the actor".into(),
             ));
         }

@@ -186,7 +186,7 @@ impl TestApp {
         );
         let settings =
             Settings::from_toml_layers(&[&base, extra]).expect("test settings are valid");
-        let pool = db::connect_pool(&db_url, 4).expect("pool");
+        let pool = db::connect_pool(&db_url, settings.pool_size).expect("pool");
         let state = AppState::load(settings.clone(), pool.clone())
             .await
             .expect("theme and keys load");
