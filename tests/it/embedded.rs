@@ -47,7 +47,13 @@ impl Served {
     }
 
     fn start_on(data_dir: &Path, port: u16) -> Served {
+        Served::start_with(data_dir, port, &[])
+    }
+
+    /// With extra `FEDBLOG__...` settings.
+    fn start_with(data_dir: &Path, port: u16, settings: &[(&str, &str)]) -> Served {
         let mut child = fedblog(data_dir, port)
+            .envs(settings.iter().copied())
             .arg("serve")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -436,6 +442,102 @@ async fn the_server_delivers_in_the_background_and_nothing_queued_is_lost_in_a_c
     assert!(
         delivered,
         "the queued Create was delivered after the restart"
+    );
+    assert!(served.stop().success());
+}
+
+/// A reply is answered 202, and fedblog is killed while a worker is still
+/// fetching the reply's parent: after the restart the reply (and its parent)
+/// is on the page all the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_activity_accepted_just_before_a_crash_is_processed_after_the_restart() {
+    use crate::inbox::{Remote, Signing, send_signed};
+    let (_guard, data) = data_dir();
+    let port = free_port();
+    let settings = [("FEDBLOG__FEDERATION__REQUEST_TIMEOUT_SECS", "2")];
+    let served = Served::start_with(&data, port, &settings);
+    let token = served.token.clone().expect("token");
+    let post = create_post(&served, &token, "Crash test").await;
+    let remote = Remote::start().await;
+    let parent = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": remote.note_url("parent"),
+        "type": "Note",
+        "attributedTo": remote.actor(),
+        "inReplyTo": post["url"],
+        "content": "<p>The parent, fetched slowly</p>",
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+    });
+    remote
+        .notes
+        .lock()
+        .expect("notes")
+        .insert("parent".into(), parent);
+    *remote.note_delay.lock().expect("delay") = Duration::from_millis(1500);
+    let reply = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/creates/survivor", remote.actor()),
+        "type": "Create",
+        "actor": remote.actor(),
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {
+            "id": format!("{}/notes/survivor", remote.actor()),
+            "type": "Note",
+            "attributedTo": remote.actor(),
+            "inReplyTo": remote.note_url("parent"),
+            "content": "<p>The reply that survived a crash</p>",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        },
+    });
+    let host = format!("localhost:{port}");
+    let how = Signing::correct(&remote.key, chrono::Utc::now());
+    let (status, body) = send_signed(
+        &client(),
+        &served.url("/inbox"),
+        &host,
+        &remote.actor(),
+        &reply,
+        how,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    // The worker is fetching the parent (it takes 1.5 s): now it crashes.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while remote.hits("notes/parent") == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the worker never fetched the parent"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    served.crash();
+
+    let served = Served::start_with(&data, port, &settings);
+    let slug = post["slug"].as_str().expect("slug");
+    let mut shown = false;
+    // The crashed worker's lease (5 request timeouts) expires, then it is processed again.
+    for _ in 0..600 {
+        let page = client()
+            .get(served.url(&format!("/posts/{slug}")))
+            .send()
+            .await
+            .expect("GET")
+            .text()
+            .await
+            .expect("page");
+        if page.contains("The reply that survived a crash") {
+            assert!(
+                page.contains("The parent, fetched slowly"),
+                "with its parent"
+            );
+            shown = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        shown,
+        "the reply accepted before the crash is on the page after the restart"
     );
     assert!(served.stop().success());
 }

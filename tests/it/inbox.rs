@@ -93,6 +93,7 @@ impl Remote {
         let files = Arc::new(Mutex::new(HashMap::<String, ServedFile>::new()));
         let file_hits = Arc::new(Mutex::new(HashMap::<String, usize>::new()));
         let (served_files, hits) = (files.clone(), file_hits.clone());
+        let note_hits = file_hits.clone();
         let router = Router::new()
             .route(
                 "/files/{name}",
@@ -133,6 +134,11 @@ impl Remote {
             .route(
                 "/notes/{name}",
                 get(move |Path(name): Path<String>| {
+                    *note_hits
+                        .lock()
+                        .expect("hits")
+                        .entry(format!("notes/{name}"))
+                        .or_default() += 1;
                     let note = served_notes.lock().expect("notes").get(&name).cloned();
                     let delay = *delay.lock().expect("delay");
                     async move {
@@ -193,6 +199,7 @@ impl Remote {
         url
     }
 
+    /// How often `/files/{name}` (or, for `notes/{name}`, that note) was asked for.
     pub(crate) fn hits(&self, name: &str) -> usize {
         self.file_hits
             .lock()
@@ -273,25 +280,43 @@ impl<'a> Signing<'a> {
     }
 }
 
+/// Signs and POSTs `body` to a test app's shared inbox; after a 2xx, waits
+/// until the app's inbox workers have processed it.
 pub(crate) async fn post_inbox(
     app: &TestApp,
     key_owner: &str,
     body: &Value,
     how: Signing<'_>,
 ) -> (StatusCode, String) {
+    let host = format!("localhost:{}", app.addr.port());
+    let (status, text) =
+        send_signed(&app.client, &app.url("/inbox"), &host, key_owner, body, how).await;
+    if status.is_success() && app.inbox_workers.is_some() {
+        // What the sender was told it may rely on: processed within seconds.
+        app.inbox_idle().await;
+    }
+    (status, text)
+}
+
+/// Signs and POSTs `body` to the shared inbox at `inbox` of the server `our_host`.
+pub(crate) async fn send_signed(
+    client: &reqwest::Client,
+    inbox: &str,
+    our_host: &str,
+    key_owner: &str,
+    body: &Value,
+    how: Signing<'_>,
+) -> (StatusCode, String) {
     let path = "/inbox";
-    let host = how
-        .host
-        .map_or_else(|| format!("localhost:{}", app.addr.port()), str::to_string);
+    let host = how.host.unwrap_or(our_host).to_string();
     let body_bytes = body.to_string().into_bytes();
     let digest = format!("SHA-256={}", BASE64.encode(Sha256::digest(&body_bytes)));
     let date = how.raw_date.map_or_else(
         || how.date.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
         str::to_string,
     );
-    let mut request = app
-        .client
-        .post(app.url(path))
+    let mut request = client
+        .post(inbox)
         .header("Content-Type", "application/activity+json")
         .header("Host", &host)
         .header("Date", &date)
@@ -335,12 +360,7 @@ pub(crate) async fn post_inbox(
     }
     let response = request.body(sent).send().await.expect("POST inbox");
     let status = response.status();
-    let text = response.text().await.unwrap_or_default();
-    if status.is_success() && app.inbox_workers.is_some() {
-        // What the sender was told it may rely on: processed within seconds.
-        app.inbox_idle().await;
-    }
-    (status, text)
+    (status, response.text().await.unwrap_or_default())
 }
 
 async fn stored(app: &TestApp) -> (i64, i64) {

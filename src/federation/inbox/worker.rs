@@ -23,8 +23,9 @@ use crate::federation::error::FederationError;
 use crate::models::inbox_queue::{self as queue, Claimed};
 use crate::state::AppState;
 
-/// How long a claimed activity is reserved for its worker.
-pub const LEASE_SECS: i64 = 120;
+/// How long processing one activity may take, in outgoing request timeouts
+/// (a parent chain gets three of them, the authors and avatars the rest).
+const DEADLINE_TIMEOUTS: u32 = 4;
 /// Tries before an activity is given up (about 4 hours of back-off).
 pub const MAX_ATTEMPTS: i32 = 10;
 /// How often workers look for due work (and count the queue) unwoken.
@@ -116,7 +117,7 @@ async fn run(config: FederationConfig<AppState>, mut stop: watch::Receiver<bool>
         }
         let free = workers.saturating_sub(in_flight.len());
         if free > 0 {
-            for entry in claim(&data, free as i64).await {
+            for entry in claim(&data, free as i64, lease_secs(&data)).await {
                 let data = data.reset_request_count();
                 leased.insert(entry.id);
                 in_flight.spawn(async move {
@@ -176,10 +177,17 @@ async fn count_waiting(data: &Data<AppState>) {
     }
 }
 
-async fn claim(data: &Data<AppState>, limit: i64) -> Vec<Claimed> {
+/// How long a claimed activity is reserved for its worker: past its
+/// processing deadline, so that only a crashed worker's work is taken over.
+fn lease_secs(data: &Data<AppState>) -> i64 {
+    let timeout = data.settings.federation.request_timeout.as_secs() as i64;
+    timeout * (i64::from(DEADLINE_TIMEOUTS) + 1)
+}
+
+async fn claim(data: &Data<AppState>, limit: i64, lease_secs: i64) -> Vec<Claimed> {
     let claimed = async {
         let mut conn = data.pool.get().await.map_err(|e| e.to_string())?;
-        queue::claim(&mut conn, limit, LEASE_SECS)
+        queue::claim(&mut conn, limit, lease_secs)
             .await
             .map_err(|e| e.to_string())
     };
@@ -197,8 +205,14 @@ async fn handle(data: &Data<AppState>, entry: Claimed) {
     let result = if entry.attempts > MAX_ATTEMPTS {
         Outcome::Retry(format!("gave up after {MAX_ATTEMPTS} attempts"))
     } else {
+        let deadline = data.settings.federation.request_timeout * DEADLINE_TIMEOUTS;
         match serde_json::from_value::<InboxActivity>(entry.json.clone()) {
-            Ok(activity) => outcome(activities::process(activity, data).await),
+            Ok(activity) => {
+                match tokio::time::timeout(deadline, activities::process(activity, data)).await {
+                    Ok(result) => outcome(result),
+                    Err(_) => Outcome::Retry(format!("processing took longer than {deadline:?}")),
+                }
+            }
             Err(e) => Outcome::Refused(format!("unreadable queued activity: {e}")),
         }
     };
