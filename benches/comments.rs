@@ -302,6 +302,8 @@ struct Blog {
     seeded: Vec<(i64, String)>,
     threads: usize,
     deepest: usize,
+    /// Kept for as long as the blog runs: they process the signed Creates.
+    _inbox_workers: fedblog::federation::inbox::worker::InboxWorkers,
 }
 
 impl Blog {
@@ -329,6 +331,7 @@ async fn start_blog(
         port,
         settings,
         pool,
+        inbox_workers,
         ..
     } = serve_blog(
         &cluster.url("postgres"),
@@ -382,6 +385,7 @@ async fn start_blog(
         seeded,
         threads: plan.iter().filter(|c| c.parent.is_none()).count(),
         deepest: plan.iter().map(|c| c.depth).max().unwrap_or(0),
+        _inbox_workers: inbox_workers,
     })
 }
 

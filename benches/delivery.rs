@@ -542,6 +542,7 @@ async fn child_run(spec: &RunSpec) -> anyhow::Result<RunResult> {
         pool,
         federation,
         server,
+        ..
     } = serve_blog(
         &spec.admin_url,
         &spec.db_name,

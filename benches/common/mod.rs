@@ -14,6 +14,7 @@ use fedblog::authoring::PostInput;
 use fedblog::config::Settings;
 use fedblog::db::embedded::EmbeddedPostgres;
 use fedblog::db::{self, Pool};
+use fedblog::federation::inbox::worker::InboxWorkers;
 use fedblog::state::AppState;
 
 /// Server settings for the throw-away cluster: durability is irrelevant here.
@@ -87,6 +88,9 @@ pub struct ServedBlog {
     pub federation: FederationConfig<AppState>,
     #[allow(dead_code)]
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Processing what the inbox accepts, as `fedblog serve` does.
+    #[allow(dead_code)]
+    pub inbox_workers: InboxWorkers,
 }
 
 /// Creates and migrates the database `db_name` (at `db_url`), loads the
@@ -118,7 +122,9 @@ pub async fn serve_blog(
     let federation = fedblog::federation::config(state.clone()).await?;
     let router = fedblog::web::router(state, federation.clone());
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let inbox_workers = InboxWorkers::spawn(federation.clone());
     Ok(ServedBlog {
+        inbox_workers,
         port,
         settings,
         pool,

@@ -73,7 +73,7 @@ pub fn backoff(attempts: i32) -> Duration {
     Duration::from_secs_f64(base as f64 * rand::rng().random_range(0.8..1.2))
 }
 
-/// Runs the inbox workers until `shutdown`.
+/// Runs the inbox workers until `shutdown` (or until this is dropped).
 pub struct InboxWorkers {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
@@ -103,7 +103,8 @@ async fn run(config: FederationConfig<AppState>, mut stop: watch::Receiver<bool>
     let mut leased: HashSet<i64> = HashSet::new();
     let mut counted_at: Option<Instant> = None;
     loop {
-        if *stop.borrow() {
+        // Stopped, or the handle is gone (dropping it stops the workers too).
+        if *stop.borrow() || stop.has_changed().is_err() {
             break;
         }
         while let Some(done) = in_flight.try_join_next() {
