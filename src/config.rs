@@ -778,6 +778,18 @@ mod tests {
                 "[comments]\nreader_rate_window_minutes = 100000",
                 "comments.reader_rate_window_minutes",
             ),
+            (
+                "[federation]\ninbox_workers = 0",
+                "federation.inbox_workers",
+            ),
+            (
+                "[federation]\ninbox_concurrency = 0",
+                "federation.inbox_concurrency",
+            ),
+            (
+                "[federation]\ninbox_queue_limit = -1",
+                "federation.inbox_queue_limit",
+            ),
         ] {
             let err = with(toml).expect_err(toml).to_string();
             assert!(err.contains(key), "{toml:?} gave {err:?}");
