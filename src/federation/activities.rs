@@ -355,7 +355,7 @@ async fn receive_reply(
             "a Note must be attributed to the actor that sends it".into(),
         ));
     }
-    // The whole climb gets a deadline, not only each fetch: the sender waits.
+    // The whole climb gets a deadline, not only each fetch: a worker is not held for long.
     let deadline = data.settings.federation.request_timeout * 3;
     let climb = reply_chain::climb(data, &object.id, &in_reply_to);
     let Ok(found) = tokio::time::timeout(deadline, climb).await else {
