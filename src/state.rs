@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::avatars::Avatars;
 use crate::config::Settings;
 use crate::db::Pool;
-use crate::federation::inbox::InboxGate;
+use crate::federation::inbox::gate::InboxGate;
 use crate::federation::keys::{self, ActorKeys, KeyError};
 use crate::render::templates::{Templates, ThemeError};
 use crate::web::csrf::FormSecret;

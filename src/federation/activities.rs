@@ -130,7 +130,10 @@ pub async fn process(
         "Like" => receive_reaction(activity, reaction::Kind::Like, data).await,
         "Announce" => receive_reaction(activity, reaction::Kind::Announce, data).await,
         "Delete" if activity.is_self_delete() => {
-            forget_actor(&mut *data.pool.get().await?, activity.actor.as_str()).await
+            let actor = activity.actor.as_str();
+            remote_actor::forget(&mut *data.pool.get().await?, actor).await?;
+            tracing::info!(actor, "forgot a deleted actor");
+            Ok(())
         }
         "Delete" => receive_delete(activity, data).await,
         "Undo" => receive_undo(activity, data).await,
@@ -254,23 +257,6 @@ async fn receive_reaction(
         Ok(())
     })
     .await
-}
-
-/// Drops everything an actor had here: as a follower, its comments, likes and boosts, its cached profile.
-pub async fn forget_actor(
-    conn: &mut AsyncPgConnection,
-    actor: &str,
-) -> Result<(), FederationError> {
-    conn.transaction::<_, FederationError, _>(async |conn| {
-        follower::remove(conn, actor).await?;
-        comment::delete_by_author(conn, actor).await?;
-        reaction::delete_by_actor(conn, actor).await?;
-        remote_actor::remove(conn, actor).await?;
-        Ok(())
-    })
-    .await?;
-    tracing::info!(actor, "forgot a deleted actor");
-    Ok(())
 }
 
 /// What a comment shows of a remote object: its sanitized HTML, its content

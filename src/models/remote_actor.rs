@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::db::schema::remote_actors;
 
@@ -81,4 +81,17 @@ pub async fn remove(conn: &mut AsyncPgConnection, ap_id: &str) -> QueryResult<()
         .execute(conn)
         .await
         .map(drop)
+}
+
+/// Drops everything an actor had here, in one transaction: as a follower,
+/// its comments, likes and boosts, its cached profile (the actor is gone).
+pub async fn forget(conn: &mut AsyncPgConnection, actor: &str) -> QueryResult<()> {
+    use crate::models::{comment, follower, reaction};
+    conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+        follower::remove(conn, actor).await?;
+        comment::delete_by_author(conn, actor).await?;
+        reaction::delete_by_actor(conn, actor).await?;
+        remove(conn, actor).await
+    })
+    .await
 }

@@ -17,10 +17,10 @@
 //! flight, the queue's length, the database) the answer is 503 with
 //! `Retry-After` at once, never a hang.
 
+pub mod gate;
 pub mod signature;
 pub mod worker;
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use activitypub_federation::axum::inbox::{ActivityData, receive_activity};
@@ -34,7 +34,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use diesel_async::AsyncConnection;
 use serde_json::json;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::activities::InboxActivity;
 use super::error::FederationError;
@@ -51,41 +50,6 @@ pub const MAX_ACTIVITY_BYTES: usize = 1024 * 1024;
 pub const VERIFY_DEADLINE: Duration = Duration::from_secs(5);
 /// What an overloaded inbox asks senders to wait, in seconds.
 pub const RETRY_AFTER_SECS: u64 = 10;
-
-/// How much the inbox takes at once: requests being verified, and activities
-/// waiting in the queue (as last counted, plus those added since).
-pub struct InboxGate {
-    in_flight: std::sync::Arc<Semaphore>,
-    waiting: AtomicI64,
-    queue_limit: i64,
-}
-
-impl InboxGate {
-    pub fn new(concurrency: usize, queue_limit: i64) -> Self {
-        InboxGate {
-            in_flight: std::sync::Arc::new(Semaphore::new(concurrency)),
-            waiting: AtomicI64::new(0),
-            queue_limit,
-        }
-    }
-
-    fn enter(&self) -> Option<OwnedSemaphorePermit> {
-        self.in_flight.clone().try_acquire_owned().ok()
-    }
-
-    fn queue_full(&self) -> bool {
-        self.waiting.load(Ordering::Relaxed) >= self.queue_limit
-    }
-
-    /// What the workers counted in the queue (all processes).
-    pub fn set_waiting(&self, n: i64) {
-        self.waiting.store(n, Ordering::Relaxed);
-    }
-
-    fn added(&self) {
-        self.waiting.fetch_add(1, Ordering::Relaxed);
-    }
-}
 
 pub async fn shared_inbox(data: Data<AppState>, request: Request) -> Response {
     receive(data, request).await

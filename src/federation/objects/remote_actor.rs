@@ -149,7 +149,9 @@ impl Object for RemoteActor {
     /// The actor is gone (its document answers 410): so is everything it had here.
     async fn delete(&self, data: &Data<AppState>) -> Result<(), FederationError> {
         let mut conn = data.pool.get().await?;
-        crate::federation::activities::forget_actor(&mut conn, self.id.as_str()).await
+        remote_actor::forget(&mut conn, self.id.as_str()).await?;
+        tracing::info!(actor = %self.id, "forgot a deleted actor");
+        Ok(())
     }
 
     async fn into_json(self, _data: &Data<AppState>) -> Result<ActorDocument, FederationError> {
