@@ -2,7 +2,6 @@
 //! (WebFinger, host-meta, NodeInfo), content negotiation, the inboxes and
 //! the activities we send.
 
-pub mod activities;
 pub mod context;
 pub mod error;
 pub mod http;

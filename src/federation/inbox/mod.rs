@@ -17,6 +17,7 @@
 //! flight, the queue's length, the database) the answer is 503 with
 //! `Retry-After` at once, never a hang.
 
+pub mod activities;
 pub mod gate;
 pub mod signature;
 pub mod worker;
@@ -35,13 +36,13 @@ use axum::response::{IntoResponse, Response};
 use diesel_async::AsyncConnection;
 use serde_json::json;
 
-use super::activities::InboxActivity;
 use super::error::FederationError;
 use super::objects::remote_actor::RemoteActor;
 use super::same_origin;
 use crate::models::delivery::{self as delivery_model, instance};
 use crate::models::{block, inbox_queue, remote_actor};
 use crate::state::AppState;
+use activities::InboxActivity;
 
 /// Largest activity we read.
 pub const MAX_ACTIVITY_BYTES: usize = 1024 * 1024;

@@ -18,8 +18,8 @@ use rand::Rng;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
-use crate::federation::activities::{self, InboxActivity};
 use crate::federation::error::FederationError;
+use crate::federation::inbox::activities::{self, InboxActivity};
 use crate::models::inbox_queue::{self as queue, Claimed};
 use crate::state::AppState;
 

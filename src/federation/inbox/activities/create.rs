@@ -1,0 +1,311 @@
+//! Create: a reply to one of our posts or to a comment we hold becomes a
+//! comment, with the parents fetched to place it.
+
+use activitypub_federation::config::Data;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde_json::Value;
+use url::Url;
+
+use super::InboxActivity;
+use crate::config::Settings;
+use crate::federation::error::FederationError;
+use crate::federation::objects::remote_actor::RemoteActor;
+use crate::federation::objects::remote_note::{self, FetchError, RemoteNote};
+use crate::federation::{object_id, reply_chain, same_origin};
+use crate::models::post::Post;
+use crate::models::{comment, received_activity, tombstone};
+use crate::render::sanitize;
+use crate::state::AppState;
+
+/// An embedded object must be the sender's own (checked again on the copy
+/// that is believed, when it is fetched from its origin).
+pub(super) fn verify(activity: &InboxActivity) -> Result<(), FederationError> {
+    let embedded_author = match activity.object.get("attributedTo") {
+        Some(Value::Array(items)) => items.first().and_then(object_id),
+        Some(other) => object_id(other),
+        None => None,
+    };
+    if embedded_author.is_some_and(|a| a != activity.actor) {
+        return Err(FederationError::Forbidden(
+            "a Note must be attributed to the actor that sends it".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// What a comment shows of a remote object: its sanitized HTML, its content
+/// warning, and whether it is sensitive.
+pub(super) struct NoteBody {
+    pub(super) content: String,
+    pub(super) summary: Option<String>,
+    pub(super) sensitive: bool,
+}
+
+impl NoteBody {
+    pub(super) fn of(object: &Value) -> Self {
+        NoteBody {
+            content: sanitize::remote_html(
+                object
+                    .get("content")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            ),
+            summary: object
+                .get("summary")
+                .and_then(Value::as_str)
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
+            sensitive: object
+                .get("sensitive")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        }
+    }
+}
+
+/// Who may see an object, from its addressing (Mastodon's rules).
+fn visibility(object: &Value) -> &'static str {
+    let addresses = |field: &str| -> Vec<String> {
+        match object.get(field) {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => items.iter().filter_map(object_id_str).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let is_public = |a: &String| {
+        matches!(
+            a.as_str(),
+            crate::federation::PUBLIC | "as:Public" | "Public"
+        )
+    };
+    let (to, cc) = (addresses("to"), addresses("cc"));
+    if to.iter().any(is_public) {
+        "public"
+    } else if cc.iter().any(is_public) {
+        "unlisted"
+    } else if to
+        .iter()
+        .chain(cc.iter())
+        .any(|a| a.ends_with("/followers"))
+    {
+        "followers"
+    } else {
+        "direct"
+    }
+}
+
+fn object_id_str(value: &Value) -> Option<String> {
+    object_id(value).map(|u| u.to_string())
+}
+
+/// A reply to one of our posts, or to a comment we hold, becomes a comment;
+/// so do the parents between them that we fetch to place it.
+/// Everything else in a Create is none of our business (202, ignored).
+pub(super) async fn receive(
+    activity: InboxActivity,
+    data: &Data<AppState>,
+) -> Result<(), FederationError> {
+    let Some(object) = believed_object(&activity, data).await? else {
+        return Ok(());
+    };
+    let Some(in_reply_to) = object.in_reply_to.clone() else {
+        return Ok(());
+    };
+    if tombstone::exists(&mut *data.pool.get().await?, object.id.as_str()).await? {
+        tracing::info!(object = %object.id, "a Create of something already deleted; ignored");
+        return Ok(());
+    }
+    if object.attributed_to.as_ref() != Some(&activity.actor) {
+        return Err(FederationError::Forbidden(
+            "a Note must be attributed to the actor that sends it".into(),
+        ));
+    }
+    // The whole climb gets a deadline, not only each fetch: a worker is not held for long.
+    let deadline = data.settings.federation.request_timeout * 3;
+    let climb = reply_chain::climb(data, &object.id, &in_reply_to);
+    let Ok(found) = tokio::time::timeout(deadline, climb).await else {
+        tracing::info!(reply = %object.id, "fetching a reply's parents took too long; ignored");
+        return Ok(());
+    };
+    let Some(chain) = found? else {
+        return Ok(());
+    };
+    let mut replies = Vec::with_capacity(chain.fetched.len() + 1);
+    for parent in chain.fetched {
+        let Some(author) = parent.attributed_to.clone() else {
+            return Ok(());
+        };
+        match RemoteActor::dereference_exact(&author, data, false).await {
+            Ok(author) => replies.push((parent, author)),
+            Err(e) => {
+                tracing::info!(parent = %parent.id, error = %e, "the author of a reply's parent could not be had; ignored");
+                return Ok(());
+            }
+        }
+    }
+    let author = RemoteActor::dereference_exact(&activity.actor, data, false).await?;
+    replies.push((object, author));
+    let settings = data.settings.clone();
+    let anchor = chain.anchor;
+    let mut conn = data.pool.get().await?;
+    conn.transaction::<_, FederationError, _>(async |conn| {
+        if !received_activity::record(conn, activity.id.as_str()).await? {
+            return Ok(());
+        }
+        let mut parent = anchor.comment_id;
+        for (note, author) in &replies {
+            parent = Some(store_reply(conn, &settings, &anchor.post, parent, note, author).await?);
+        }
+        Ok(())
+    })
+    .await?;
+    // Their avatars, cached before a reader's browser would ask for them.
+    for (_, author) in &replies {
+        if let Some(icon) = &author.row.icon_url {
+            data.avatars.fetch_in_background(icon);
+        }
+    }
+    Ok(())
+}
+
+/// The Create's object as we may believe it: the embedded copy when it is on
+/// the signer's own server, else the copy its origin serves (an object given
+/// only by its id, or embedded from another server). `None` when it is not a
+/// reply in text, or is one of ours.
+async fn believed_object(
+    activity: &InboxActivity,
+    data: &Data<AppState>,
+) -> Result<Option<RemoteNote>, FederationError> {
+    let Some(id) = activity.object_id() else {
+        return if activity.object.is_object() {
+            Err(FederationError::Invalid("the object has no id".into()))
+        } else {
+            Ok(None)
+        };
+    };
+    if activity.object.is_object() {
+        let Some(embedded) = RemoteNote::parse(activity.object.clone()) else {
+            return Ok(None);
+        };
+        if embedded.in_reply_to.is_none() {
+            return Ok(None);
+        }
+        if same_origin(&id, &activity.actor) {
+            return Ok(Some(embedded));
+        }
+    }
+    let ours = Url::parse(&InboxActivity::our_actor(data))
+        .map_err(|e| FederationError::Invalid(e.to_string()))?;
+    if same_origin(&id, &ours) || !matches!(id.scheme(), "http" | "https") {
+        return Ok(None);
+    }
+    match remote_note::fetch(&id, data).await {
+        Ok(fetched) => Ok(Some(fetched)),
+        Err(FetchError::NotText) => Ok(None),
+        Err(e) => Err(FederationError::Invalid(format!(
+            "the object could not be had from its origin: {e}"
+        ))),
+    }
+}
+
+/// Stores one reply under `parent` (or the post) unless we hold it already;
+/// returns its comment id either way.
+async fn store_reply(
+    conn: &mut AsyncPgConnection,
+    settings: &Settings,
+    post: &Post,
+    parent: Option<i64>,
+    note: &RemoteNote,
+    author: &RemoteActor,
+) -> Result<i64, FederationError> {
+    let object = &note.json;
+    let author_id = author.row.ap_id.as_str();
+    let handle = author.row.preferred_username.as_ref().map(|name| {
+        format!(
+            "@{name}@{}",
+            crate::models::delivery::instance_of(author_id)
+        )
+    });
+    let NoteBody {
+        content,
+        summary,
+        sensitive,
+    } = NoteBody::of(object);
+    let published = object
+        .get("published")
+        .and_then(Value::as_str)
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc));
+    let url = object.get("url").and_then(object_id_str);
+    let in_reply_to = note
+        .in_reply_to
+        .as_ref()
+        .map(Url::as_str)
+        .unwrap_or_default();
+    let text = format!(
+        "{} {} {}",
+        author.row.name.as_deref().unwrap_or_default(),
+        summary.as_deref().unwrap_or_default(),
+        content
+    );
+    let (state, held_because) =
+        crate::comments::initial_state(conn, settings, comment::Origin::Remote, author_id, &text)
+            .await?;
+    let new = comment::NewComment {
+        ap_id: note.id.as_str(),
+        post_id: post.id,
+        parent_id: parent,
+        in_reply_to,
+        url: url.as_deref(),
+        author_ap_id: author_id,
+        author_name: author.row.name.as_deref().filter(|n| !n.trim().is_empty()),
+        author_handle: handle.as_deref(),
+        content_html: &content,
+        summary: summary.as_deref(),
+        sensitive,
+        visibility: visibility(object),
+        published_at: published,
+        state: state.as_str(),
+        origin: comment::Origin::Remote.as_str(),
+        source: None,
+        reader_website: None,
+        moderation_note: held_because.as_deref(),
+    };
+    if comment::insert(conn, &new).await? {
+        tracing::info!(comment = %note.id, post = %post.slug, visibility = new.visibility, state = new.state, "new comment");
+    }
+    let stored = comment::find_by_ap_id(conn, note.id.as_str())
+        .await?
+        .ok_or(diesel::result::Error::NotFound)?;
+    Ok(stored.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn addressing_decides_visibility() {
+        let public = "https://www.w3.org/ns/activitystreams#Public";
+        let followers = "https://m.example/users/a/followers";
+        assert_eq!(
+            visibility(&json!({"to": [public], "cc": [followers]})),
+            "public"
+        );
+        assert_eq!(visibility(&json!({"to": "as:Public"})), "public");
+        assert_eq!(
+            visibility(&json!({"to": [followers], "cc": [public]})),
+            "unlisted"
+        );
+        assert_eq!(
+            visibility(&json!({"to": [followers], "cc": ["https://b.example/users/b"]})),
+            "followers"
+        );
+        assert_eq!(
+            visibility(&json!({"to": ["https://b.example/users/b"]})),
+            "direct"
+        );
+        assert_eq!(visibility(&json!({})), "direct");
+    }
+}

@@ -1,0 +1,76 @@
+//! Update of an actor's profile or of a comment.
+
+use activitypub_federation::config::Data;
+use serde_json::Value;
+
+use super::InboxActivity;
+use super::create::NoteBody;
+use crate::federation::error::FederationError;
+use crate::federation::objects::remote_actor::RemoteActor;
+use crate::federation::{object_id, same_origin};
+use crate::models::comment;
+use crate::state::AppState;
+
+/// A profile (refetched from its origin, never taken from the activity) or
+/// a comment's new text.
+pub(super) async fn receive(
+    activity: InboxActivity,
+    data: &Data<AppState>,
+) -> Result<(), FederationError> {
+    if activity.object_id().as_ref() == Some(&activity.actor) {
+        RemoteActor::dereference_exact(&activity.actor, data, true).await?;
+        return Ok(());
+    }
+    receive_comment_edit(activity, data).await
+}
+
+/// An edit of a comment by its author, applied only when it is newer than
+/// what we have (redeliveries and out-of-order Updates change nothing). An
+/// edit that brings in a held keyword takes the comment back to moderation.
+async fn receive_comment_edit(
+    activity: InboxActivity,
+    data: &Data<AppState>,
+) -> Result<(), FederationError> {
+    let object = &activity.object;
+    let Some(object_ap_id) = object_id(object) else {
+        return Ok(());
+    };
+    if !same_origin(&object_ap_id, &activity.actor) {
+        return Err(FederationError::Invalid(
+            "the object is not on the actor's server".into(),
+        ));
+    }
+    // Without `updated` (or with one we cannot read), the edit still applies, as in Mastodon.
+    let stamped = object
+        .get("updated")
+        .and_then(Value::as_str)
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&chrono::Utc));
+    let NoteBody {
+        content,
+        summary,
+        sensitive,
+    } = NoteBody::of(object);
+    let edit = comment::Edit {
+        content_html: &content,
+        summary: summary.as_deref(),
+        sensitive,
+        updated_at: stamped.unwrap_or_else(chrono::Utc::now),
+    };
+    let conn = &mut *data.pool.get().await?;
+    let (ap_id, author) = (object_ap_id.as_str(), activity.actor.as_str());
+    if !comment::apply_edit(conn, ap_id, author, &edit, stamped.is_some()).await? {
+        return Ok(());
+    }
+    tracing::info!(comment = %object_ap_id, "comment edited by its author");
+    let text = format!("{} {content}", summary.as_deref().unwrap_or_default());
+    if let Some(word) = crate::comments::held_keyword(&data.settings, &text)
+        && let Some(c) = comment::find_by_ap_id(conn, object_ap_id.as_str()).await?
+        && c.state == comment::State::Approved.as_str()
+    {
+        let note = format!("edited to contain \"{word}\"");
+        comment::set_state(conn, c.id, comment::State::Pending, Some(&note)).await?;
+        tracing::info!(comment = %object_ap_id, "an edited comment is held for moderation");
+    }
+    Ok(())
+}
