@@ -958,7 +958,7 @@ fn print_report(
          \x20                  including the page GETs that looked for it)\n\
          PG CPU ms          CPU of PostgreSQL per request, likewise\n\
          until shown        from sending the Create until a GET of the post page contains it\n\
-         \x20                  (the inbox stores the comment before it answers, so this is one more page render)"
+         \x20                  (the inbox queues it and answers; a worker stores it, then the page shows it)"
     );
     let seq = &rows[0];
     let conc = &rows[1];
