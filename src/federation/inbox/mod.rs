@@ -49,6 +49,8 @@ pub const MAX_ACTIVITY_BYTES: usize = 1024 * 1024;
 /// How long the sender may wait for its key to be fetched and checked;
 /// senders give up at 10 s.
 pub const VERIFY_DEADLINE: Duration = Duration::from_secs(5);
+/// The longest a request waits for a database connection.
+pub const POOL_WAIT: Duration = Duration::from_secs(2);
 /// What an overloaded inbox asks senders to wait, in seconds.
 pub const RETRY_AFTER_SECS: u64 = 10;
 
@@ -131,7 +133,7 @@ async fn accept(data: &Data<AppState>, request: Request) -> Result<Response, Res
         ));
     }
     let known = {
-        let mut conn = data.pool.get().await.map_err(busy)?;
+        let mut conn = connection(data).await?;
         if !activity.kind.eq("Follow")
             && block::is_blocked(&mut conn, activity.actor.as_str())
                 .await
@@ -204,7 +206,7 @@ async fn queue(data: &Data<AppState>, activity: &InboxActivity) -> Result<(), Re
         kind: &activity.kind,
         json: &json,
     };
-    let mut conn = data.pool.get().await.map_err(busy)?;
+    let mut conn = connection(data).await?;
     let added = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
             instance::record_alive(conn, &server, false).await?;
@@ -217,6 +219,18 @@ async fn queue(data: &Data<AppState>, activity: &InboxActivity) -> Result<(), Re
         tracing::debug!(activity_id = %activity.id, kind = %activity.kind, "queued an activity");
     }
     Ok(())
+}
+
+/// A connection for a request's short queries: when none is free within
+/// [`POOL_WAIT`], the sender is told to come back (never kept waiting for
+/// the pool's general timeout).
+async fn connection(data: &Data<AppState>) -> Result<crate::db::PooledConn, Response> {
+    let timeouts = deadpool::managed::Timeouts {
+        wait: Some(POOL_WAIT),
+        create: Some(POOL_WAIT),
+        recycle: Some(POOL_WAIT),
+    };
+    data.pool.timeout_get(&timeouts).await.map_err(busy)
 }
 
 fn busy(e: impl std::fmt::Display) -> Response {
