@@ -518,3 +518,56 @@ async fn an_update_without_updated_applies_as_in_mastodon() {
         "strictly older: not applied"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotated_key_is_fetched_again_once_and_then_verifies() {
+    let app = TestApp::spawn().await;
+    let remote = Remote::start().await;
+    let good = Signing::correct(&remote.key, chrono::Utc::now());
+    let (status, body) = post_inbox(
+        &app,
+        &remote.actor(),
+        &follow(&app, &remote.actor(), 1),
+        good,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let fetched = remote.actor_fetches();
+
+    // The actor rotates its key; we still hold the old one.
+    let new_pem = remote
+        .other_key()
+        .to_public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .expect("pem");
+    remote.doc.lock().expect("doc")["publicKey"]["publicKeyPem"] = json!(new_pem);
+    let rotated = Signing {
+        key: Some(remote.other_key()),
+        ..good
+    };
+    let like = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/likes/1", remote.actor()),
+        "type": "Like",
+        "actor": remote.actor(),
+        "object": app.publish_simple("Liked", &[]).await["url"],
+    });
+    let (status, body) = post_inbox(&app, &remote.actor(), &like, rotated).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "the new key verifies: {body}");
+    assert_eq!(remote.actor_fetches(), fetched + 1, "fetched again once");
+
+    // The old key no longer does (and is not fetched again and again).
+    let (status, _) = post_inbox(
+        &app,
+        &remote.actor(),
+        &follow(&app, &remote.actor(), 2),
+        good,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        remote.actor_fetches(),
+        fetched + 2,
+        "one refetch per failed request"
+    );
+}
