@@ -192,3 +192,38 @@ pub async fn ping(pool: &Pool) -> Result<(), DbError> {
     diesel::sql_query("SELECT 1").execute(&mut conn).await?;
     Ok(())
 }
+
+/// Wakes `wake` whenever a transaction that sent a NOTIFY on `channel`
+/// commits (in this process or another): how queue workers learn of new
+/// work. The listening connection is taken out of the pool for good (it must
+/// not be handed to anyone else); when it fails, this reconnects after
+/// `pause`, and the workers' own poll still finds the work meanwhile.
+pub async fn listen(
+    pool: Pool,
+    channel: &'static str,
+    wake: std::sync::Arc<tokio::sync::Notify>,
+    pause: Duration,
+) {
+    use futures_util::StreamExt;
+    loop {
+        let listened = async {
+            let pooled = pool.get().await.map_err(|e| e.to_string())?;
+            let mut conn = deadpool::managed::Object::take(pooled);
+            diesel::sql_query(format!("LISTEN {channel}"))
+                .execute(&mut conn)
+                .await
+                .map_err(|e| e.to_string())?;
+            let notifications = conn.notifications_stream();
+            tokio::pin!(notifications);
+            while let Some(n) = notifications.next().await {
+                n.map_err(|e| e.to_string())?;
+                wake.notify_one();
+            }
+            Ok::<(), String>(())
+        };
+        if let Err(e) = listened.await {
+            tracing::debug!(channel, error = %e, "queue listener reconnecting");
+        }
+        tokio::time::sleep(pause).await;
+    }
+}

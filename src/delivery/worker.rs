@@ -11,7 +11,6 @@ use std::time::{Duration, SystemTime};
 use activitypub_federation::config::{Data, FederationConfig};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
 use rand::Rng;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, DATE, HOST, RETRY_AFTER};
@@ -117,7 +116,12 @@ async fn run(
 ) {
     let data = config.to_request_data();
     let wake = Arc::new(Notify::new());
-    let listener = tokio::spawn(listen(data.pool.clone(), wake.clone()));
+    let listener = tokio::spawn(crate::db::listen(
+        data.pool.clone(),
+        queue::CHANNEL,
+        wake.clone(),
+        POLL,
+    ));
     let workers = data.settings.federation.delivery_workers;
     // Claims cost a scan of the queue: refill in batches, not one per finished delivery.
     let refill_at = (workers / 4).max(1);
@@ -197,36 +201,6 @@ async fn claim(data: &Data<AppState>, limit: i64) -> Vec<Claimed> {
             tracing::error!(error = %e, "claiming deliveries failed");
             Vec::new()
         }
-    }
-}
-
-/// Wakes the workers when a transaction that queued deliveries commits (in
-/// this process or another). If the listening connection fails, the poll
-/// interval still finds the work.
-async fn listen(pool: crate::db::Pool, wake: Arc<Notify>) {
-    loop {
-        let listened = async {
-            // Taken out of the pool for good: a LISTENing connection must not be
-            // handed to anyone else (it is closed when this task ends).
-            let pooled = pool.get().await.map_err(|e| e.to_string())?;
-            let mut conn = deadpool::managed::Object::take(pooled);
-            use diesel_async::RunQueryDsl;
-            diesel::sql_query(format!("LISTEN {}", queue::CHANNEL))
-                .execute(&mut conn)
-                .await
-                .map_err(|e| e.to_string())?;
-            let notifications = conn.notifications_stream();
-            tokio::pin!(notifications);
-            while let Some(n) = notifications.next().await {
-                n.map_err(|e| e.to_string())?;
-                wake.notify_one();
-            }
-            Ok::<(), String>(())
-        };
-        if let Err(e) = listened.await {
-            tracing::debug!(error = %e, "delivery listener reconnecting");
-        }
-        tokio::time::sleep(POLL).await;
     }
 }
 

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use activitypub_federation::config::{Data, FederationConfig};
 use activitypub_federation::error::Error as ProtocolError;
 use chrono::Utc;
-use futures_util::StreamExt;
 use rand::Rng;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
@@ -97,7 +96,12 @@ impl InboxWorkers {
 async fn run(config: FederationConfig<AppState>, mut stop: watch::Receiver<bool>) {
     let data = config.to_request_data();
     let wake = Arc::new(Notify::new());
-    let listener = tokio::spawn(listen(data.pool.clone(), wake.clone()));
+    let listener = tokio::spawn(crate::db::listen(
+        data.pool.clone(),
+        queue::CHANNEL,
+        wake.clone(),
+        POLL,
+    ));
     let workers = data.settings.federation.inbox_workers;
     let mut in_flight: JoinSet<i64> = JoinSet::new();
     let mut leased: HashSet<i64> = HashSet::new();
@@ -246,34 +250,6 @@ async fn record(data: &Data<AppState>, entry: &Claimed, result: &Outcome) -> Res
         }
     }
     Ok(())
-}
-
-/// Wakes the workers when an activity is queued (by any process). If the
-/// listening connection fails, the poll still finds the work.
-async fn listen(pool: crate::db::Pool, wake: Arc<Notify>) {
-    loop {
-        let listened = async {
-            // Taken out of the pool for good: a LISTENing connection is nobody else's.
-            let pooled = pool.get().await.map_err(|e| e.to_string())?;
-            let mut conn = deadpool::managed::Object::take(pooled);
-            use diesel_async::RunQueryDsl;
-            diesel::sql_query(format!("LISTEN {}", queue::CHANNEL))
-                .execute(&mut conn)
-                .await
-                .map_err(|e| e.to_string())?;
-            let notifications = conn.notifications_stream();
-            tokio::pin!(notifications);
-            while let Some(n) = notifications.next().await {
-                n.map_err(|e| e.to_string())?;
-                wake.notify_one();
-            }
-            Ok::<(), String>(())
-        };
-        if let Err(e) = listened.await {
-            tracing::debug!(error = %e, "inbox listener reconnecting");
-        }
-        tokio::time::sleep(POLL).await;
-    }
 }
 
 #[cfg(test)]
