@@ -60,6 +60,14 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         limit: i64,
     },
+    /// Show the inbox queue: activities other servers sent that wait to be
+    /// processed, or were given up (with why); or retry them.
+    Inbox {
+        #[command(subcommand)]
+        action: Option<InboxCommand>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
     /// List the blog's followers.
     Followers,
     /// Block an actor or a whole server (domain): their activities are
@@ -106,6 +114,12 @@ pub enum BlockKind {
 #[derive(Debug, Subcommand)]
 pub enum DeliveriesCommand {
     /// Make failing and given-up deliveries due now (all, or one by id).
+    Retry { id: Option<i64> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InboxCommand {
+    /// Process given-up and waiting activities again now (all, or one by id).
     Retry { id: Option<i64> },
 }
 
@@ -232,6 +246,12 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         } => {
             with_database(&settings, async |conn| {
                 deliveries_command(conn, action, state.into(), limit).await
+            })
+            .await
+        }
+        Command::Inbox { action, limit } => {
+            with_database(&settings, async |conn| {
+                inbox_command(conn, action, limit).await
             })
             .await
         }
@@ -430,6 +450,59 @@ async fn deliveries_command(
         println!("         {} {}", r.kind, r.activity);
     }
     println!("\n{} of {total} shown", rows.len());
+    Ok(())
+}
+
+async fn inbox_command(
+    conn: &mut Conn,
+    action: Option<InboxCommand>,
+    limit: i64,
+) -> anyhow::Result<()> {
+    use crate::cli_comments::terminal_safe;
+    use crate::models::inbox_queue;
+    if let Some(InboxCommand::Retry { id }) = action {
+        let n = inbox_queue::retry_now(conn, id).await?;
+        if id.is_some() && n == 0 {
+            bail!("no activity with that id in the inbox queue");
+        }
+        println!("{n} activities will be processed again now (by the running server)");
+        return Ok(());
+    }
+    if !(1..=10_000).contains(&limit) {
+        bail!("--limit must be 1 to 10000");
+    }
+    let (total, given_up) = inbox_queue::counts(conn).await?;
+    let rows = inbox_queue::list(conn, limit).await?;
+    println!(
+        "{:<8} {:<9} {:>8} {:<20} {:<10} ACTOR",
+        "ID", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "KIND"
+    );
+    for r in &rows {
+        let (state, next) = match r.gave_up_at {
+            Some(_) => ("given-up", "-".to_string()),
+            None => (
+                "waiting",
+                r.next_attempt_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            ),
+        };
+        println!(
+            "{:<8} {:<9} {:>8} {:<20} {:<10} {}",
+            r.id,
+            state,
+            r.attempts,
+            next,
+            terminal_safe(&r.kind),
+            terminal_safe(&r.actor_ap_id)
+        );
+        println!("         {}", terminal_safe(&r.ap_id));
+        if let Some(error) = &r.last_error {
+            println!("         last error: {}", terminal_safe(error));
+        }
+    }
+    println!(
+        "\n{} of {total} shown ({given_up} given up; the rest are processed by the running server)",
+        rows.len()
+    );
     Ok(())
 }
 

@@ -155,7 +155,7 @@ fn raw_plain_text(c: &Comment) -> String {
 
 /// Text from other servers as a terminal may show it: no control characters
 /// (escape sequences could rewrite the screen) and no bidirectional overrides.
-fn terminal_safe(text: &str) -> String {
+pub(crate) fn terminal_safe(text: &str) -> String {
     text.chars()
         .filter(|&c| {
             (!c.is_control() || c == '\n')

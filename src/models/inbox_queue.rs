@@ -139,3 +139,69 @@ pub async fn waiting(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
         .get_result(conn)
         .await
 }
+
+/// An activity in the queue, as the operator sees it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = inbox_queue)]
+pub struct Entry {
+    pub id: i64,
+    pub ap_id: String,
+    pub actor_ap_id: String,
+    pub kind: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub gave_up_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// The oldest `limit` entries: waiting and given up alike.
+pub async fn list(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<Entry>> {
+    inbox_queue::table
+        .order(inbox_queue::id)
+        .limit(limit)
+        .select(Entry::as_select())
+        .load(conn)
+        .await
+}
+
+/// Entries in the queue, and how many of them were given up.
+pub async fn counts(conn: &mut AsyncPgConnection) -> QueryResult<(i64, i64)> {
+    let total: i64 = inbox_queue::table.count().get_result(conn).await?;
+    let given_up: i64 = inbox_queue::table
+        .filter(inbox_queue::gave_up_at.is_not_null())
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok((total, given_up))
+}
+
+/// Makes given-up and waiting entries (all, or the one with `id`) due now,
+/// with their attempts counted afresh; returns how many.
+pub async fn retry_now(conn: &mut AsyncPgConnection, id: Option<i64>) -> QueryResult<usize> {
+    let changes = (
+        inbox_queue::gave_up_at.eq(None::<DateTime<Utc>>),
+        inbox_queue::attempts.eq(0),
+        inbox_queue::next_attempt_at.eq(diesel::dsl::now),
+    );
+    let retried = match id {
+        Some(id) => {
+            diesel::update(inbox_queue::table.find(id))
+                .set(changes)
+                .execute(conn)
+                .await?
+        }
+        None => {
+            diesel::update(inbox_queue::table)
+                .set(changes)
+                .execute(conn)
+                .await?
+        }
+    };
+    if retried > 0 {
+        diesel::sql_query(format!("SELECT pg_notify('{CHANNEL}', '')"))
+            .execute(conn)
+            .await?;
+    }
+    Ok(retried)
+}

@@ -421,6 +421,42 @@ async fn a_full_queue_answers_503_and_what_was_accepted_is_processed_after_a_res
         (0, 0, 1),
         "one waits; nothing applied yet"
     );
+
+    // The operator sees it waiting...
+    let (code, out, err) = crate::common::run(app.cli().args(["inbox"]), None);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("waiting") && out.contains("Create") && out.contains(&remote.actor()),
+        "{out}"
+    );
+    // ...and, had it failed for good, given up with why, and can retry it.
+    {
+        use diesel_async::RunQueryDsl;
+        let mut conn = app.pool.get().await.expect("conn");
+        diesel::sql_query(
+            "UPDATE inbox_queue SET gave_up_at = now(), attempts = 10, \
+             last_error = 'HTTP 503 from the parent''s server'",
+        )
+        .execute(&mut conn)
+        .await
+        .expect("give up");
+    }
+    let (code, out, err) = crate::common::run(app.cli().args(["inbox"]), None);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("given-up") && out.contains("last error: HTTP 503 from the parent's server"),
+        "{out}"
+    );
+    assert!(out.contains("1 given up"), "{out}");
+    let (code, _, err) = crate::common::run(app.cli().args(["inbox", "retry", "999999"]), None);
+    assert_ne!(code, 0, "an unknown id is an error");
+    assert!(err.contains("no activity with that id"), "{err}");
+    let (code, out, err) = crate::common::run(app.cli().args(["inbox", "retry"]), None);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("1 activities will be processed again"),
+        "{out}"
+    );
     // Workers start again (as after a restart) and process what was accepted.
     app.inbox_workers = Some(fedblog::federation::inbox::worker::InboxWorkers::spawn(
         app.federation.clone(),
