@@ -23,9 +23,9 @@ use crate::models::inbox_queue::{self as queue, Claimed};
 use crate::state::AppState;
 
 /// How long processing one activity may take, in outgoing request timeouts
-/// (a parent chain gets three of them, the authors and avatars the rest).
+/// (a parent chain gets three of them, its authors the rest).
 const DEADLINE_TIMEOUTS: u32 = 4;
-/// Tries before an activity is given up (about 4 hours of back-off).
+/// Tries before an activity is given up (about 3 hours of back-off).
 pub const MAX_ATTEMPTS: i32 = 10;
 /// How often workers look for due work (and count the queue) unwoken.
 const POLL: Duration = Duration::from_secs(1);
