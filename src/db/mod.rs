@@ -2,6 +2,7 @@
 //! between a configured PostgreSQL server and the embedded default.
 
 pub mod embedded;
+pub mod queue_runner;
 pub mod schema;
 
 use std::time::Duration;

@@ -4,7 +4,6 @@
 //! 4xx, too many attempts, too old). No transaction is held during a request.
 //! Several workers and several processes may share one database.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -16,10 +15,11 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, DATE, HOST, RETRY_AFTER};
 use reqwest_middleware::ClientWithMiddleware;
 use serde_json::Value;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use url::Url;
 
+use crate::db::queue_runner::{self, Queue};
 use crate::federation::{ACTIVITY_JSON, context, http};
 use crate::models::delivery::{self as queue, Claimed, instance};
 use crate::state::AppState;
@@ -112,78 +112,57 @@ impl Workers {
 async fn run(
     config: FederationConfig<AppState>,
     client: ClientWithMiddleware,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
-    let data = config.to_request_data();
-    let wake = Arc::new(Notify::new());
-    let listener = tokio::spawn(crate::db::listen(
-        data.pool.clone(),
-        queue::CHANNEL,
-        wake.clone(),
-        POLL,
-    ));
-    let workers = data.settings.federation.delivery_workers;
+    let queue = Arc::new(DeliveryQueue {
+        data: config.to_request_data(),
+        client,
+    });
+    queue_runner::run(queue, stop, POLL, SHUTDOWN_GRACE).await;
+}
+
+/// The delivery queue, as the shared worker loop runs it.
+struct DeliveryQueue {
+    data: Data<AppState>,
+    client: ClientWithMiddleware,
+}
+
+#[async_trait::async_trait]
+impl Queue for DeliveryQueue {
+    type Job = Claimed;
+    const CHANNEL: &'static str = queue::CHANNEL;
+    const WHAT: &'static str = "deliveries";
+
+    fn pool(&self) -> &crate::db::Pool {
+        &self.data.pool
+    }
+
+    fn workers(&self) -> usize {
+        self.data.settings.federation.delivery_workers
+    }
+
     // Claims cost a scan of the queue: refill in batches, not one per finished delivery.
-    let refill_at = (workers / 4).max(1);
-    let mut in_flight: JoinSet<i64> = JoinSet::new();
-    let mut leased: HashSet<i64> = HashSet::new();
-    loop {
-        if *stop.borrow() {
-            break;
-        }
-        while let Some(done) = in_flight.try_join_next() {
-            if let Ok(id) = done {
-                leased.remove(&id);
-            }
-        }
-        let free = workers.saturating_sub(in_flight.len());
-        if free > 0 && (in_flight.is_empty() || free >= refill_at) {
-            for delivery in claim(&data, free as i64).await {
-                let (data, client) = (data.reset_request_count(), client.clone());
-                leased.insert(delivery.id);
-                in_flight.spawn(async move {
-                    let id = delivery.id;
-                    process(&data, &client, delivery).await;
-                    id
-                });
-            }
-        }
-        tokio::select! {
-            _ = stop.changed() => {}
-            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                if let Ok(id) = done {
-                    leased.remove(&id);
-                }
-            }
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep(POLL) => {}
-        }
+    fn refill_at(&self) -> usize {
+        (self.workers() / 4).max(1)
     }
-    listener.abort();
-    let deadline = tokio::time::sleep(SHUTDOWN_GRACE);
-    tokio::pin!(deadline);
-    while !in_flight.is_empty() {
-        tokio::select! {
-            Some(done) = in_flight.join_next() => {
-                if let Ok(id) = done {
-                    leased.remove(&id);
-                }
-            }
-            _ = &mut deadline => break,
-        }
+
+    fn id(job: &Claimed) -> i64 {
+        job.id
     }
-    in_flight.abort_all();
-    if !leased.is_empty() {
-        tracing::warn!(
-            count = leased.len(),
-            "releasing unfinished deliveries for the next start"
-        );
-        let leased: Vec<i64> = leased.into_iter().collect();
-        if let Ok(mut conn) = data.pool.get().await
-            && let Err(e) = queue::release(&mut conn, &leased).await
-        {
-            tracing::error!(error = %e, "could not release delivery leases (they expire by themselves)");
-        }
+
+    async fn claim(&self, limit: i64) -> Vec<Claimed> {
+        claim(&self.data, limit).await
+    }
+
+    async fn run(self: Arc<Self>, job: Claimed) {
+        process(&self.data.reset_request_count(), &self.client, job).await;
+    }
+
+    async fn release(&self, ids: &[i64]) -> Result<(), String> {
+        let mut conn = self.data.pool.get().await.map_err(|e| e.to_string())?;
+        queue::release(&mut conn, ids)
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -6,7 +6,6 @@
 //! again, and processing is idempotent (the activity id is recorded with its
 //! effect).
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,9 +13,9 @@ use activitypub_federation::config::{Data, FederationConfig};
 use activitypub_federation::error::Error as ProtocolError;
 use chrono::Utc;
 use rand::Rng;
-use tokio::sync::{Notify, watch};
-use tokio::task::JoinSet;
+use tokio::sync::watch;
 
+use crate::db::queue_runner::{self, Queue};
 use crate::federation::error::FederationError;
 use crate::federation::inbox::activities::{self, InboxActivity};
 use crate::models::inbox_queue::{self as queue, Claimed};
@@ -93,80 +92,66 @@ impl InboxWorkers {
     }
 }
 
-async fn run(config: FederationConfig<AppState>, mut stop: watch::Receiver<bool>) {
-    let data = config.to_request_data();
-    let wake = Arc::new(Notify::new());
-    let listener = tokio::spawn(crate::db::listen(
-        data.pool.clone(),
-        queue::CHANNEL,
-        wake.clone(),
-        POLL,
-    ));
-    let workers = data.settings.federation.inbox_workers;
-    let mut in_flight: JoinSet<i64> = JoinSet::new();
-    let mut leased: HashSet<i64> = HashSet::new();
-    let mut counted_at: Option<Instant> = None;
-    loop {
-        // Stopped, or the handle is gone (dropping it stops the workers too).
-        if *stop.borrow() || stop.has_changed().is_err() {
-            break;
-        }
-        while let Some(done) = in_flight.try_join_next() {
-            if let Ok(id) = done {
-                leased.remove(&id);
-            }
-        }
-        if counted_at.is_none_or(|at| at.elapsed() >= POLL) {
-            count_waiting(&data).await;
-            counted_at = Some(Instant::now());
-        }
-        let free = workers.saturating_sub(in_flight.len());
-        if free > 0 {
-            for entry in claim(&data, free as i64, lease_secs(&data)).await {
-                let data = data.reset_request_count();
-                leased.insert(entry.id);
-                in_flight.spawn(async move {
-                    let id = entry.id;
-                    handle(&data, entry).await;
-                    id
-                });
-            }
-        }
-        tokio::select! {
-            _ = stop.changed() => {}
-            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                if let Ok(id) = done {
-                    leased.remove(&id);
-                }
-            }
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep(POLL) => {}
-        }
+async fn run(config: FederationConfig<AppState>, stop: watch::Receiver<bool>) {
+    let queue = Arc::new(InboxQueue {
+        data: config.to_request_data(),
+        counted_at: std::sync::Mutex::new(None),
+    });
+    queue_runner::run(queue, stop, POLL, SHUTDOWN_GRACE).await;
+}
+
+/// The inbox queue, as the shared worker loop runs it.
+struct InboxQueue {
+    data: Data<AppState>,
+    /// When the queue was last counted (for the inbox's overload gate).
+    counted_at: std::sync::Mutex<Option<Instant>>,
+}
+
+#[async_trait::async_trait]
+impl Queue for InboxQueue {
+    type Job = Claimed;
+    const CHANNEL: &'static str = queue::CHANNEL;
+    const WHAT: &'static str = "inbound activities";
+
+    fn pool(&self) -> &crate::db::Pool {
+        &self.data.pool
     }
-    listener.abort();
-    let deadline = tokio::time::sleep(SHUTDOWN_GRACE);
-    tokio::pin!(deadline);
-    while !in_flight.is_empty() {
-        tokio::select! {
-            Some(done) = in_flight.join_next() => {
-                if let Ok(id) = done {
-                    leased.remove(&id);
-                }
-            }
-            _ = &mut deadline => break,
-        }
+
+    fn workers(&self) -> usize {
+        self.data.settings.federation.inbox_workers
     }
-    in_flight.abort_all();
-    if !leased.is_empty() {
-        let leased: Vec<i64> = leased.into_iter().collect();
-        tracing::warn!(
-            count = leased.len(),
-            "leaving unprocessed activities for the next start"
-        );
-        if let Ok(mut conn) = data.pool.get().await
-            && let Err(e) = queue::release(&mut conn, &leased).await
-        {
-            tracing::error!(error = %e, "could not release inbox leases (they expire by themselves)");
+
+    fn id(job: &Claimed) -> i64 {
+        job.id
+    }
+
+    async fn claim(&self, limit: i64) -> Vec<Claimed> {
+        claim(&self.data, limit, lease_secs(&self.data)).await
+    }
+
+    async fn run(self: Arc<Self>, job: Claimed) {
+        handle(&self.data.reset_request_count(), job).await;
+    }
+
+    async fn release(&self, ids: &[i64]) -> Result<(), String> {
+        let mut conn = self.data.pool.get().await.map_err(|e| e.to_string())?;
+        queue::release(&mut conn, ids)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Counts the queue about once per poll interval.
+    async fn tick(&self) {
+        let due = self
+            .counted_at
+            .lock()
+            .map(|at| at.is_none_or(|at| at.elapsed() >= POLL))
+            .unwrap_or(true);
+        if due {
+            count_waiting(&self.data).await;
+            if let Ok(mut at) = self.counted_at.lock() {
+                *at = Some(Instant::now());
+            }
         }
     }
 }
