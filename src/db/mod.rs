@@ -2,21 +2,19 @@
 //! between a configured PostgreSQL server and the embedded default.
 
 pub mod embedded;
+pub(crate) mod pool;
 pub mod queue_runner;
 pub mod schema;
 
 use std::time::Duration;
 
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
-use diesel_async::pooled_connection::deadpool::{Object, Pool as DeadPool};
 use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::config::Settings;
 use embedded::{EmbeddedError, EmbeddedPostgres};
 
-pub type Pool = DeadPool<AsyncPgConnection>;
-pub type PooledConn = Object<AsyncPgConnection>;
+pub use pool::{Conn, Pool, PoolError, held_by_this_task, rule_violations, violation};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
@@ -126,14 +124,7 @@ fn stop_quietly(cluster: &EmbeddedPostgres) {
 
 /// A pool whose connections are checked before use and time out instead of hanging.
 pub fn connect_pool(url: &str, size: usize) -> Result<Pool, DbError> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
-    DeadPool::builder(manager)
-        .max_size(size)
-        .runtime(deadpool::Runtime::Tokio1)
-        .wait_timeout(Some(Duration::from_secs(10)))
-        .create_timeout(Some(Duration::from_secs(10)))
-        .build()
-        .map_err(|e| DbError::Pool(e.to_string()))
+    Pool::new(url, size).map_err(DbError::Pool)
 }
 
 /// Applies pending migrations, one process at a time; returns the versions applied.
@@ -208,8 +199,7 @@ pub async fn listen(
     use futures_util::StreamExt;
     loop {
         let listened = async {
-            let pooled = pool.get().await.map_err(|e| e.to_string())?;
-            let mut conn = deadpool::managed::Object::take(pooled);
+            let mut conn = pool.get().await.map_err(|e| e.to_string())?.detach();
             diesel::sql_query(format!("LISTEN {channel}"))
                 .execute(&mut conn)
                 .await

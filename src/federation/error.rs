@@ -26,8 +26,8 @@ pub enum FederationError {
     Unverified(String),
 }
 
-impl From<diesel_async::pooled_connection::deadpool::PoolError> for FederationError {
-    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+impl From<crate::db::PoolError> for FederationError {
+    fn from(e: crate::db::PoolError) -> Self {
         FederationError::Pool(e.to_string())
     }
 }

@@ -157,6 +157,32 @@ impl Middleware for LiteralGuard {
     }
 }
 
+/// Refuses to send while the calling task holds a database connection (the
+/// other half of the rule in `db::pool`): a request can take seconds, and a
+/// connection held meanwhile is one the rest of the server waits for.
+struct NoConnectionHeld;
+
+#[derive(Debug, thiserror::Error)]
+#[error("refusing network I/O while this task holds a database connection: {0}")]
+struct ConnectionHeld(Url);
+
+#[async_trait::async_trait]
+impl Middleware for NoConnectionHeld {
+    async fn handle(
+        &self,
+        req: reqwest::Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        if crate::db::held_by_this_task() {
+            let refused = ConnectionHeld(req.url().clone());
+            crate::db::violation(&refused);
+            return Err(reqwest_middleware::Error::Middleware(refused.into()));
+        }
+        next.run(req, extensions).await
+    }
+}
+
 /// The client for all federation traffic; `timeout` bounds each request as a
 /// whole (not per read).
 pub fn client(
@@ -182,6 +208,7 @@ pub fn client(
         .dns_resolver(GuardedResolver { allow_private })
         .build()?;
     Ok(ClientBuilder::new(inner)
+        .with(NoConnectionHeld)
         .with(LiteralGuard { allow_private })
         .build())
 }
@@ -292,5 +319,51 @@ mod tests {
             );
         }
         assert!(check_literal(&Url::parse("https://example.org/").expect("url"), false).is_ok());
+    }
+
+    /// A loopback server that answers every request 204 and counts them.
+    async fn counting_server() -> (Url, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let url =
+            Url::parse(&format!("http://{}/", listener.local_addr().expect("addr"))).expect("url");
+        let hits = std::sync::Arc::new(AtomicUsize::new(0));
+        let counted = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let mut buf = [0u8; 1024];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream
+                    .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+                    .await;
+            }
+        });
+        (url, hits)
+    }
+
+    #[tokio::test]
+    async fn nothing_is_sent_while_the_task_holds_a_database_connection() {
+        use std::sync::atomic::Ordering;
+        let (url, hits) = counting_server().await;
+        let client = client(true, Duration::from_secs(5)).expect("client");
+
+        let slot = crate::db::pool::hold_slot_for_test();
+        let refused = client.get(url.clone()).send().await;
+        match refused {
+            Err(reqwest_middleware::Error::Middleware(e)) => {
+                assert!(e.to_string().contains("holds a database connection"), "{e}")
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), 0, "no connection was made");
+
+        drop(slot);
+        let sent = client.get(url).send().await.expect("sent once released");
+        assert_eq!(sent.status(), reqwest::StatusCode::NO_CONTENT);
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
     }
 }

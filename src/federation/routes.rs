@@ -45,7 +45,7 @@ macro_rules! internal_from {
 }
 internal_from!(
     diesel::result::Error,
-    diesel_async::pooled_connection::deadpool::PoolError,
+    crate::db::PoolError,
     crate::authoring::AuthoringError
 );
 

@@ -113,7 +113,7 @@ macro_rules! internal_from {
 }
 internal_from!(
     diesel::result::Error,
-    diesel_async::pooled_connection::deadpool::PoolError,
+    crate::db::PoolError,
     minijinja::Error
 );
 
@@ -249,8 +249,8 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
-impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
-    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+impl From<crate::db::PoolError> for ApiError {
+    fn from(e: crate::db::PoolError) -> Self {
         ApiError::internal(e.to_string())
     }
 }

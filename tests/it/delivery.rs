@@ -352,7 +352,18 @@ async fn concurrent_workers_never_send_one_delivery_twice() {
         sink.follower(&app, &format!("u{i}"), false).await;
     }
     app.publish_simple("Many inboxes", &[]).await;
-    let (a, b, c) = tokio::join!(app.deliver(), app.deliver(), app.deliver());
+    app.inbox_idle().await;
+    // Three workers, each its own task (as the server runs them).
+    let drain = || {
+        let federation = app.federation.clone();
+        tokio::spawn(async move {
+            fedblog::delivery::worker::drain(&federation)
+                .await
+                .expect("drain")
+        })
+    };
+    let (a, b, c) = tokio::join!(drain(), drain(), drain());
+    let (a, b, c) = (a.expect("task"), b.expect("task"), c.expect("task"));
     assert_eq!(
         a + b + c,
         60,

@@ -762,14 +762,15 @@ async fn the_form_secret_is_made_once_and_outlives_a_restart() {
         .execute(&mut app.pool.get().await.expect("conn"))
         .await
         .expect("delete");
-    let (mut a, mut b) = (
-        app.pool.get().await.expect("conn"),
-        app.pool.get().await.expect("conn"),
-    );
-    let (one, two) = tokio::join!(
-        FormSecret::load_or_create(&mut a),
-        FormSecret::load_or_create(&mut b)
-    );
+    // (Each its own task: one task never holds two connections.)
+    let start = || {
+        let pool = app.pool.clone();
+        tokio::spawn(async move {
+            let mut conn = pool.get().await.expect("conn");
+            FormSecret::load_or_create(&mut conn).await.expect("secret")
+        })
+    };
+    let (one, two) = tokio::join!(start(), start());
     let (one, two) = (one.expect("one"), two.expect("two"));
     let token = one.issue(&browser, 1, now);
     assert!(two.verify(&token, &browser, 1, now));

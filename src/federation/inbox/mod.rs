@@ -224,13 +224,8 @@ async fn queue(data: &Data<AppState>, activity: &InboxActivity) -> Result<(), Re
 /// A connection for a request's short queries: when none is free within
 /// [`POOL_WAIT`], the sender is told to come back (never kept waiting for
 /// the pool's general timeout).
-async fn connection(data: &Data<AppState>) -> Result<crate::db::PooledConn, Response> {
-    let timeouts = deadpool::managed::Timeouts {
-        wait: Some(POOL_WAIT),
-        create: Some(POOL_WAIT),
-        recycle: Some(POOL_WAIT),
-    };
-    data.pool.timeout_get(&timeouts).await.map_err(busy)
+async fn connection(data: &Data<AppState>) -> Result<crate::db::Conn, Response> {
+    data.pool.get_within(POOL_WAIT).await.map_err(busy)
 }
 
 fn busy(e: impl std::fmt::Display) -> Response {

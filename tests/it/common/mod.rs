@@ -162,6 +162,23 @@ pub struct TestApp {
     pub inbox_workers: Option<InboxWorkers>,
 }
 
+/// Every test's app checks, when it ends, that nothing in this process broke
+/// the connection rule (`db::pool`): a held connection across network I/O,
+/// or a second connection in one task, is refused and counted, and would
+/// otherwise show only as a logged error.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            assert_eq!(
+                fedblog::db::rule_violations(),
+                0,
+                "a task held a database connection across network I/O or took a second one \
+                 (see the error logged by db::pool or federation::http)"
+            );
+        }
+    }
+}
+
 impl TestApp {
     pub async fn spawn() -> Self {
         Self::spawn_with("").await
