@@ -259,7 +259,7 @@ async fn insert_local(
         content_html: &content_html,
         summary: None,
         sensitive: false,
-        visibility: "public",
+        visibility: comment::Visibility::Public.as_str(),
         published_at: Utc::now(),
         state: state.as_str(),
         origin: local.origin.as_str(),

@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
-use super::negotiate::{ActivityJson, wants_activity_json};
+use super::negotiate::ActivityJson;
 use super::objects::{collection, note};
 use super::routes::{FedError, PageQuery, not_found, public_post};
 use crate::config::Settings;
@@ -18,7 +18,6 @@ use crate::models::post::{self, Post};
 use crate::models::reaction;
 use crate::state::AppState;
 use crate::urls;
-use crate::web::error::PageError;
 
 /// Items per page of a replies or context collection.
 const PAGE: i64 = 50;
@@ -130,23 +129,14 @@ async fn shown_comment(state: &AppState, id: i64) -> Result<Option<(Comment, Pos
     Ok(Some((c, post)))
 }
 
-/// `GET /comments/{id}`: a comment written here is the blog actor's Note for
-/// servers; people are sent to the comment on its post's page.
-pub async fn show_comment(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    headers: HeaderMap,
-) -> Response {
-    let as_json = wants_activity_json(&headers);
-    match comment_document(&state, id, as_json).await {
-        Ok(response) => response,
-        Err(e) if as_json => e.into_response(),
-        Err(FedError(StatusCode::NOT_FOUND, _)) => PageError::NotFound.into_response(),
-        Err(FedError(_, message)) => PageError::Internal(message.into()).into_response(),
-    }
-}
-
-async fn comment_document(state: &AppState, id: i64, as_json: bool) -> Result<Response, FedError> {
+/// A comment at its id (`GET /comments/{id}`): for servers (`as_json`), a
+/// comment written here is the blog actor's Note; people are sent to the
+/// comment on its post's page (the page handler negotiates).
+pub async fn comment_document(
+    state: &AppState,
+    id: i64,
+    as_json: bool,
+) -> Result<Response, FedError> {
     let settings = &state.settings;
     let mut conn = state.pool.get().await?;
     let Some(c) = comment::find(&mut conn, id).await? else {

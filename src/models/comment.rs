@@ -52,6 +52,45 @@ impl Origin {
     }
 }
 
+/// Who may see a comment, from its addressing (Mastodon's four levels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// Addressed to the public: shown and listed.
+    Public,
+    /// The public only in `cc`: shown on the page, as Mastodon shows it on profiles.
+    Unlisted,
+    /// To the author's followers only: never shown here.
+    Followers,
+    /// To named people only: never shown here.
+    Direct,
+}
+
+impl Visibility {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Unlisted => "unlisted",
+            Visibility::Followers => "followers",
+            Visibility::Direct => "direct",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "public" => Visibility::Public,
+            "unlisted" => Visibility::Unlisted,
+            "followers" => Visibility::Followers,
+            "direct" => Visibility::Direct,
+            _ => return None,
+        })
+    }
+
+    /// Whether a comment so addressed may be shown to everyone.
+    pub fn is_shown(self) -> bool {
+        matches!(self, Visibility::Public | Visibility::Unlisted)
+    }
+}
+
 /// A comment's moderation state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -101,9 +140,12 @@ impl Comment {
     /// Shown on the page and listed in collections (blocks aside).
     pub fn is_visible(&self) -> bool {
         self.state == State::Approved.as_str()
-            && matches!(self.visibility.as_str(), "public" | "unlisted")
+            && Visibility::parse(&self.visibility).is_some_and(Visibility::is_shown)
     }
 }
+
+/// The visibilities [`Visibility::is_shown`] accepts, as stored.
+const SHOWN: [&str; 2] = [Visibility::Public.as_str(), Visibility::Unlisted.as_str()];
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = comments)]
@@ -268,7 +310,7 @@ pub async fn recent_visible(
     comments::table
         .inner_join(posts::table)
         .filter(comments::state.eq(State::Approved.as_str()))
-        .filter(comments::visibility.eq("public"))
+        .filter(comments::visibility.eq(Visibility::Public.as_str()))
         .filter(posts::status.eq("published"))
         .filter(posts::deleted_at.is_null())
         .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
@@ -314,7 +356,7 @@ pub async fn visible_for_post(
     comments::table
         .filter(comments::post_id.eq(post_id))
         .filter(comments::state.eq(State::Approved.as_str()))
-        .filter(comments::visibility.eq_any(["public", "unlisted"]))
+        .filter(comments::visibility.eq_any(SHOWN))
         .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
             "NOT {}",
             super::block::blocked_sql("comments.author_ap_id")
@@ -333,7 +375,7 @@ pub async fn visible_counts(
     let rows: Vec<(i64, i64)> = comments::table
         .filter(comments::post_id.eq_any(post_ids))
         .filter(comments::state.eq(State::Approved.as_str()))
-        .filter(comments::visibility.eq_any(["public", "unlisted"]))
+        .filter(comments::visibility.eq_any(SHOWN))
         .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
             "NOT {}",
             super::block::blocked_sql("comments.author_ap_id")

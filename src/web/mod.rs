@@ -70,7 +70,7 @@ pub fn router(state: AppState, federation: FederationConfig<AppState>) -> Router
         )
         .route("/posts/{slug}/replies", get(thread::post_replies))
         .route("/posts/{slug}/context", get(thread::post_context))
-        .route("/comments/{id}", get(thread::show_comment))
+        .route("/comments/{id}", get(pages::show_comment))
         .route("/comments/{id}/replies", get(thread::comment_replies))
         .route(
             "/comments/{id}/{collection}",

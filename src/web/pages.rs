@@ -449,6 +449,22 @@ pub async fn home(
     listing(&state, PublicScope::All, page, base, None, empty).await
 }
 
+/// `GET /comments/{id}`: the comment's Note for servers, its place on the
+/// post's page for people.
+pub async fn show_comment(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    let as_json = wants_activity_json(&headers);
+    match crate::federation::thread::comment_document(&state, id, as_json).await {
+        Ok(response) => response,
+        Err(e) if as_json => e.into_response(),
+        Err(routes::FedError(StatusCode::NOT_FOUND, _)) => PageError::NotFound.into_response(),
+        Err(routes::FedError(_, message)) => PageError::Internal(message.into()).into_response(),
+    }
+}
+
 pub async fn show_post(
     State(state): State<AppState>,
     Path(slug): Path<String>,

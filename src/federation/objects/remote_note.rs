@@ -4,44 +4,125 @@
 use activitypub_federation::config::Data;
 use activitypub_federation::error::Error as ProtocolError;
 use activitypub_federation::fetch::fetch_object_http;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
-use crate::federation::{object_id, same_origin};
+use crate::federation::{PUBLIC, object_id, same_origin};
+use crate::models::comment::Visibility;
+use crate::render::sanitize;
 use crate::state::AppState;
 
 /// Text-like objects that become comments when they answer one of ours.
 pub const COMMENT_TYPES: &[&str] = &["Note", "Article", "Page", "Question"];
 
-/// A text object with its id; everything else is read from `json` when stored.
+/// A text object of another server, read into what a comment keeps of it.
 #[derive(Debug, Clone)]
 pub struct RemoteNote {
     pub id: Url,
     pub attributed_to: Option<Url>,
     pub in_reply_to: Option<Url>,
-    pub json: Value,
+    /// The text, sanitized for our pages.
+    pub content_html: String,
+    /// The content warning, trimmed; `None` when empty.
+    pub summary: Option<String>,
+    pub sensitive: bool,
+    pub published: Option<DateTime<Utc>>,
+    pub updated: Option<DateTime<Utc>>,
+    /// Where the sender shows it to people.
+    pub url: Option<String>,
+    pub visibility: Visibility,
+}
+
+/// The object as it comes on the wire: the fields that take several shapes
+/// stay JSON here and are read into one value each by [`RemoteNote::parse`].
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Wire {
+    #[serde(rename = "type")]
+    kind: String,
+    id: Url,
+    #[serde(default)]
+    attributed_to: Value,
+    #[serde(default)]
+    in_reply_to: Value,
+    content: Option<String>,
+    summary: Option<String>,
+    sensitive: Option<bool>,
+    published: Option<String>,
+    updated: Option<String>,
+    #[serde(default)]
+    url: Value,
+    #[serde(default)]
+    to: Value,
+    #[serde(default)]
+    cc: Value,
 }
 
 impl RemoteNote {
     /// `None` unless `json` is a text object with an id.
     pub fn parse(json: Value) -> Option<Self> {
-        let kind = json.get("type").and_then(Value::as_str)?;
-        if !COMMENT_TYPES.contains(&kind) {
+        let wire: Wire = serde_json::from_value(json).ok()?;
+        if !COMMENT_TYPES.contains(&wire.kind.as_str()) {
             return None;
         }
-        let id = object_id(&json)?;
-        let attributed_to = match json.get("attributedTo") {
-            Some(Value::Array(items)) => items.first().and_then(object_id),
-            Some(other) => object_id(other),
-            None => None,
+        let attributed_to = match &wire.attributed_to {
+            Value::Array(items) => items.first().and_then(object_id),
+            other => object_id(other),
         };
-        let in_reply_to = json.get("inReplyTo").and_then(object_id);
         Some(RemoteNote {
-            id,
             attributed_to,
-            in_reply_to,
-            json,
+            in_reply_to: object_id(&wire.in_reply_to),
+            content_html: sanitize::remote_html(wire.content.as_deref().unwrap_or_default()),
+            summary: wire
+                .summary
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
+            sensitive: wire.sensitive.unwrap_or(false),
+            published: wire.published.as_deref().and_then(timestamp),
+            updated: wire.updated.as_deref().and_then(timestamp),
+            url: object_id(&wire.url).map(String::from),
+            visibility: visibility(&addresses(&wire.to), &addresses(&wire.cc)),
+            id: wire.id,
         })
+    }
+}
+
+fn timestamp(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The ids in an addressing field (one, or a list).
+fn addresses(field: &Value) -> Vec<String> {
+    match field {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items
+            .iter()
+            .filter_map(object_id)
+            .map(String::from)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Who may see an object, from its addressing (Mastodon's rules).
+fn visibility(to: &[String], cc: &[String]) -> Visibility {
+    let is_public = |a: &String| matches!(a.as_str(), PUBLIC | "as:Public" | "Public");
+    if to.iter().any(is_public) {
+        Visibility::Public
+    } else if cc.iter().any(is_public) {
+        Visibility::Unlisted
+    } else if to
+        .iter()
+        .chain(cc.iter())
+        .any(|a| a.ends_with("/followers"))
+    {
+        Visibility::Followers
+    } else {
+        Visibility::Direct
     }
 }
 
@@ -106,5 +187,62 @@ mod tests {
         );
         assert!(RemoteNote::parse(json!({"type": "Note"})).is_none());
         assert!(RemoteNote::parse(json!("https://m.example/notes/1")).is_none());
+    }
+
+    #[test]
+    fn addressing_decides_visibility() {
+        let of = |json: Value| {
+            let mut note = json!({"id": "https://m.example/notes/1", "type": "Note"});
+            if let (Some(note), Value::Object(fields)) = (note.as_object_mut(), json) {
+                note.extend(fields);
+            }
+            RemoteNote::parse(note).expect("a note").visibility
+        };
+        let followers = "https://m.example/users/a/followers";
+        assert_eq!(
+            of(json!({"to": [PUBLIC], "cc": [followers]})),
+            Visibility::Public
+        );
+        assert_eq!(of(json!({"to": "as:Public"})), Visibility::Public);
+        assert_eq!(
+            of(json!({"to": [followers], "cc": [PUBLIC]})),
+            Visibility::Unlisted
+        );
+        assert_eq!(
+            of(json!({"to": [followers], "cc": ["https://b.example/users/b"]})),
+            Visibility::Followers
+        );
+        assert_eq!(
+            of(json!({"to": ["https://b.example/users/b"]})),
+            Visibility::Direct
+        );
+        assert_eq!(of(json!({})), Visibility::Direct);
+    }
+
+    #[test]
+    fn the_text_is_sanitized_and_the_dates_read() {
+        let note = RemoteNote::parse(json!({
+            "id": "https://m.example/notes/1",
+            "type": "Note",
+            "content": "<p>hi<script>alert(1)</script></p>",
+            "summary": "  ",
+            "published": "2026-01-02T03:04:05Z",
+            "updated": "not a date",
+            "sensitive": true,
+        }))
+        .expect("a note");
+        assert!(
+            !note.content_html.contains("script"),
+            "{}",
+            note.content_html
+        );
+        assert!(note.content_html.contains("hi"));
+        assert_eq!(note.summary, None, "an empty warning is no warning");
+        assert!(note.sensitive);
+        assert_eq!(
+            note.published.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-01-02T03:04:05+00:00")
+        );
+        assert_eq!(note.updated, None);
     }
 }

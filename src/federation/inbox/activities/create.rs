@@ -14,7 +14,6 @@ use crate::federation::objects::remote_note::{self, FetchError, RemoteNote};
 use crate::federation::{object_id, reply_chain, same_origin};
 use crate::models::post::Post;
 use crate::models::{comment, received_activity, tombstone};
-use crate::render::sanitize;
 use crate::state::AppState;
 
 /// An embedded object must be the sender's own (checked again on the copy
@@ -31,71 +30,6 @@ pub(super) fn verify(activity: &InboxActivity) -> Result<(), FederationError> {
         ));
     }
     Ok(())
-}
-
-/// What a comment shows of a remote object: its sanitized HTML, its content
-/// warning, and whether it is sensitive.
-pub(super) struct NoteBody {
-    pub(super) content: String,
-    pub(super) summary: Option<String>,
-    pub(super) sensitive: bool,
-}
-
-impl NoteBody {
-    pub(super) fn of(object: &Value) -> Self {
-        NoteBody {
-            content: sanitize::remote_html(
-                object
-                    .get("content")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default(),
-            ),
-            summary: object
-                .get("summary")
-                .and_then(Value::as_str)
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty()),
-            sensitive: object
-                .get("sensitive")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-        }
-    }
-}
-
-/// Who may see an object, from its addressing (Mastodon's rules).
-fn visibility(object: &Value) -> &'static str {
-    let addresses = |field: &str| -> Vec<String> {
-        match object.get(field) {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(items)) => items.iter().filter_map(object_id_str).collect(),
-            _ => Vec::new(),
-        }
-    };
-    let is_public = |a: &String| {
-        matches!(
-            a.as_str(),
-            crate::federation::PUBLIC | "as:Public" | "Public"
-        )
-    };
-    let (to, cc) = (addresses("to"), addresses("cc"));
-    if to.iter().any(is_public) {
-        "public"
-    } else if cc.iter().any(is_public) {
-        "unlisted"
-    } else if to
-        .iter()
-        .chain(cc.iter())
-        .any(|a| a.ends_with("/followers"))
-    {
-        "followers"
-    } else {
-        "direct"
-    }
-}
-
-fn object_id_str(value: &Value) -> Option<String> {
-    object_id(value).map(|u| u.to_string())
 }
 
 /// A reply to one of our posts, or to a comment we hold, becomes a comment;
@@ -218,7 +152,6 @@ async fn store_reply(
     note: &RemoteNote,
     author: &RemoteActor,
 ) -> Result<i64, FederationError> {
-    let object = &note.json;
     let author_id = author.row.ap_id.as_str();
     let handle = author.row.preferred_username.as_ref().map(|name| {
         format!(
@@ -226,17 +159,6 @@ async fn store_reply(
             crate::models::delivery::instance_of(author_id)
         )
     });
-    let NoteBody {
-        content,
-        summary,
-        sensitive,
-    } = NoteBody::of(object);
-    let published = object
-        .get("published")
-        .and_then(Value::as_str)
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        .map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc));
-    let url = object.get("url").and_then(object_id_str);
     let in_reply_to = note
         .in_reply_to
         .as_ref()
@@ -245,8 +167,8 @@ async fn store_reply(
     let text = format!(
         "{} {} {}",
         author.row.name.as_deref().unwrap_or_default(),
-        summary.as_deref().unwrap_or_default(),
-        content
+        note.summary.as_deref().unwrap_or_default(),
+        note.content_html
     );
     let (state, held_because) =
         crate::comments::initial_state(conn, settings, comment::Origin::Remote, author_id, &text)
@@ -256,15 +178,15 @@ async fn store_reply(
         post_id: post.id,
         parent_id: parent,
         in_reply_to,
-        url: url.as_deref(),
+        url: note.url.as_deref(),
         author_ap_id: author_id,
         author_name: author.row.name.as_deref().filter(|n| !n.trim().is_empty()),
         author_handle: handle.as_deref(),
-        content_html: &content,
-        summary: summary.as_deref(),
-        sensitive,
-        visibility: visibility(object),
-        published_at: published,
+        content_html: &note.content_html,
+        summary: note.summary.as_deref(),
+        sensitive: note.sensitive,
+        visibility: note.visibility.as_str(),
+        published_at: note.published.unwrap_or_else(chrono::Utc::now),
         state: state.as_str(),
         origin: comment::Origin::Remote.as_str(),
         source: None,
@@ -278,34 +200,4 @@ async fn store_reply(
         .await?
         .ok_or(diesel::result::Error::NotFound)?;
     Ok(stored.id)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn addressing_decides_visibility() {
-        let public = "https://www.w3.org/ns/activitystreams#Public";
-        let followers = "https://m.example/users/a/followers";
-        assert_eq!(
-            visibility(&json!({"to": [public], "cc": [followers]})),
-            "public"
-        );
-        assert_eq!(visibility(&json!({"to": "as:Public"})), "public");
-        assert_eq!(
-            visibility(&json!({"to": [followers], "cc": [public]})),
-            "unlisted"
-        );
-        assert_eq!(
-            visibility(&json!({"to": [followers], "cc": ["https://b.example/users/b"]})),
-            "followers"
-        );
-        assert_eq!(
-            visibility(&json!({"to": ["https://b.example/users/b"]})),
-            "direct"
-        );
-        assert_eq!(visibility(&json!({})), "direct");
-    }
 }

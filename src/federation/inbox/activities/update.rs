@@ -1,15 +1,13 @@
 //! Update of an actor's profile or of a comment.
 
-use activitypub_federation::config::Data;
-use serde_json::Value;
-
 use super::InboxActivity;
-use super::create::NoteBody;
 use crate::federation::error::FederationError;
 use crate::federation::objects::remote_actor::RemoteActor;
-use crate::federation::{object_id, same_origin};
+use crate::federation::objects::remote_note::RemoteNote;
+use crate::federation::same_origin;
 use crate::models::comment;
 use crate::state::AppState;
+use activitypub_federation::config::Data;
 
 /// A profile (refetched from its origin, never taken from the activity) or
 /// a comment's new text.
@@ -31,30 +29,22 @@ async fn receive_comment_edit(
     activity: InboxActivity,
     data: &Data<AppState>,
 ) -> Result<(), FederationError> {
-    let object = &activity.object;
-    let Some(object_ap_id) = object_id(object) else {
+    let Some(note) = RemoteNote::parse(activity.object.clone()) else {
         return Ok(());
     };
+    let object_ap_id = note.id;
     if !same_origin(&object_ap_id, &activity.actor) {
         return Err(FederationError::Invalid(
             "the object is not on the actor's server".into(),
         ));
     }
     // Without `updated` (or with one we cannot read), the edit still applies, as in Mastodon.
-    let stamped = object
-        .get("updated")
-        .and_then(Value::as_str)
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&chrono::Utc));
-    let NoteBody {
-        content,
-        summary,
-        sensitive,
-    } = NoteBody::of(object);
+    let stamped = note.updated;
+    let (content, summary) = (note.content_html, note.summary);
     let edit = comment::Edit {
         content_html: &content,
         summary: summary.as_deref(),
-        sensitive,
+        sensitive: note.sensitive,
         updated_at: stamped.unwrap_or_else(chrono::Utc::now),
     };
     let conn = &mut *data.pool.get().await?;
