@@ -127,12 +127,6 @@ impl Pool {
     pub fn close(&self) {
         self.inner.close();
     }
-
-    /// Connections in use and the pool's size (for tests and benchmarks).
-    pub fn in_use(&self) -> (usize, usize) {
-        let status = self.inner.status();
-        (status.size - status.available, status.max_size)
-    }
 }
 
 /// A pooled connection, counted against its task until dropped.

@@ -138,36 +138,20 @@ impl Resolve for GuardedResolver {
     }
 }
 
-/// Checks IP-literal hosts on every request, redirects included.
-struct LiteralGuard {
+/// Checked before every request, redirects included: the host when it is an
+/// IP literal, and that the calling task holds no database connection (the
+/// other half of the rule in `db::pool`: a request can take seconds, and a
+/// connection held meanwhile is one the rest of the server waits for).
+struct RequestGuard {
     allow_private: bool,
 }
-
-#[async_trait::async_trait]
-impl Middleware for LiteralGuard {
-    async fn handle(
-        &self,
-        req: reqwest::Request,
-        extensions: &mut Extensions,
-        next: Next<'_>,
-    ) -> reqwest_middleware::Result<reqwest::Response> {
-        check_literal(req.url(), self.allow_private)
-            .map_err(|e| reqwest_middleware::Error::Middleware(e.into()))?;
-        next.run(req, extensions).await
-    }
-}
-
-/// Refuses to send while the calling task holds a database connection (the
-/// other half of the rule in `db::pool`): a request can take seconds, and a
-/// connection held meanwhile is one the rest of the server waits for.
-struct NoConnectionHeld;
 
 #[derive(Debug, thiserror::Error)]
 #[error("refusing network I/O while this task holds a database connection: {0}")]
 struct ConnectionHeld(Url);
 
 #[async_trait::async_trait]
-impl Middleware for NoConnectionHeld {
+impl Middleware for RequestGuard {
     async fn handle(
         &self,
         req: reqwest::Request,
@@ -179,6 +163,8 @@ impl Middleware for NoConnectionHeld {
             crate::db::violation(&refused);
             return Err(reqwest_middleware::Error::Middleware(refused.into()));
         }
+        check_literal(req.url(), self.allow_private)
+            .map_err(|e| reqwest_middleware::Error::Middleware(e.into()))?;
         next.run(req, extensions).await
     }
 }
@@ -208,8 +194,7 @@ pub fn client(
         .dns_resolver(GuardedResolver { allow_private })
         .build()?;
     Ok(ClientBuilder::new(inner)
-        .with(NoConnectionHeld)
-        .with(LiteralGuard { allow_private })
+        .with(RequestGuard { allow_private })
         .build())
 }
 

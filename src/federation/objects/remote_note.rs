@@ -67,12 +67,8 @@ impl RemoteNote {
         if !COMMENT_TYPES.contains(&wire.kind.as_str()) {
             return None;
         }
-        let attributed_to = match &wire.attributed_to {
-            Value::Array(items) => items.first().and_then(object_id),
-            other => object_id(other),
-        };
         Some(RemoteNote {
-            attributed_to,
+            attributed_to: author_of(&wire.attributed_to),
             in_reply_to: object_id(&wire.in_reply_to),
             content_html: sanitize::remote_html(wire.content.as_deref().unwrap_or_default()),
             summary: wire
@@ -86,6 +82,14 @@ impl RemoteNote {
             visibility: visibility(&addresses(&wire.to), &addresses(&wire.cc)),
             id: wire.id,
         })
+    }
+}
+
+/// The author an `attributedTo` names: one id or object, or the first of a list.
+pub fn author_of(attributed_to: &Value) -> Option<Url> {
+    match attributed_to {
+        Value::Array(items) => items.first().and_then(object_id),
+        other => object_id(other),
     }
 }
 

@@ -3,7 +3,6 @@
 
 use activitypub_federation::config::Data;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use serde_json::Value;
 use url::Url;
 
 use super::InboxActivity;
@@ -11,7 +10,7 @@ use crate::config::Settings;
 use crate::federation::error::FederationError;
 use crate::federation::objects::remote_actor::RemoteActor;
 use crate::federation::objects::remote_note::{self, FetchError, RemoteNote};
-use crate::federation::{object_id, reply_chain, same_origin};
+use crate::federation::{reply_chain, same_origin};
 use crate::models::post::Post;
 use crate::models::{comment, received_activity, tombstone};
 use crate::state::AppState;
@@ -19,11 +18,10 @@ use crate::state::AppState;
 /// An embedded object must be the sender's own (checked again on the copy
 /// that is believed, when it is fetched from its origin).
 pub(super) fn verify(activity: &InboxActivity) -> Result<(), FederationError> {
-    let embedded_author = match activity.object.get("attributedTo") {
-        Some(Value::Array(items)) => items.first().and_then(object_id),
-        Some(other) => object_id(other),
-        None => None,
-    };
+    let embedded_author = activity
+        .object
+        .get("attributedTo")
+        .and_then(remote_note::author_of);
     if embedded_author.is_some_and(|a| a != activity.actor) {
         return Err(FederationError::Forbidden(
             "a Note must be attributed to the actor that sends it".into(),
