@@ -43,6 +43,7 @@ pub fn router(state: AppState, federation: FederationConfig<AppState>) -> Router
             "/posts/{slug}/comments",
             post(comment_form::submit).layer(DefaultBodyLimit::max(comment_form::MAX_FORM_BYTES)),
         )
+        .route("/comments/{id}", get(pages::show_comment))
         .route("/tags/{slug}", get(pages::show_tag))
         .route("/archive", get(pages::archive))
         .route("/archive/{year}/{month}", get(pages::archive_month))
@@ -70,7 +71,6 @@ pub fn router(state: AppState, federation: FederationConfig<AppState>) -> Router
         )
         .route("/posts/{slug}/replies", get(thread::post_replies))
         .route("/posts/{slug}/context", get(thread::post_context))
-        .route("/comments/{id}", get(pages::show_comment))
         .route("/comments/{id}/replies", get(thread::comment_replies))
         .route(
             "/comments/{id}/{collection}",

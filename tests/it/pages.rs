@@ -267,6 +267,15 @@ async fn errors_are_themed_pages_and_operations_endpoints_answer() {
         attrs(&doc, r#"link[rel="stylesheet"]"#, "href"),
         ["/static/style.css"]
     );
+    // A comment id that names nothing is the same themed page for a reader.
+    let (status, body) = app.page("/comments/999999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        texts(&html(&body), "h1")
+            .iter()
+            .any(|t| t.contains("not found")),
+        "{body}"
+    );
 
     let response = app.get("/static/style.css").await;
     assert_eq!(response.status(), StatusCode::OK);
