@@ -3,6 +3,7 @@
 
 pub mod embedded;
 pub(crate) mod pool;
+pub mod prepared;
 pub mod queue_runner;
 pub mod schema;
 
@@ -15,6 +16,7 @@ use crate::config::Settings;
 use embedded::{EmbeddedError, EmbeddedPostgres};
 
 pub use pool::{Conn, Pool, PoolError, held_by_this_task, rule_violations, violation};
+pub use prepared::prepared;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 

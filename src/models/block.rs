@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use crate::db::prepared;
 use crate::db::schema::blocks;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,10 +124,12 @@ pub async fn is_blocked(conn: &mut AsyncPgConnection, actor: &str) -> QueryResul
         #[diesel(sql_type = Bool)]
         blocked: bool,
     }
-    let found: Found = diesel::sql_query(format!("SELECT {} AS blocked", blocked_sql("$1::text")))
-        .bind::<Text, _>(actor)
-        .get_result(conn)
-        .await?;
+    let found: Found = prepared(
+        diesel::sql_query(format!("SELECT {} AS blocked", blocked_sql("$1::text")))
+            .bind::<Text, _>(actor),
+    )
+    .get_result(conn)
+    .await?;
     Ok(found.blocked)
 }
 

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use crate::db::prepared;
 use crate::db::schema::comments;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -326,13 +327,16 @@ pub async fn recent_visible(
 
 /// Inserts a comment unless one with its id exists; true when inserted.
 pub async fn insert(conn: &mut AsyncPgConnection, new: &NewComment<'_>) -> QueryResult<bool> {
-    diesel::insert_into(comments::table)
-        .values(new)
-        .on_conflict(comments::ap_id)
-        .do_nothing()
-        .execute(conn)
-        .await
-        .map(|n| n == 1)
+    // Its text varies only with which optional fields are set.
+    prepared(
+        diesel::insert_into(comments::table)
+            .values(new)
+            .on_conflict(comments::ap_id)
+            .do_nothing(),
+    )
+    .execute(conn)
+    .await
+    .map(|n| n == 1)
 }
 
 pub async fn find_by_ap_id(

@@ -4,10 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Jsonb, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Integer, Jsonb, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 
+use crate::db::prepared;
 use crate::db::schema::{activities, deliveries};
 
 /// The channel workers LISTEN on; a NOTIFY is sent when rows are queued.
@@ -21,18 +22,20 @@ pub async fn insert_activity(
     kind: &str,
     json: &Value,
 ) -> QueryResult<i64> {
-    diesel::insert_into(activities::table)
-        .values((
-            activities::ap_id.eq(ap_id),
-            activities::kind.eq(kind),
-            activities::json.eq(json),
-        ))
-        .on_conflict(activities::ap_id)
-        .do_update()
-        .set(activities::kind.eq(kind))
-        .returning(activities::id)
-        .get_result(conn)
-        .await
+    prepared(
+        diesel::insert_into(activities::table)
+            .values((
+                activities::ap_id.eq(ap_id),
+                activities::kind.eq(kind),
+                activities::json.eq(json),
+            ))
+            .on_conflict(activities::ap_id)
+            .do_update()
+            .set(activities::kind.eq(kind))
+            .returning(activities::id),
+    )
+    .get_result(conn)
+    .await
 }
 
 /// Queues the activity for each inbox (once per inbox) and wakes the workers
@@ -45,24 +48,24 @@ pub async fn insert_deliveries(
     if inboxes.is_empty() {
         return Ok(0);
     }
-    let rows: Vec<_> = inboxes
-        .iter()
-        .map(|inbox| {
-            (
-                deliveries::activity_id.eq(activity_id),
-                deliveries::inbox_url.eq(inbox),
-                deliveries::instance.eq(instance_of(inbox)),
-            )
-        })
-        .collect();
     let mut inserted = 0;
-    // Bounded statements: a post to 10,000 inboxes is not one giant INSERT.
-    for chunk in rows.chunks(1000) {
-        inserted += diesel::insert_into(deliveries::table)
-            .values(chunk)
-            .on_conflict_do_nothing()
-            .execute(conn)
-            .await?;
+    // Bounded statements: a post to 10,000 inboxes is not one giant INSERT;
+    // arrays keep the statement's text constant (prepared once).
+    for chunk in inboxes.chunks(1000) {
+        let instances: Vec<String> = chunk.iter().map(|inbox| instance_of(inbox)).collect();
+        inserted += prepared(
+            diesel::sql_query(
+                "INSERT INTO deliveries (activity_id, inbox_url, instance) \
+                 SELECT $1, target.inbox_url, target.instance \
+                 FROM unnest($2::text[], $3::text[]) AS target(inbox_url, instance) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind::<BigInt, _>(activity_id)
+            .bind::<Array<Text>, _>(chunk)
+            .bind::<Array<Text>, _>(&instances),
+        )
+        .execute(conn)
+        .await?;
     }
     notify(conn).await?;
     Ok(inserted)
@@ -83,10 +86,12 @@ pub fn instance_of(url: &str) -> String {
 
 /// Wakes the workers (of every process) when the current transaction commits.
 async fn notify(conn: &mut AsyncPgConnection) -> QueryResult<()> {
-    diesel::sql_query(format!("SELECT pg_notify('{CHANNEL}', '')"))
-        .execute(conn)
-        .await
-        .map(drop)
+    prepared(diesel::sql_query(format!(
+        "SELECT pg_notify('{CHANNEL}', '')"
+    )))
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// A delivery leased to one worker.
@@ -165,16 +170,15 @@ pub async fn claim(
 }
 
 pub async fn mark_delivered(conn: &mut AsyncPgConnection, id: i64, status: i32) -> QueryResult<()> {
-    diesel::update(deliveries::table.find(id))
-        .set((
-            deliveries::delivered_at.eq(diesel::dsl::now),
-            deliveries::locked_until.eq(None::<DateTime<Utc>>),
-            deliveries::last_status.eq(status),
-            deliveries::last_error.eq(None::<String>),
-        ))
-        .execute(conn)
-        .await
-        .map(drop)
+    prepared(diesel::update(deliveries::table.find(id)).set((
+        deliveries::delivered_at.eq(diesel::dsl::now),
+        deliveries::locked_until.eq(None::<DateTime<Utc>>),
+        deliveries::last_status.eq(status),
+        deliveries::last_error.eq(None::<String>),
+    )))
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// Schedules another attempt.
@@ -185,16 +189,15 @@ pub async fn mark_retry(
     error: &str,
     next_attempt_at: DateTime<Utc>,
 ) -> QueryResult<()> {
-    diesel::update(deliveries::table.find(id))
-        .set((
-            deliveries::next_attempt_at.eq(next_attempt_at),
-            deliveries::locked_until.eq(None::<DateTime<Utc>>),
-            deliveries::last_status.eq(status),
-            deliveries::last_error.eq(error),
-        ))
-        .execute(conn)
-        .await
-        .map(drop)
+    prepared(diesel::update(deliveries::table.find(id)).set((
+        deliveries::next_attempt_at.eq(next_attempt_at),
+        deliveries::locked_until.eq(None::<DateTime<Utc>>),
+        deliveries::last_status.eq(status),
+        deliveries::last_error.eq(error),
+    )))
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// Ends a delivery that will never succeed (a final 4xx, too many attempts).
@@ -204,16 +207,15 @@ pub async fn mark_given_up(
     status: Option<i32>,
     error: &str,
 ) -> QueryResult<()> {
-    diesel::update(deliveries::table.find(id))
-        .set((
-            deliveries::gave_up_at.eq(diesel::dsl::now),
-            deliveries::locked_until.eq(None::<DateTime<Utc>>),
-            deliveries::last_status.eq(status),
-            deliveries::last_error.eq(error),
-        ))
-        .execute(conn)
-        .await
-        .map(drop)
+    prepared(diesel::update(deliveries::table.find(id)).set((
+        deliveries::gave_up_at.eq(diesel::dsl::now),
+        deliveries::locked_until.eq(None::<DateTime<Utc>>),
+        deliveries::last_status.eq(status),
+        deliveries::last_error.eq(error),
+    )))
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// Releases leases this process holds but did not finish (graceful shutdown).
@@ -355,14 +357,16 @@ pub mod instance {
         domain: &str,
         delivered: bool,
     ) -> QueryResult<()> {
-        diesel::sql_query(
-            "INSERT INTO instances (domain, failing_since, last_success_at, last_contact_at) \
+        prepared(
+            diesel::sql_query(
+                "INSERT INTO instances (domain, failing_since, last_success_at, last_contact_at) \
              VALUES ($1, NULL, CASE WHEN $2 THEN now() END, now()) \
              ON CONFLICT (domain) DO UPDATE SET failing_since = NULL, last_contact_at = now(), \
                  last_success_at = CASE WHEN $2 THEN now() ELSE instances.last_success_at END",
+            )
+            .bind::<Text, _>(domain)
+            .bind::<diesel::sql_types::Bool, _>(delivered),
         )
-        .bind::<Text, _>(domain)
-        .bind::<diesel::sql_types::Bool, _>(delivered)
         .execute(conn)
         .await
         .map(drop)
@@ -378,12 +382,12 @@ pub mod instance {
             #[diesel(sql_type = Timestamptz)]
             failing_since: DateTime<Utc>,
         }
-        let row: Since = diesel::sql_query(
+        let row: Since = prepared(diesel::sql_query(
             "INSERT INTO instances (domain, failing_since) VALUES ($1, now()) \
              ON CONFLICT (domain) DO UPDATE SET failing_since = COALESCE(instances.failing_since, now()) \
              RETURNING failing_since",
         )
-        .bind::<Text, _>(domain)
+        .bind::<Text, _>(domain))
         .get_result(conn)
         .await?;
         Ok(row.failing_since)

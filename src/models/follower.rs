@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use crate::db::prepared;
 use crate::db::schema::followers;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -29,23 +30,25 @@ pub async fn upsert(
     shared_inbox_url: Option<&str>,
     follow_activity_id: &str,
 ) -> QueryResult<()> {
-    diesel::insert_into(followers::table)
-        .values((
-            followers::actor_id.eq(actor_id),
-            followers::inbox_url.eq(inbox_url),
-            followers::shared_inbox_url.eq(shared_inbox_url),
-            followers::follow_activity_id.eq(follow_activity_id),
-        ))
-        .on_conflict(followers::actor_id)
-        .do_update()
-        .set((
-            followers::inbox_url.eq(excluded(followers::inbox_url)),
-            followers::shared_inbox_url.eq(excluded(followers::shared_inbox_url)),
-            followers::follow_activity_id.eq(excluded(followers::follow_activity_id)),
-        ))
-        .execute(conn)
-        .await
-        .map(drop)
+    prepared(
+        diesel::insert_into(followers::table)
+            .values((
+                followers::actor_id.eq(actor_id),
+                followers::inbox_url.eq(inbox_url),
+                followers::shared_inbox_url.eq(shared_inbox_url),
+                followers::follow_activity_id.eq(follow_activity_id),
+            ))
+            .on_conflict(followers::actor_id)
+            .do_update()
+            .set((
+                followers::inbox_url.eq(excluded(followers::inbox_url)),
+                followers::shared_inbox_url.eq(excluded(followers::shared_inbox_url)),
+                followers::follow_activity_id.eq(excluded(followers::follow_activity_id)),
+            )),
+    )
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// Removes a follower; true if there was one.

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
+use crate::db::prepared;
 use crate::db::schema::remote_actors;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -57,23 +58,25 @@ pub async fn upsert(
     row: &RemoteActorRow,
 ) -> QueryResult<RemoteActorRow> {
     use remote_actors::dsl as a;
-    diesel::insert_into(remote_actors::table)
-        .values(row)
-        .on_conflict(a::ap_id)
-        .do_update()
-        .set((
-            a::inbox_url.eq(excluded(a::inbox_url)),
-            a::shared_inbox_url.eq(excluded(a::shared_inbox_url)),
-            a::public_key_pem.eq(excluded(a::public_key_pem)),
-            a::preferred_username.eq(excluded(a::preferred_username)),
-            a::name.eq(excluded(a::name)),
-            a::url.eq(excluded(a::url)),
-            a::icon_url.eq(excluded(a::icon_url)),
-            a::fetched_at.eq(excluded(a::fetched_at)),
-        ))
-        .returning(RemoteActorRow::as_returning())
-        .get_result(conn)
-        .await
+    prepared(
+        diesel::insert_into(remote_actors::table)
+            .values(row)
+            .on_conflict(a::ap_id)
+            .do_update()
+            .set((
+                a::inbox_url.eq(excluded(a::inbox_url)),
+                a::shared_inbox_url.eq(excluded(a::shared_inbox_url)),
+                a::public_key_pem.eq(excluded(a::public_key_pem)),
+                a::preferred_username.eq(excluded(a::preferred_username)),
+                a::name.eq(excluded(a::name)),
+                a::url.eq(excluded(a::url)),
+                a::icon_url.eq(excluded(a::icon_url)),
+                a::fetched_at.eq(excluded(a::fetched_at)),
+            ))
+            .returning(RemoteActorRow::as_returning()),
+    )
+    .get_result(conn)
+    .await
 }
 
 pub async fn remove(conn: &mut AsyncPgConnection, ap_id: &str) -> QueryResult<()> {
