@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::avatars::Avatars;
 use crate::config::Settings;
 use crate::db::Pool;
+use crate::delivery::health::InstanceHealth;
 use crate::federation::inbox::gate::InboxGate;
 use crate::federation::keys::{self, ActorKeys, KeyError};
 use crate::render::templates::{Templates, ThemeError};
@@ -25,6 +26,8 @@ pub struct AppState {
     pub avatars: Arc<Avatars>,
     /// How much the inbox takes at once (requests, queue).
     pub inbox_gate: Arc<InboxGate>,
+    /// Which servers answered or wrote to us lately.
+    pub instance_health: Arc<InstanceHealth>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +69,7 @@ impl AppState {
         );
         Ok(AppState {
             inbox_gate: Arc::new(inbox_gate),
+            instance_health: Arc::default(),
             avatars: Arc::new(avatars),
             form_secret: Arc::new(form_secret),
             comment_limiter: Arc::new(comment_limiter),

@@ -2,6 +2,7 @@
 //! in the same transaction as the change that causes them, and workers sign
 //! and send them, retrying with back-off, at least once.
 
+pub mod health;
 pub mod worker;
 
 use diesel_async::AsyncPgConnection;

@@ -21,7 +21,7 @@ use url::Url;
 
 use crate::db::queue_runner::{self, Queue};
 use crate::federation::{ACTIVITY_JSON, context, http};
-use crate::models::delivery::{self as queue, Claimed, instance};
+use crate::models::delivery::{self as queue, Claimed};
 use crate::state::AppState;
 
 /// How long a claimed delivery is reserved for the worker that took it; a
@@ -327,7 +327,8 @@ async fn record(
             queue::mark_delivered(conn, delivery.id, i32::from(*status))
                 .await
                 .map_err(fields)?;
-            instance::record_alive(conn, &domain, true)
+            data.instance_health
+                .delivered(conn, &domain)
                 .await
                 .map_err(fields)?;
             tracing::info!(activity = %delivery.activity_ap_id, inbox = %delivery.inbox_url, attempt = delivery.attempts, "delivered");
@@ -343,7 +344,9 @@ async fn record(
             error,
             retry_after,
         } => {
-            let failing_since = instance::record_failure(conn, &domain)
+            let failing_since = data
+                .instance_health
+                .failed(conn, &domain)
                 .await
                 .map_err(fields)?;
             let too_old = delivery.created_at + settings.give_up_after <= Utc::now();

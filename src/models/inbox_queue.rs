@@ -10,6 +10,7 @@ use diesel::sql_types::{BigInt, Integer, Jsonb, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 
+use crate::db::prepared;
 use crate::db::schema::inbox_queue;
 
 /// The channel inbox workers LISTEN on; a NOTIFY is sent when rows are queued.
@@ -23,24 +24,25 @@ pub struct NewEntry<'a> {
     pub json: &'a Value,
 }
 
-/// Records an activity (and wakes the workers when the transaction commits).
-/// Returns false when it is already waiting (a redelivery).
+/// Records an activity and wakes the workers (when the transaction, or this
+/// statement alone, commits), in one round trip. Returns false when it is
+/// already waiting (a redelivery).
 pub async fn push(conn: &mut AsyncPgConnection, entry: &NewEntry<'_>) -> QueryResult<bool> {
-    let inserted = diesel::insert_into(inbox_queue::table)
-        .values((
-            inbox_queue::ap_id.eq(entry.ap_id),
-            inbox_queue::actor_ap_id.eq(entry.actor_ap_id),
-            inbox_queue::kind.eq(entry.kind),
-            inbox_queue::json.eq(entry.json),
+    let inserted = prepared(
+        diesel::sql_query(format!(
+            "WITH added AS ( \
+             INSERT INTO inbox_queue (ap_id, actor_ap_id, kind, json) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING RETURNING id \
+         ) \
+         SELECT pg_notify('{CHANNEL}', '') FROM added"
         ))
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
-    if inserted > 0 {
-        diesel::sql_query(format!("SELECT pg_notify('{CHANNEL}', '')"))
-            .execute(conn)
-            .await?;
-    }
+        .bind::<Text, _>(entry.ap_id)
+        .bind::<Text, _>(entry.actor_ap_id)
+        .bind::<Text, _>(entry.kind)
+        .bind::<Jsonb, _>(entry.json),
+    )
+    .execute(conn)
+    .await?;
     Ok(inserted > 0)
 }
 

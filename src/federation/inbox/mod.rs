@@ -27,19 +27,19 @@ use std::time::Duration;
 use activitypub_federation::axum::inbox::{ActivityData, receive_activity};
 use activitypub_federation::config::Data;
 use activitypub_federation::error::Error as ProtocolError;
+use activitypub_federation::traits::Object;
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use diesel_async::AsyncConnection;
 use serde_json::json;
 
 use super::error::FederationError;
 use super::objects::remote_actor::RemoteActor;
 use super::same_origin;
-use crate::models::delivery::{self as delivery_model, instance};
+use crate::models::delivery as delivery_model;
 use crate::models::{block, inbox_queue, remote_actor};
 use crate::state::AppState;
 use activities::InboxActivity;
@@ -132,27 +132,29 @@ async fn accept(data: &Data<AppState>, request: Request) -> Result<Response, Res
             "the signing key is not on the actor's server",
         ));
     }
-    let known = {
+    if !activity.kind.eq("Follow") {
         let mut conn = connection(data).await?;
-        if !activity.kind.eq("Follow")
-            && block::is_blocked(&mut conn, activity.actor.as_str())
-                .await
-                .map_err(internal)?
+        if block::is_blocked(&mut conn, activity.actor.as_str())
+            .await
+            .map_err(internal)?
         {
             tracing::info!(actor = %activity.actor, "refused an activity from a blocked actor or server");
             return Err(refuse(StatusCode::FORBIDDEN, "blocked"));
         }
-        remote_actor::find(&mut conn, activity.actor.as_str())
-            .await
-            .map_err(internal)?
-            .is_some()
-    };
+    }
     // Servers send these to everyone when an account goes; fetching the
     // actor would only find it gone.
-    if activity.is_self_delete() && !known {
-        return Ok(accepted());
+    if activity.is_self_delete() {
+        let mut conn = connection(data).await?;
+        let known = remote_actor::find(&mut conn, activity.actor.as_str())
+            .await
+            .map_err(internal)?
+            .is_some();
+        if !known {
+            return Ok(accepted());
+        }
     }
-    let verified = verify(data, &activity, &parts, &bytes, known);
+    let verified = verify(data, &activity, &parts, &bytes);
     match tokio::time::timeout(VERIFY_DEADLINE, verified).await {
         Err(_) => return Err(overloaded("verifying the signature took too long")),
         // The sender is gone (its actor answers 410): it was forgotten; nothing else to do.
@@ -175,9 +177,10 @@ async fn verify(
     activity: &InboxActivity,
     parts: &Parts,
     body: &Bytes,
-    cached: bool,
 ) -> Result<(), FederationError> {
-    RemoteActor::dereference_exact(&activity.actor, data, false).await?;
+    let started = chrono::Utc::now();
+    let actor = RemoteActor::dereference_exact(&activity.actor, data, false).await?;
+    let cached = actor.last_refreshed_at().is_some_and(|at| at < started);
     let attempt = async || {
         let request = Request::from_parts(parts.clone(), Body::from(body.clone()));
         let activity = ActivityData::from_request(request, &())
@@ -194,8 +197,8 @@ async fn verify(
     }
 }
 
-/// Records a verified activity for the workers, with the sender's server
-/// marked alive, in one short transaction. A redelivery of one still waiting
+/// Records a verified activity for the workers (one statement), with the
+/// sender's server marked alive. A redelivery of one still waiting
 /// adds nothing (and one already processed is a no-op for the worker).
 async fn queue(data: &Data<AppState>, activity: &InboxActivity) -> Result<(), Response> {
     let json = serde_json::to_value(activity).map_err(|e| internal(e.to_string()))?;
@@ -207,11 +210,11 @@ async fn queue(data: &Data<AppState>, activity: &InboxActivity) -> Result<(), Re
         json: &json,
     };
     let mut conn = connection(data).await?;
-    let added = conn
-        .transaction::<_, diesel::result::Error, _>(async |conn| {
-            instance::record_alive(conn, &server, false).await?;
-            inbox_queue::push(conn, &entry).await
-        })
+    data.instance_health
+        .contacted(&mut conn, &server)
+        .await
+        .map_err(internal)?;
+    let added = inbox_queue::push(&mut conn, &entry)
         .await
         .map_err(internal)?;
     if added {
