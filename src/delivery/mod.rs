@@ -19,11 +19,10 @@ pub async fn enqueue(
 ) -> diesel::QueryResult<()> {
     let ap_id = activity["id"].as_str().unwrap_or_default();
     let kind = activity["type"].as_str().unwrap_or_default();
-    let activity_id = delivery::insert_activity(conn, ap_id, kind, activity).await?;
     let mut targets: Vec<String> = inboxes.to_vec();
     targets.sort();
     targets.dedup();
-    delivery::insert_deliveries(conn, activity_id, &targets).await?;
+    delivery::queue_activity(conn, ap_id, kind, activity, &targets).await?;
     Ok(())
 }
 

@@ -9,50 +9,62 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 
 use crate::db::prepared;
-use crate::db::schema::{activities, deliveries};
+use crate::db::schema::deliveries;
 
 /// The channel workers LISTEN on; a NOTIFY is sent when rows are queued.
 pub const CHANNEL: &str = "fedblog_deliveries";
 
-/// Stores an activity we publish; returns its row id (the existing one if
-/// the same activity id was stored before).
-pub async fn insert_activity(
+/// Deliveries queued per statement: a post to 10,000 inboxes is not one
+/// giant INSERT.
+const CHUNK: usize = 1000;
+
+/// Stores an activity we publish (or finds it, when the same activity id was
+/// stored before) and queues it once for each inbox, waking the workers (of
+/// every process) when the transaction commits. One statement for up to
+/// [`CHUNK`] inboxes; arrays keep its text constant, so it is prepared once.
+/// Returns how many deliveries were added.
+pub async fn queue_activity(
     conn: &mut AsyncPgConnection,
     ap_id: &str,
     kind: &str,
     json: &Value,
-) -> QueryResult<i64> {
-    prepared(
-        diesel::insert_into(activities::table)
-            .values((
-                activities::ap_id.eq(ap_id),
-                activities::kind.eq(kind),
-                activities::json.eq(json),
-            ))
-            .on_conflict(activities::ap_id)
-            .do_update()
-            .set(activities::kind.eq(kind))
-            .returning(activities::id),
-    )
-    .get_result(conn)
-    .await
-}
-
-/// Queues the activity for each inbox (once per inbox) and wakes the workers
-/// when the transaction commits.
-pub async fn insert_deliveries(
-    conn: &mut AsyncPgConnection,
-    activity_id: i64,
     inboxes: &[String],
 ) -> QueryResult<usize> {
-    if inboxes.is_empty() {
-        return Ok(0);
+    #[derive(QueryableByName)]
+    struct Queued {
+        #[diesel(sql_type = BigInt)]
+        activity_id: i64,
+        #[diesel(sql_type = BigInt)]
+        inserted: i64,
     }
-    let mut inserted = 0;
-    // Bounded statements: a post to 10,000 inboxes is not one giant INSERT;
-    // arrays keep the statement's text constant (prepared once).
-    for chunk in inboxes.chunks(1000) {
-        let instances: Vec<String> = chunk.iter().map(|inbox| instance_of(inbox)).collect();
+    let (first, rest) = inboxes.split_at(inboxes.len().min(CHUNK));
+    let queued: Queued = prepared(
+        diesel::sql_query(format!(
+            "WITH activity AS ( \
+                 INSERT INTO activities (ap_id, kind, json) VALUES ($1, $2, $3) \
+                 ON CONFLICT (ap_id) DO UPDATE SET kind = EXCLUDED.kind \
+                 RETURNING id \
+             ), added AS ( \
+                 INSERT INTO deliveries (activity_id, inbox_url, instance) \
+                 SELECT activity.id, target.inbox_url, target.instance \
+                 FROM activity, unnest($4::text[], $5::text[]) AS target(inbox_url, instance) \
+                 ON CONFLICT DO NOTHING \
+                 RETURNING 1 \
+             ) \
+             SELECT activity.id AS activity_id, (SELECT count(*) FROM added) AS inserted, \
+                    pg_notify('{CHANNEL}', '')::text AS notified \
+             FROM activity"
+        ))
+        .bind::<Text, _>(ap_id)
+        .bind::<Text, _>(kind)
+        .bind::<Jsonb, _>(json)
+        .bind::<Array<Text>, _>(first)
+        .bind::<Array<Text>, _>(instances_of(first)),
+    )
+    .get_result(conn)
+    .await?;
+    let mut inserted = usize::try_from(queued.inserted).unwrap_or_default();
+    for chunk in rest.chunks(CHUNK) {
         inserted += prepared(
             diesel::sql_query(
                 "INSERT INTO deliveries (activity_id, inbox_url, instance) \
@@ -60,15 +72,21 @@ pub async fn insert_deliveries(
                  FROM unnest($2::text[], $3::text[]) AS target(inbox_url, instance) \
                  ON CONFLICT DO NOTHING",
             )
-            .bind::<BigInt, _>(activity_id)
+            .bind::<BigInt, _>(queued.activity_id)
             .bind::<Array<Text>, _>(chunk)
-            .bind::<Array<Text>, _>(&instances),
+            .bind::<Array<Text>, _>(instances_of(chunk)),
         )
         .execute(conn)
         .await?;
     }
-    notify(conn).await?;
+    if !rest.is_empty() {
+        notify(conn).await?;
+    }
     Ok(inserted)
+}
+
+fn instances_of(inboxes: &[String]) -> Vec<String> {
+    inboxes.iter().map(|inbox| instance_of(inbox)).collect()
 }
 
 /// The server part of a URL, `host[:port]`: how deliveries and instance
