@@ -638,6 +638,7 @@ async fn child_run(spec: &RunSpec) -> anyhow::Result<RunResult> {
     })
 }
 
+#[derive(Clone)]
 struct NewFollower {
     actor_id: String,
     inbox: String,
@@ -660,31 +661,38 @@ fn new_followers(spec: &RunSpec) -> Vec<NewFollower> {
         .collect()
 }
 
-/// Inserts followers through `follower::upsert`, in batched transactions.
+/// Inserts followers through `follower::upsert`, in batched transactions, a
+/// task per batch (a task holds at most one connection).
 async fn insert_followers(pool: &Pool, followers: &[NewFollower]) -> anyhow::Result<()> {
     futures_util::stream::iter(followers.chunks(FOLLOWER_BATCH))
-        .map(|batch| async move {
-            let mut conn = pool.get().await.map_err(|e| anyhow!("pool: {e}"))?;
-            let conn: &mut AsyncPgConnection = &mut conn;
-            conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-                for f in batch {
-                    follower::upsert(
-                        conn,
-                        &f.actor_id,
-                        &f.inbox,
-                        f.shared_inbox.as_deref(),
-                        &f.follow_id,
-                    )
-                    .await?;
-                }
-                Ok(())
-            })
-            .await?;
-            Ok::<_, anyhow::Error>(())
+        .map(|batch| {
+            let (pool, batch) = (pool.clone(), batch.to_vec());
+            tokio::spawn(async move { insert_batch(&pool, &batch).await })
         })
         .buffer_unordered(FOLLOWER_PARALLEL)
+        .map(|joined| joined.map_err(anyhow::Error::from).and_then(|inserted| inserted))
         .try_collect::<()>()
         .await
+}
+
+async fn insert_batch(pool: &Pool, batch: &[NewFollower]) -> anyhow::Result<()> {
+    let mut conn = pool.get().await.map_err(|e| anyhow!("pool: {e}"))?;
+    let conn: &mut AsyncPgConnection = &mut conn;
+    conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+        for f in batch {
+            follower::upsert(
+                conn,
+                &f.actor_id,
+                &f.inbox,
+                f.shared_inbox.as_deref(),
+                &f.follow_id,
+            )
+            .await?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(())
 }
 
 /// The blog actor's key id and public key (PEM), fetched from its actor
