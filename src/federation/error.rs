@@ -9,6 +9,8 @@ use serde_json::json;
 
 use activitypub_federation::error::Error as ProtocolError;
 
+use super::http;
+
 #[derive(Debug, thiserror::Error)]
 pub enum FederationError {
     #[error(transparent)]
@@ -33,6 +35,28 @@ impl From<crate::db::PoolError> for FederationError {
 }
 
 impl FederationError {
+    /// Whether trying again later may succeed: the database, the network or
+    /// a remote server failed us (not a refusal, ours or theirs).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            FederationError::Database(_) | FederationError::Pool(_) => true,
+            FederationError::Protocol(p) => Self::is_transient_protocol(p),
+            FederationError::Invalid(_)
+            | FederationError::Forbidden(_)
+            | FederationError::Unverified(_) => false,
+        }
+    }
+
+    /// The network or a remote server failed us, for now.
+    pub fn is_transient_protocol(error: &ProtocolError) -> bool {
+        match error {
+            ProtocolError::ReqwestMiddleware(e) => http::is_transient(e),
+            ProtocolError::Reqwest(e) => http::is_transient_network(e),
+            ProtocolError::DomainResolveError(_) => true,
+            _ => false,
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             FederationError::Protocol(e) => match e {

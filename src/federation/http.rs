@@ -138,10 +138,50 @@ impl Resolve for GuardedResolver {
     }
 }
 
-/// Checked before every request, redirects included: the host when it is an
-/// IP literal, and that the calling task holds no database connection (the
-/// other half of the rule in `db::pool`: a request can take seconds, and a
-/// connection held meanwhile is one the rest of the server waits for).
+/// A server that could not answer a fetch just now (5xx, 408 or 429): worth
+/// asking again later, unlike a 4xx or a document that is wrong. Without
+/// this, the library would read the error page as a malformed document.
+#[derive(Debug, thiserror::Error)]
+#[error("{url} answered {status}; it may answer later")]
+pub struct Unavailable {
+    url: Url,
+    status: u16,
+}
+
+/// Statuses that say "not now" rather than "no".
+pub fn is_temporary(status: reqwest::StatusCode) -> bool {
+    status.is_server_error()
+        || status == reqwest::StatusCode::REQUEST_TIMEOUT
+        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+}
+
+/// Whether a failed request may succeed later: a network failure or a
+/// temporary status, not a refusal of ours (forbidden address, a connection
+/// held).
+pub fn is_transient(error: &reqwest_middleware::Error) -> bool {
+    match error {
+        reqwest_middleware::Error::Middleware(e) => e.is::<Unavailable>(),
+        reqwest_middleware::Error::Reqwest(e) => is_transient_network(e),
+    }
+}
+
+/// A network failure is transient unless the resolver refused the address.
+pub fn is_transient_network(error: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(s) = source {
+        if s.is::<Refused>() {
+            return false;
+        }
+        source = s.source();
+    }
+    true
+}
+
+/// Checked around every request, redirects included: before it, the host
+/// when it is an IP literal, and that the calling task holds no database
+/// connection (the other half of the rule in `db::pool`: a request can take
+/// seconds, and a connection held meanwhile is one the rest of the server
+/// waits for); after a GET, a temporary status becomes [`Unavailable`].
 struct RequestGuard {
     allow_private: bool,
 }
@@ -165,7 +205,16 @@ impl Middleware for RequestGuard {
         }
         check_literal(req.url(), self.allow_private)
             .map_err(|e| reqwest_middleware::Error::Middleware(e.into()))?;
-        next.run(req, extensions).await
+        let fetch = req.method() == reqwest::Method::GET;
+        let response = next.run(req, extensions).await?;
+        if fetch && is_temporary(response.status()) {
+            let unavailable = Unavailable {
+                url: response.url().clone(),
+                status: response.status().as_u16(),
+            };
+            return Err(reqwest_middleware::Error::Middleware(unavailable.into()));
+        }
+        Ok(response)
     }
 }
 
@@ -208,6 +257,23 @@ pub fn install_crypto_provider() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_errors_timeouts_and_rate_limits_are_temporary_other_statuses_are_not() {
+        use reqwest::StatusCode;
+        for status in [500, 502, 503, 504, 408, 429] {
+            assert!(
+                is_temporary(StatusCode::from_u16(status).expect("status")),
+                "{status}"
+            );
+        }
+        for status in [200, 301, 400, 401, 403, 404, 410, 422] {
+            assert!(
+                !is_temporary(StatusCode::from_u16(status).expect("status")),
+                "{status}"
+            );
+        }
+    }
 
     fn forbidden(s: &str) -> bool {
         is_forbidden(s.parse().expect("address"))

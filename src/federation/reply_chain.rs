@@ -10,7 +10,7 @@ use diesel_async::AsyncPgConnection;
 use url::Url;
 
 use super::error::FederationError;
-use super::objects::remote_note::{self, RemoteNote};
+use super::objects::remote_note::{self, FetchError, RemoteNote};
 use super::same_origin;
 use crate::models::comment;
 use crate::models::post::{self, Post};
@@ -118,7 +118,9 @@ pub struct Chain {
 
 /// Follows `in_reply_to` (what `reply` answers) up to one of our posts or a
 /// comment we hold. `None` when it ends elsewhere, cycles, leaves the budget,
-/// or a fetch fails or is not believed: the reply is then none of ours.
+/// or a fetch fails for good or is not believed: the reply is then none of
+/// ours. A fetch that may succeed later (a network failure, a 5xx) is an
+/// error, so that the worker tries the activity again.
 /// A connection is taken for each look-up and given back before each fetch.
 pub async fn climb(
     data: &Data<AppState>,
@@ -156,6 +158,10 @@ pub async fn climb(
         }
         let parent = match remote_note::fetch(&next, data).await {
             Ok(parent) => parent,
+            Err(FetchError::Protocol(e)) if FederationError::is_transient_protocol(&e) => {
+                // The activity is processed again later (with back-off).
+                return Err(e.into());
+            }
             Err(e) => {
                 tracing::info!(reply = %reply, parent = %next, error = %e, "a reply's parent could not be had; ignored");
                 return Ok(None);

@@ -33,6 +33,8 @@ pub(crate) struct Remote {
     pub(crate) notes: Arc<Mutex<HashMap<String, Value>>>,
     /// How long it takes to serve a note (a slow server).
     pub(crate) note_delay: Arc<Mutex<std::time::Duration>>,
+    /// How many more note requests answer 503 (a server in trouble).
+    pub(crate) note_outages: Arc<AtomicUsize>,
     /// Files it serves at `/files/{name}`: (content type, bytes).
     pub(crate) files: Arc<Mutex<HashMap<String, ServedFile>>>,
     /// How often each file was asked for.
@@ -90,6 +92,8 @@ impl Remote {
         let served_notes = notes.clone();
         let note_delay = Arc::new(Mutex::new(std::time::Duration::ZERO));
         let delay = note_delay.clone();
+        let note_outages = Arc::new(AtomicUsize::new(0));
+        let outages = note_outages.clone();
         let files = Arc::new(Mutex::new(HashMap::<String, ServedFile>::new()));
         let file_hits = Arc::new(Mutex::new(HashMap::<String, usize>::new()));
         let (served_files, hits) = (files.clone(), file_hits.clone());
@@ -141,9 +145,17 @@ impl Remote {
                         .or_default() += 1;
                     let note = served_notes.lock().expect("notes").get(&name).cloned();
                     let delay = *delay.lock().expect("delay");
+                    let down = outages
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok();
                     async move {
                         tokio::time::sleep(delay).await;
                         match note {
+                            _ if down => (
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                [("content-type", "text/html")],
+                                "<h1>503 Service Unavailable</h1>".to_string(),
+                            ),
                             Some(note) => (
                                 StatusCode::OK,
                                 [("content-type", "application/activity+json")],
@@ -164,6 +176,7 @@ impl Remote {
             doc,
             notes,
             note_delay,
+            note_outages,
             files,
             file_hits,
             key: RsaPrivateKey::from_pkcs8_pem(&pair.private_key).expect("pem"),

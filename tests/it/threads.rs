@@ -482,3 +482,90 @@ async fn replies_to_a_posts_page_address_or_a_comments_anchor_are_placed() {
     }
     assert_eq!(comment_count(&app).await, 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_parent_on_a_server_in_trouble_is_fetched_again_later() {
+    let app = TestApp::spawn().await;
+    let mallory = Remote::start().await;
+    let good = Signing::correct(&mallory.key, chrono::Utc::now());
+    let post = app.publish_simple("Outage", &[]).await;
+    let post_url = post["url"].as_str().expect("url").to_string();
+    // A reply to the post that never reached us, answered by one that did.
+    mallory.notes.lock().expect("notes").insert(
+        "parent".into(),
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": mallory.note_url("parent"),
+            "type": "Note",
+            "attributedTo": mallory.actor(),
+            "inReplyTo": post_url,
+            "content": "<p>The parent</p>",
+            "to": [PUBLIC],
+        }),
+    );
+    let create = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/creates/child", mallory.actor()),
+        "type": "Create",
+        "actor": mallory.actor(),
+        "to": [PUBLIC],
+        "object": {
+            "id": mallory.note_url("child"),
+            "type": "Note",
+            "attributedTo": mallory.actor(),
+            "inReplyTo": mallory.note_url("parent"),
+            "content": "<p>The child</p>",
+            "to": [PUBLIC],
+        },
+    });
+
+    // The parent's server is down for a moment: the Create is kept, not dropped.
+    mallory
+        .note_outages
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let (status, body) = post_inbox(&app, &mallory.actor(), &create, good).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(mallory.hits("notes/parent"), 1, "the parent was asked for");
+    assert_eq!(comment_count(&app).await, 0, "nothing placed yet");
+    let waiting = {
+        let mut conn = app.pool.get().await.expect("conn");
+        fedblog::models::inbox_queue::list(&mut conn, 10)
+            .await
+            .expect("list")
+    };
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    let entry = &waiting[0];
+    assert_eq!(entry.attempts, 1);
+    assert!(entry.gave_up_at.is_none());
+    assert!(
+        entry.next_attempt_at > chrono::Utc::now(),
+        "retried later, with back-off"
+    );
+    assert!(
+        entry
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("503")),
+        "{entry:?}"
+    );
+
+    // When it is due again, the server answers, and both are placed.
+    {
+        let mut conn = app.pool.get().await.expect("conn");
+        fedblog::models::inbox_queue::retry_now(&mut conn, Some(entry.id))
+            .await
+            .expect("retry");
+    }
+    app.inbox_idle().await;
+    let stored = wait_for_comments(&app, 2).await;
+    assert_eq!(
+        stored,
+        [mallory.note_url("parent"), mallory.note_url("child")]
+    );
+    assert_eq!(mallory.hits("notes/parent"), 2);
+    let mut conn = app.pool.get().await.expect("conn");
+    let left = fedblog::models::inbox_queue::list(&mut conn, 10)
+        .await
+        .expect("list");
+    assert!(left.is_empty(), "processed and removed: {left:?}");
+}

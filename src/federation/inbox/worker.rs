@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use activitypub_federation::config::{Data, FederationConfig};
-use activitypub_federation::error::Error as ProtocolError;
 use chrono::Utc;
 use rand::Rng;
 use tokio::sync::watch;
@@ -44,23 +43,8 @@ enum Outcome {
 fn outcome(result: Result<(), FederationError>) -> Outcome {
     match result {
         Ok(()) => Outcome::Done,
-        Err(e) if transient(&e) => Outcome::Retry(e.to_string()),
+        Err(e) if e.is_transient() => Outcome::Retry(e.to_string()),
         Err(e) => Outcome::Refused(e.to_string()),
-    }
-}
-
-fn transient(e: &FederationError) -> bool {
-    match e {
-        FederationError::Database(_) | FederationError::Pool(_) => true,
-        FederationError::Protocol(p) => matches!(
-            p,
-            ProtocolError::Reqwest(_)
-                | ProtocolError::ReqwestMiddleware(_)
-                | ProtocolError::DomainResolveError(_)
-        ),
-        FederationError::Invalid(_)
-        | FederationError::Forbidden(_)
-        | FederationError::Unverified(_) => false,
     }
 }
 
@@ -240,6 +224,7 @@ async fn record(data: &Data<AppState>, entry: &Claimed, result: &Outcome) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use activitypub_federation::error::Error as ProtocolError;
 
     #[test]
     fn backoff_doubles_from_half_a_minute_to_an_hour() {
@@ -254,13 +239,19 @@ mod tests {
 
     #[test]
     fn remote_and_database_failures_are_retried_refusals_are_not() {
-        assert!(transient(&FederationError::Pool("timeout".into())));
-        assert!(transient(&FederationError::Database(
+        assert!(FederationError::is_transient(&FederationError::Pool(
+            "timeout".into()
+        )));
+        assert!(FederationError::is_transient(&FederationError::Database(
             diesel::result::Error::BrokenTransactionManager
         )));
-        assert!(!transient(&FederationError::Forbidden("no".into())));
-        assert!(!transient(&FederationError::Invalid("no".into())));
-        assert!(!transient(&FederationError::Protocol(
+        assert!(!FederationError::is_transient(&FederationError::Forbidden(
+            "no".into()
+        )));
+        assert!(!FederationError::is_transient(&FederationError::Invalid(
+            "no".into()
+        )));
+        assert!(!FederationError::is_transient(&FederationError::Protocol(
             ProtocolError::ActivitySignatureInvalid
         )));
     }
