@@ -670,7 +670,11 @@ async fn insert_followers(pool: &Pool, followers: &[NewFollower]) -> anyhow::Res
             tokio::spawn(async move { insert_batch(&pool, &batch).await })
         })
         .buffer_unordered(FOLLOWER_PARALLEL)
-        .map(|joined| joined.map_err(anyhow::Error::from).and_then(|inserted| inserted))
+        .map(|joined| {
+            joined
+                .map_err(anyhow::Error::from)
+                .and_then(|inserted| inserted)
+        })
         .try_collect::<()>()
         .await
 }
