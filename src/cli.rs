@@ -7,6 +7,8 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+
+use crate::cli_output::out;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::authoring::{self, AuthoringError, PostEdit, PostInput, PostWithTags};
@@ -229,7 +231,7 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Serve => crate::server::serve(settings).await,
         Command::Migrate => {
             let db = Database::open(&settings).await?;
-            println!("the database is migrated");
+            out!("the database is migrated");
             db.close(OnClose::StopIfStartedHere).await;
             Ok(())
         }
@@ -259,13 +261,13 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             with_database(&settings, async |conn| {
                 let all = follower::list(conn).await?;
                 for f in &all {
-                    println!(
+                    out!(
                         "{}  (since {})",
                         f.actor_id,
                         f.created_at.format("%Y-%m-%d")
                     );
                 }
-                println!("{} followers", all.len());
+                out!("{} followers", all.len());
                 Ok(())
             })
             .await
@@ -282,7 +284,7 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 if !block::remove(conn, kind, &value).await? {
                     bail!("{value} is not blocked");
                 }
-                println!("unblocked {value}");
+                out!("unblocked {value}");
                 Ok(())
             })
             .await
@@ -302,9 +304,9 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                         .as_deref()
                         .map(|r| format!("  ({r})"))
                         .unwrap_or_default();
-                    println!("{:<7} {}{reason}", b.kind, b.value);
+                    out!("{:<7} {}{reason}", b.kind, b.value);
                 }
-                println!("{} blocks", all.len());
+                out!("{} blocks", all.len());
                 Ok(())
             })
             .await
@@ -320,7 +322,7 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 bail!("the token is set in the configuration (admin.token); change it there");
             }
             with_database(&settings, async |conn| {
-                println!("{}", auth::reset_token(conn).await?);
+                out!("{}", auth::reset_token(conn).await?);
                 Ok(())
             })
             .await
@@ -361,7 +363,7 @@ async fn block_command(conn: &mut Conn, cmd: BlockCommand) -> anyhow::Result<()>
             let actor = parse_actor(&url)?;
             let added = block::add(conn, block::Kind::Actor, &actor, reason.as_deref()).await?;
             block::apply(conn).await?;
-            println!(
+            out!(
                 "{} {actor}",
                 if added { "blocked" } else { "already blocked:" }
             );
@@ -370,7 +372,7 @@ async fn block_command(conn: &mut Conn, cmd: BlockCommand) -> anyhow::Result<()>
             let domain = parse_domain(&domain)?;
             let added = block::add(conn, block::Kind::Domain, &domain, reason.as_deref()).await?;
             block::apply(conn).await?;
-            println!(
+            out!(
                 "{} {domain} and its subdomains",
                 if added { "blocked" } else { "already blocked:" }
             );
@@ -403,7 +405,7 @@ async fn block_command(conn: &mut Conn, cmd: BlockCommand) -> anyhow::Result<()>
                 }
             }
             block::apply(conn).await?;
-            println!("imported {added} domain blocks ({skipped} skipped: already blocked or noop)");
+            out!("imported {added} domain blocks ({skipped} skipped: already blocked or noop)");
         }
     }
     Ok(())
@@ -420,7 +422,7 @@ async fn deliveries_command(
         if id.is_some() && n == 0 {
             bail!("no undelivered delivery with that id");
         }
-        println!("{n} deliveries will be tried again now (by the running server)");
+        out!("{n} deliveries will be tried again now (by the running server)");
         return Ok(());
     }
     if !(1..=10_000).contains(&limit) {
@@ -428,9 +430,13 @@ async fn deliveries_command(
     }
     let total = delivery::count(conn, filter).await?;
     let rows = delivery::list(conn, filter, limit, 0).await?;
-    println!(
+    out!(
         "{:<8} {:<10} {:>8} {:<20} {:<40} LAST ERROR",
-        "ID", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "INBOX"
+        "ID",
+        "STATE",
+        "ATTEMPTS",
+        "NEXT ATTEMPT",
+        "INBOX"
     );
     for r in &rows {
         let next = if r.state == "pending" || r.state == "failing" {
@@ -443,13 +449,18 @@ async fn deliveries_command(
             (Some(status), None) => format!("HTTP {status}"),
             _ => String::new(),
         };
-        println!(
+        out!(
             "{:<8} {:<10} {:>8} {:<20} {:<40} {}",
-            r.id, r.state, r.attempts, next, r.inbox, error
+            r.id,
+            r.state,
+            r.attempts,
+            next,
+            r.inbox,
+            error
         );
-        println!("         {} {}", r.kind, r.activity);
+        out!("         {} {}", r.kind, r.activity);
     }
-    println!("\n{} of {total} shown", rows.len());
+    out!("\n{} of {total} shown", rows.len());
     Ok(())
 }
 
@@ -465,7 +476,7 @@ async fn inbox_command(
         if id.is_some() && n == 0 {
             bail!("no activity with that id in the inbox queue");
         }
-        println!("{n} activities will be processed again now (by the running server)");
+        out!("{n} activities will be processed again now (by the running server)");
         return Ok(());
     }
     if !(1..=10_000).contains(&limit) {
@@ -473,9 +484,13 @@ async fn inbox_command(
     }
     let (total, given_up) = inbox_queue::counts(conn).await?;
     let rows = inbox_queue::list(conn, limit).await?;
-    println!(
+    out!(
         "{:<8} {:<9} {:>8} {:<20} {:<10} ACTOR",
-        "ID", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "KIND"
+        "ID",
+        "STATE",
+        "ATTEMPTS",
+        "NEXT ATTEMPT",
+        "KIND"
     );
     for r in &rows {
         let (state, next) = match r.gave_up_at {
@@ -485,7 +500,7 @@ async fn inbox_command(
                 r.next_attempt_at.format("%Y-%m-%d %H:%M:%S").to_string(),
             ),
         };
-        println!(
+        out!(
             "{:<8} {:<9} {:>8} {:<20} {:<10} {}",
             r.id,
             state,
@@ -494,12 +509,12 @@ async fn inbox_command(
             terminal_safe(&r.kind),
             terminal_safe(&r.actor_ap_id)
         );
-        println!("         {}", terminal_safe(&r.ap_id));
+        out!("         {}", terminal_safe(&r.ap_id));
         if let Some(error) = &r.last_error {
-            println!("         last error: {}", terminal_safe(error));
+            out!("         last error: {}", terminal_safe(error));
         }
     }
-    println!(
+    out!(
         "\n{} of {total} shown ({given_up} given up; the rest are processed by the running server)",
         rows.len()
     );
@@ -552,16 +567,16 @@ async fn post_command(
             let rows = post::list_for_author(conn, filter, per_page, (page - 1) * per_page).await?;
             print_table(settings, &rows);
             let shown_to = ((page - 1) * per_page + rows.len() as i64).min(total);
-            println!("\n{shown_to} of {total} posts");
+            out!("\n{shown_to} of {total} posts");
         }
         PostCommand::Show { slug } => {
             let item = authoring::get(conn, &slug).await.map_err(cli_error)?;
             let p = &item.post;
-            println!("title:     {}", p.title);
-            println!("slug:      {}", p.slug);
-            println!("status:    {}", p.status().as_str());
-            println!("url:       {}", urls::post(settings, &p.slug));
-            println!(
+            out!("title:     {}", p.title);
+            out!("slug:      {}", p.slug);
+            out!("status:    {}", p.status().as_str());
+            out!("url:       {}", urls::post(settings, &p.slug));
+            out!(
                 "tags:      {}",
                 item.tags
                     .iter()
@@ -569,20 +584,20 @@ async fn post_command(
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            println!("summary:   {}", p.excerpt);
-            println!(
+            out!("summary:   {}", p.excerpt);
+            out!(
                 "published: {}",
                 p.published_at
                     .map(|t| t.to_rfc3339())
                     .unwrap_or_else(|| "-".into())
             );
-            println!(
+            out!(
                 "updated:   {}",
                 p.updated_at
                     .map(|t| t.to_rfc3339())
                     .unwrap_or_else(|| "-".into())
             );
-            println!("\n{}", p.body_markdown);
+            out!("\n{}", p.body_markdown);
         }
         PostCommand::Edit {
             slug,
@@ -621,9 +636,7 @@ async fn post_command(
                 .await
                 .map_err(cli_error)?;
             if item.post.slug != slug {
-                println!(
-                    "the title changed, so the address did too; the old one redirects to the new"
-                );
+                out!("the title changed, so the address did too; the old one redirects to the new");
             }
             report("updated", settings, &item);
         }
@@ -637,7 +650,7 @@ async fn post_command(
             authoring::delete(conn, settings, &slug)
                 .await
                 .map_err(cli_error)?;
-            println!("deleted {slug}; its address now answers 410 Gone");
+            out!("deleted {slug}; its address now answers 410 Gone");
         }
     }
     Ok(())
@@ -657,20 +670,20 @@ fn report(what: &str, settings: &Settings, item: &PostWithTags) {
     } else {
         "draft"
     };
-    println!("{what} ({state}): {}", p.title);
-    println!("slug: {}", p.slug);
-    println!("url:  {}", urls::post(settings, &p.slug));
+    out!("{what} ({state}): {}", p.title);
+    out!("slug: {}", p.slug);
+    out!("url:  {}", urls::post(settings, &p.slug));
 }
 
 fn print_table(settings: &Settings, rows: &[post::Post]) {
     let tz = settings.blog.time_zone;
-    println!("{:<10} {:<17} {:<40} TITLE", "STATUS", "PUBLISHED", "SLUG");
+    out!("{:<10} {:<17} {:<40} TITLE", "STATUS", "PUBLISHED", "SLUG");
     for p in rows {
         let published = p
             .published_at
             .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
             .unwrap_or_else(|| "-".into());
-        println!(
+        out!(
             "{:<10} {:<17} {:<40} {}",
             p.status().as_str(),
             published,

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::bail;
+
+use crate::cli_output::out;
 use clap::{Subcommand, ValueEnum};
 use diesel_async::AsyncPgConnection;
 
@@ -174,12 +176,12 @@ fn one_line(text: &str, max: usize) -> String {
 }
 
 fn report(what: &str, settings: &Settings, c: &Comment, slug: Option<&str>) {
-    println!("{what}: comment {} ({})", c.id, c.state);
+    out!("{what}: comment {} ({})", c.id, c.state);
     if c.is_local() {
-        println!("id:   {}", c.ap_id);
+        out!("id:   {}", c.ap_id);
     }
     if let Some(slug) = slug {
-        println!("page: {}", urls::comment_anchor(settings, slug, c.id));
+        out!("page: {}", urls::comment_anchor(settings, slug, c.id));
     }
 }
 
@@ -207,12 +209,16 @@ pub async fn run(
             };
             let rows = comment::list(conn, &filter, limit.clamp(1, 10_000), 0).await?;
             let tz = settings.blog.time_zone;
-            println!(
+            out!(
                 "{:<6} {:<9} {:<10} {:<17} {:<32} TEXT",
-                "ID", "STATE", "VISIBLE", "WHEN", "AUTHOR"
+                "ID",
+                "STATE",
+                "VISIBLE",
+                "WHEN",
+                "AUTHOR"
             );
             for c in &rows {
-                println!(
+                out!(
                     "{:<6} {:<9} {:<10} {:<17} {:<32} {}",
                     c.id,
                     c.state,
@@ -222,7 +228,7 @@ pub async fn run(
                     one_line(&plain_text(c), 60),
                 );
             }
-            println!("{} comments", rows.len());
+            out!("{} comments", rows.len());
             Ok(())
         }
         CommentCommand::Show { id } => {
@@ -231,28 +237,28 @@ pub async fn run(
             };
             let slug = post_slug(conn, &c).await?;
             let tz = settings.blog.time_zone;
-            println!("comment {}  ({}, {})", c.id, c.state, c.visibility);
-            println!("by:        {}", author_label(&c));
+            out!("comment {}  ({}, {})", c.id, c.state, c.visibility);
+            out!("by:        {}", author_label(&c));
             if !c.is_local() {
-                println!("actor:     {}", terminal_safe(&c.author_ap_id));
+                out!("actor:     {}", terminal_safe(&c.author_ap_id));
             }
-            println!("id:        {}", terminal_safe(&c.ap_id));
-            println!("replies to: {}", terminal_safe(&c.in_reply_to));
+            out!("id:        {}", terminal_safe(&c.ap_id));
+            out!("replies to: {}", terminal_safe(&c.in_reply_to));
             if let Some(slug) = &slug {
-                println!("on:        {}", urls::comment_anchor(settings, slug, c.id));
+                out!("on:        {}", urls::comment_anchor(settings, slug, c.id));
             }
-            println!(
+            out!(
                 "written:   {}",
                 c.published_at.with_timezone(&tz).format("%Y-%m-%d %H:%M")
             );
             if let Some(note) = &c.moderation_note {
-                println!("held:      {note}");
+                out!("held:      {note}");
             }
             if let Some(cw) = &c.summary {
-                println!("warning:   {}", terminal_safe(cw));
+                out!("warning:   {}", terminal_safe(cw));
             }
-            println!();
-            println!("{}", plain_text(&c));
+            out!();
+            out!("{}", plain_text(&c));
             Ok(())
         }
         CommentCommand::Reply {
@@ -298,7 +304,7 @@ pub async fn run(
                 let c = comments::reject(conn, settings, id)
                     .await
                     .map_err(cli_error)?;
-                println!("rejected: comment {}", c.id);
+                out!("rejected: comment {}", c.id);
             }
             Ok(())
         }
@@ -307,7 +313,7 @@ pub async fn run(
                 let c = comments::delete(conn, settings, id)
                     .await
                     .map_err(cli_error)?;
-                println!("deleted: comment {}", c.id);
+                out!("deleted: comment {}", c.id);
             }
             Ok(())
         }

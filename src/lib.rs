@@ -8,6 +8,7 @@ pub mod authoring;
 pub mod avatars;
 pub mod cli;
 pub mod cli_comments;
+pub mod cli_output;
 pub mod comments;
 pub mod config;
 pub mod db;

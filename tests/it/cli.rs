@@ -257,3 +257,35 @@ async fn a_reset_admin_token_opens_the_api() {
     );
     assert_eq!(list(second.trim().to_string()).await, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listing_whose_reader_goes_away_ends_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let app = TestApp::spawn().await;
+    for n in 0..3 {
+        app.publish_simple(&format!("Listed {n}"), &[]).await;
+    }
+    // As `fedblog post list | head -0`: the reader closes before the first line.
+    for args in [["post", "list"], ["comment", "list"]] {
+        let mut child = app
+            .cli()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn fedblog");
+        drop(child.stdout.take());
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut err)
+            .expect("read stderr");
+        let status = child.wait().expect("wait");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(status.code(), Some(0), "{args:?}: {err}");
+    }
+}
