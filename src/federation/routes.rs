@@ -169,8 +169,10 @@ pub async fn nodeinfo(
     let mut conn = state.pool.get().await?;
     let posts = post::count_public(&mut conn, PublicScope::All).await?;
     let mut software = json!({"name": "fedblog", "version": env!("CARGO_PKG_VERSION")});
-    if version == "2.1" {
-        software["repository"] = json!(env!("CARGO_PKG_REPOSITORY"));
+    // Only a real address: servers and directories link to it.
+    let repository = env!("CARGO_PKG_REPOSITORY");
+    if version == "2.1" && !repository.is_empty() {
+        software["repository"] = json!(repository);
     }
     let document = json!({
         "version": version,

@@ -110,6 +110,10 @@ async fn host_meta_and_nodeinfo() {
     let info: Value = response.json().await.expect("json");
     assert_eq!(info["version"], "2.1");
     assert_eq!(info["software"]["name"], "fedblog");
+    assert!(
+        info["software"].get("repository").is_none(),
+        "no made-up repository address: {info}"
+    );
     assert_eq!(info["protocols"], json!(["activitypub"]));
     assert_eq!(info["openRegistrations"], false);
     assert_eq!(info["usage"]["localPosts"], 1);
