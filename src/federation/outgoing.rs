@@ -1,5 +1,8 @@
 //! The activities the blog sends, built from our rows: Accept for a Follow,
 //! and Create / Update / Delete of Articles and of our comments' Notes.
+//! Every activity sent has an id of its own: one that was sent before (a
+//! comment approved, withdrawn and approved again) would be taken for a
+//! duplicate, by our delivery queue and by the receiving servers.
 
 use chrono::Utc;
 use serde_json::{Value, json};
@@ -38,6 +41,11 @@ pub fn reject_follow(settings: &Settings, follow_id: &str, follower: &str) -> Va
     reject
 }
 
+/// A new activity id: `{object}#{what}/{uuid}`.
+fn fresh_id(object_id: &str, what: &str) -> String {
+    format!("{object_id}#{what}/{}", uuid::Uuid::new_v4())
+}
+
 fn wrap(kind: &str, id: String, settings: &Settings, object: Value) -> Value {
     json!({
         "id": id,
@@ -50,9 +58,16 @@ fn wrap(kind: &str, id: String, settings: &Settings, object: Value) -> Value {
     })
 }
 
-/// `Create` of a post's Article; its id derives from the Article's, so the
-/// outbox and deliveries agree on it.
+/// `Create` of a post's Article, to send.
 pub fn create_article(settings: &Settings, item: &PostWithTags) -> Option<Value> {
+    let mut activity = outbox_create(settings, item)?;
+    activity["id"] = Value::from(fresh_id(activity["object"]["id"].as_str()?, "create"));
+    Some(activity)
+}
+
+/// The outbox's item for a post: its `Create`, under an id that stays the
+/// same each time the outbox is read (`{article}#create`).
+pub fn outbox_create(settings: &Settings, item: &PostWithTags) -> Option<Value> {
     let object = serde_json::to_value(article(settings, item)?).ok()?;
     let id = format!("{}#create", object["id"].as_str()?);
     let mut activity = wrap("Create", id, settings, object);
@@ -63,11 +78,7 @@ pub fn create_article(settings: &Settings, item: &PostWithTags) -> Option<Value>
 /// `Update` of an edited post; Mastodon applies it because `updated` is newer.
 pub fn update_article(settings: &Settings, item: &PostWithTags) -> Option<Value> {
     let object = serde_json::to_value(article(settings, item)?).ok()?;
-    let id = format!(
-        "{}#updates/{}",
-        object["id"].as_str()?,
-        uuid::Uuid::new_v4()
-    );
+    let id = fresh_id(object["id"].as_str()?, "updates");
     Some(wrap("Update", id, settings, object))
 }
 
@@ -81,12 +92,12 @@ pub fn delete_article(settings: &Settings, ap_id: &str) -> Value {
         "to": [super::PUBLIC],
         "cc": [urls::actor_path(settings, "followers")],
     });
-    wrap("Delete", format!("{ap_id}#delete"), settings, tombstone)
+    wrap("Delete", fresh_id(ap_id, "delete"), settings, tombstone)
 }
 
 /// `Create` of a local comment's Note.
 pub fn create_note(settings: &Settings, note: Value) -> Value {
-    let id = format!("{}#create", note["id"].as_str().unwrap_or_default());
+    let id = fresh_id(note["id"].as_str().unwrap_or_default(), "create");
     let mut activity = wrap("Create", id, settings, note);
     activity["published"] = activity["object"]["published"].clone();
     activity
@@ -94,11 +105,7 @@ pub fn create_note(settings: &Settings, note: Value) -> Value {
 
 /// `Update` of an edited local comment.
 pub fn update_note(settings: &Settings, note: Value) -> Value {
-    let id = format!(
-        "{}#updates/{}",
-        note["id"].as_str().unwrap_or_default(),
-        uuid::Uuid::new_v4()
-    );
+    let id = fresh_id(note["id"].as_str().unwrap_or_default(), "updates");
     wrap("Update", id, settings, note)
 }
 
@@ -113,10 +120,5 @@ pub fn delete_note(settings: &Settings, note: &Value) -> Value {
         "to": note["to"].clone(),
         "cc": note["cc"].clone(),
     });
-    wrap(
-        "Delete",
-        format!("{ap_id}#delete/{}", uuid::Uuid::new_v4()),
-        settings,
-        tombstone,
-    )
+    wrap("Delete", fresh_id(ap_id, "delete"), settings, tombstone)
 }

@@ -264,7 +264,7 @@ pub async fn outbox(
     let items = authoring::with_tags_many(&mut conn, rows)
         .await?
         .iter()
-        .filter_map(|item| outgoing::create_article(settings, item))
+        .filter_map(|item| outgoing::outbox_create(settings, item))
         .collect();
     Ok(ActivityJson(
         StatusCode::OK,

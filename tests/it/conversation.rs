@@ -327,6 +327,18 @@ async fn a_reader_comment_approved_from_the_cli_is_a_note_that_reaches_the_comme
         "<em>agree</em>",
     );
 
+    // Rejected (withdrawn with a Delete), then approved again: published
+    // anew, as a new activity (a reused id would be dropped as a duplicate).
+    cli_ok(&app, &["comment", "reject", &reader.id.to_string()]);
+    app.deliver().await;
+    let deletes = received(&peer, "Delete", 1).await;
+    assert_eq!(deletes[0]["object"]["id"], reader.ap_id);
+    cli_ok(&app, &["comment", "approve", &reader.id.to_string()]);
+    app.deliver().await;
+    let creates = received(&peer, "Create", 2).await;
+    assert_eq!(creates[1]["object"]["id"], reader.ap_id);
+    assert_ne!(creates[0]["id"], creates[1]["id"], "a fresh activity id");
+
     // The commenter answers the reader's comment: threaded under it.
     let back = peer_reply(&peer, &app, &reader.ap_id, "<p>Thanks, Åsa!</p>").await;
     let back_row = stored(&app, &back).await;
