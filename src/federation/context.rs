@@ -16,6 +16,7 @@ pub fn context() -> Value {
             "discoverable": "toot:discoverable",
             "indexable": "toot:indexable",
             "featured": {"@id": "toot:featured", "@type": "@id"},
+            "attributionDomains": {"@id": "toot:attributionDomains", "@type": "@id"},
             "schema": "http://schema.org#",
             "PropertyValue": "schema:PropertyValue",
             "value": "schema:value",

@@ -154,6 +154,7 @@ async fn the_actor_document_has_what_mastodon_reads() {
         "manuallyApprovesFollowers",
         "discoverable",
         "indexable",
+        "attributionDomains",
         "Hashtag",
         "PropertyValue",
     ] {
@@ -172,6 +173,11 @@ async fn the_actor_document_has_what_mastodon_reads() {
     assert_eq!(actor["endpoints"]["sharedInbox"], app.url("/inbox"));
     assert_eq!(actor["manuallyApprovesFollowers"], false);
     assert_eq!(actor["discoverable"], true);
+    assert_eq!(
+        actor["attributionDomains"],
+        json!(["localhost"]),
+        "the blog's pages may credit it (fediverse:creator)"
+    );
     assert!(
         chrono::DateTime::parse_from_rfc3339(actor["published"].as_str().expect("published"))
             .is_ok()

@@ -35,6 +35,9 @@ pub struct Person {
     manually_approves_followers: bool,
     discoverable: bool,
     indexable: bool,
+    /// Sites whose pages may name this account as their author: Mastodon
+    /// 4.3+ links a link card's byline (`fediverse:creator`) only then.
+    attribution_domains: Vec<String>,
     published: DateTime<Utc>,
     attachment: Vec<PropertyValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -75,6 +78,14 @@ struct PublicKey {
     public_key_pem: String,
 }
 
+/// The host of `domain` (`host[:port]`), as a link's host is compared.
+fn site_host(domain: &str) -> &str {
+    match domain.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => domain,
+    }
+}
+
 /// The `keyId` our signatures name.
 pub fn key_id(settings: &Settings) -> String {
     format!("{}#main-key", urls::actor(settings))
@@ -104,6 +115,7 @@ pub fn blog_actor(settings: &Settings, keys: &ActorKeys) -> Person {
         manually_approves_followers: false,
         discoverable: true,
         indexable: true,
+        attribution_domains: vec![site_host(&settings.domain).to_string()],
         published: keys.created_at,
         attachment: settings
             .profile
