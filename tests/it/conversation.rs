@@ -142,6 +142,12 @@ async fn the_author_answers_and_the_thread_goes_both_ways() {
         "<em>federation</em>",
     );
     assert_eq!(creates[0]["object"]["id"], answer_ap_id);
+    let language = app.settings.blog.language.as_str();
+    assert_eq!(
+        creates[0]["object"]["contentMap"],
+        json!({language: creates[0]["object"]["content"]}),
+        "the author writes in the blog's language"
+    );
 
     // Its id is a Note for servers, and the comment on the page for people.
     let (status, _, note) = app.fetch_ap(&answer_ap_id).await;
@@ -306,6 +312,10 @@ async fn a_reader_comment_approved_from_the_cli_is_a_note_that_reaches_the_comme
     assert!(body.contains("I <em>agree</em>"), "shown once approved");
     let (status, _, note) = app.fetch_ap(&reader.ap_id).await;
     assert_eq!(status, StatusCode::OK);
+    assert!(
+        note.get("contentMap").is_none(),
+        "a reader's language is not known: {note}"
+    );
     let content = note["content"].as_str().expect("content");
     assert!(
         content.starts_with(

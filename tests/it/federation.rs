@@ -240,6 +240,11 @@ async fn a_post_is_an_article_at_its_own_address() {
             .contains("<strong>text</strong>")
     );
     assert_eq!(article["mediaType"], "text/html");
+    assert_eq!(
+        article["contentMap"],
+        json!({app.settings.blog.language.as_str(): article["content"]}),
+        "the language, as GoToSocial and Mastodon read it"
+    );
     assert!(article["published"].is_string());
     assert!(
         article.get("updated").is_none(),

@@ -2,6 +2,8 @@
 //! its `name`, `summary` and a link to `url` (with a preview card from the
 //! page's OpenGraph tags); other servers render the full `content`.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -23,6 +25,8 @@ pub struct Article {
     name: String,
     summary: String,
     content: String,
+    /// The same, keyed by the blog's language (how servers learn it).
+    content_map: BTreeMap<String, String>,
     media_type: &'static str,
     published: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,6 +92,7 @@ pub fn article(settings: &Settings, item: &PostWithTags) -> Option<Article> {
         name: post.title.clone(),
         summary: post.excerpt.clone(),
         content: post.body_html.clone(),
+        content_map: BTreeMap::from([(settings.blog.language.clone(), post.body_html.clone())]),
         media_type: "text/html",
         published,
         updated: post.updated_at,

@@ -96,6 +96,10 @@ pub fn note(
         "shares": format!("{id}/shares"),
         "sensitive": comment.sensitive,
     });
+    if comment.origin == Origin::Author.as_str() {
+        // The author writes in the blog's language; a reader's is not known.
+        note["contentMap"] = json!({ settings.blog.language.as_str(): note["content"] });
+    }
     if let Some(updated) = comment.updated_at {
         note["updated"] = json!(updated);
     }
