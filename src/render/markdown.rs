@@ -25,7 +25,10 @@ fn options() -> Options<'static> {
     options
 }
 
-static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(sanitizer);
+
+/// The allow-list for post bodies.
+fn sanitizer() -> ammonia::Builder<'static> {
     let mut builder = ammonia::Builder::default();
     builder
         .add_tags([
@@ -52,7 +55,7 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         .url_schemes(HashSet::from(["http", "https", "mailto"]))
         .link_rel(Some("noopener noreferrer"));
     builder
-});
+}
 
 /// `language-xxx` classes comrak puts on fenced code, for themes that highlight.
 const LANGUAGE_CLASSES: &[&str] = &[
@@ -104,6 +107,15 @@ pub fn comment_to_html(text: &str) -> String {
 /// Cleans HTML by the allow-list used for post bodies.
 pub fn sanitize(html: &str) -> String {
     SANITIZER.clean(html).to_string()
+}
+
+/// A post body or comment as other servers get it: every link and image
+/// absolute, resolved against `page` (the page it is on), since the HTML is
+/// shown far from it (`#heading` would point into the reader's timeline).
+pub fn federated(html: &str, page: &url::Url) -> String {
+    let mut builder = sanitizer();
+    builder.url_relative(ammonia::UrlRelative::RewriteWithBase(page.clone()));
+    builder.clean(html).to_string()
 }
 
 /// A plain-text excerpt of the body: its prose (headings, paragraphs, lists,

@@ -5,7 +5,9 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-static REMOTE: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+static REMOTE: LazyLock<ammonia::Builder<'static>> = LazyLock::new(remote);
+
+fn remote() -> ammonia::Builder<'static> {
     let mut builder = ammonia::Builder::empty();
     builder
         .add_tags([
@@ -33,10 +35,18 @@ static REMOTE: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         .url_schemes(HashSet::from(["http", "https"]))
         .link_rel(Some("nofollow noopener noreferrer ugc"));
     builder
-});
+}
 
 pub fn remote_html(html: &str) -> String {
     REMOTE.clean(html).to_string()
+}
+
+/// A comment written here as other servers get it: cleaned the same way,
+/// with relative links resolved against `page` (where it is shown here).
+pub fn comment_for_federation(html: &str, page: &url::Url) -> String {
+    let mut builder = remote();
+    builder.url_relative(ammonia::UrlRelative::RewriteWithBase(page.clone()));
+    builder.clean(html).to_string()
 }
 
 #[cfg(test)]
@@ -64,5 +74,29 @@ mod tests {
             assert!(!html.contains(bad), "{bad} in {html}");
         }
         assert!(html.contains(r#"<a href="https://ok.example/" class="mention" rel="nofollow noopener noreferrer ugc">@ok</a>"#), "{html}");
+    }
+
+    #[test]
+    fn a_comment_for_other_servers_has_absolute_links() {
+        let page = url::Url::parse("https://blog.example/posts/a").expect("url");
+        let html = comment_for_federation(
+            concat!(
+                "<p>See <a href=\"/archive\">the archive</a>, <a href=\"#c-2\">this</a> ",
+                "and <a href=\"https://else.example/x\" class=\"mention\">@x</a></p>"
+            ),
+            &page,
+        );
+        assert!(
+            html.contains(r#"href="https://blog.example/archive""#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"href="https://blog.example/posts/a#c-2""#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"href="https://else.example/x" class="mention""#),
+            "{html}"
+        );
     }
 }

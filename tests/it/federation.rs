@@ -212,7 +212,7 @@ async fn a_post_is_an_article_at_its_own_address() {
     let post = app
         .create_post(json!({
             "title": "Federated <post>",
-            "body": "Intro **text**.\n\n![A cat on a mat](/static/cat.png)\n",
+            "body": "Intro **text**.\n\n![A cat on a mat](/static/cat.png)\n\n## Details\n\nSee [the archive](/archive) and [above](#details).\n",
             "tags": ["Rust", "Fediverse Tools"],
         }))
         .await;
@@ -232,7 +232,10 @@ async fn a_post_is_an_article_at_its_own_address() {
     assert_eq!(article["url"], url);
     assert_eq!(article["attributedTo"], app.url("/users/blog"));
     assert_eq!(article["name"], "Federated <post>");
-    assert_eq!(article["summary"], "Intro text.");
+    assert_eq!(
+        article["summary"],
+        "Intro text. Details See the archive and above."
+    );
     assert!(
         article["content"]
             .as_str()
@@ -240,6 +243,17 @@ async fn a_post_is_an_article_at_its_own_address() {
             .contains("<strong>text</strong>")
     );
     assert_eq!(article["mediaType"], "text/html");
+    let content = article["content"].as_str().expect("content");
+    for relative in ["href=\"#", "href=\"/", "src=\"/"] {
+        assert!(!content.contains(relative), "{relative} in {content}");
+    }
+    for absolute in [
+        format!("href=\"{url}#details\""),
+        format!("href=\"{}\"", app.url("/archive")),
+        format!("src=\"{}\"", app.url("/static/cat.png")),
+    ] {
+        assert!(content.contains(&absolute), "{absolute} not in {content}");
+    }
     assert_eq!(
         article["contentMap"],
         json!({app.settings.blog.language.as_str(): article["content"]}),

@@ -12,6 +12,7 @@ use crate::authoring::PostWithTags;
 use crate::config::Settings;
 use crate::federation::PUBLIC;
 use crate::federation::context::context;
+use crate::render::markdown;
 use crate::urls;
 
 #[derive(Debug, Serialize)]
@@ -82,6 +83,8 @@ pub fn article(settings: &Settings, item: &PostWithTags) -> Option<Article> {
     }
     let id = post.ap_id.clone()?;
     let published = post.published_at?;
+    let page = url::Url::parse(&urls::post(settings, &post.slug)).ok()?;
+    let content = markdown::federated(&post.body_html, &page);
     Some(Article {
         replies: format!("{id}/replies"),
         likes: format!("{id}/likes"),
@@ -91,8 +94,8 @@ pub fn article(settings: &Settings, item: &PostWithTags) -> Option<Article> {
         attributed_to: urls::actor(settings),
         name: post.title.clone(),
         summary: post.excerpt.clone(),
-        content: post.body_html.clone(),
-        content_map: BTreeMap::from([(settings.blog.language.clone(), post.body_html.clone())]),
+        content_map: BTreeMap::from([(settings.blog.language.clone(), content.clone())]),
+        content,
         media_type: "text/html",
         published,
         updated: post.updated_at,

@@ -10,6 +10,7 @@ use crate::federation::PUBLIC;
 use crate::models::comment::{Comment, Origin};
 use crate::models::post::Post;
 use crate::render::escape::xml_escape;
+use crate::render::sanitize;
 use crate::urls;
 
 /// Who a local comment answers on the fediverse: the parent comment's author
@@ -66,8 +67,10 @@ pub fn note(
             None => content.push_str(&format!("<p><strong>{name}</strong> wrote:</p>")),
         }
     }
+    let page = url::Url::parse(&urls::post(settings, &post.slug)).ok()?;
+    let own = sanitize::comment_for_federation(&comment.content_html, &page);
     // The mention goes at the start of the first paragraph, as Mastodon writes it.
-    match comment.content_html.strip_prefix("<p>") {
+    match own.strip_prefix("<p>") {
         Some(rest) if !mention_html.is_empty() && content.is_empty() => {
             content.push_str(&format!("<p>{mention_html}{rest}"));
         }
@@ -75,7 +78,7 @@ pub fn note(
             if !mention_html.is_empty() {
                 content.push_str(&format!("<p>{}</p>", mention_html.trim_end()));
             }
-            content.push_str(&comment.content_html);
+            content.push_str(&own);
         }
     }
     let mut note = json!({
