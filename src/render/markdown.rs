@@ -182,9 +182,67 @@ pub fn truncate_at_word(text: &str, max: usize) -> String {
     format!("{trimmed}…")
 }
 
+/// An image of a post, as cards and attachments name it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FirstImage {
+    /// Absolute, http(s).
+    pub url: String,
+    pub alt: String,
+}
+
+/// The first image of the (sanitized) body, with its alt text, its address
+/// made absolute against `page`: the post's attachment for other servers,
+/// and its link card's picture.
+pub fn first_image(html: &str, page: &url::Url) -> Option<FirstImage> {
+    let start = html.find("<img ")?;
+    let tag = &html[start..start + html[start..].find('>')?];
+    let attr = |name: &str| -> Option<String> {
+        let key = format!(" {name}=\"");
+        let from = tag.find(&key)? + key.len();
+        let len = tag[from..].find('"')?;
+        Some(unescape_attr(&tag[from..from + len]))
+    };
+    let src = page.join(&attr("src")?).ok()?;
+    if !matches!(src.scheme(), "http" | "https") {
+        return None;
+    }
+    Some(FirstImage {
+        url: src.to_string(),
+        alt: attr("alt").unwrap_or_default(),
+    })
+}
+
+fn unescape_attr(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn page(url: &str) -> url::Url {
+        url::Url::parse(url).expect("url")
+    }
+
+    #[test]
+    fn the_first_image_becomes_an_attachment_with_its_alt_text() {
+        let html = r#"<p>x</p><p><img src="/static/cover.png?a=1&amp;b=2" alt="A &quot;cover&quot;"></p><img src="https://x.example/2.png" alt="">"#;
+        let image = first_image(html, &page("https://blog.example/posts/p")).expect("image");
+        assert_eq!(image.url, "https://blog.example/static/cover.png?a=1&b=2");
+        assert_eq!(image.alt, "A \"cover\"");
+        assert!(first_image("<p>no image</p>", &page("https://blog.example/")).is_none());
+        assert!(
+            first_image(
+                r#"<img src="data:image/png;base64,xx">"#,
+                &page("https://blog.example/")
+            )
+            .is_none()
+        );
+    }
 
     #[test]
     fn comments_take_a_markdown_subset_and_no_html() {

@@ -21,6 +21,7 @@ use crate::models::comment::{self, Comment};
 use crate::models::post::{self, PublicScope, TimeRange};
 use crate::models::reaction;
 use crate::models::tag;
+use crate::render::markdown::{self, FirstImage};
 use crate::render::{slug, time};
 use crate::state::AppState;
 use crate::urls;
@@ -69,6 +70,8 @@ struct PostContext {
     ap_id: Option<String>,
     html: String,
     summary: String,
+    /// The body's first image: the link card's picture (`og:image`).
+    image: Option<FirstImage>,
     published_display: String,
     published_iso: String,
     updated_display: Option<String>,
@@ -83,8 +86,14 @@ fn post_context(settings: &Settings, item: PostWithTags, with_body: bool) -> Pos
     let tz = settings.blog.time_zone;
     let PostWithTags { post, tags } = item;
     let published = post.published_at.unwrap_or(post.created_at);
+    let url = urls::post(settings, &post.slug);
+    let image = match url::Url::parse(&url) {
+        Ok(page) if with_body => markdown::first_image(&post.body_html, &page),
+        _ => None,
+    };
     PostContext {
-        url: urls::post(settings, &post.slug),
+        image,
+        url,
         ap_id: post.ap_id,
         title: post.title,
         html: if with_body {

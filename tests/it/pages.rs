@@ -136,6 +136,8 @@ async fn a_post_page_has_its_content_and_complete_opengraph_tags() {
         meta(&doc, "fediverse:creator"),
         [format!("@blog@localhost:{}", app.addr.port())]
     );
+    assert!(meta(&doc, "og:image").is_empty(), "no picture in the post");
+    assert_eq!(meta(&doc, "twitter:card"), ["summary"]);
     assert!(
         doc.select(&scraper::Selector::parse(".post-body table").expect("css"))
             .next()
@@ -334,4 +336,32 @@ async fn a_theme_directory_overrides_the_built_in_theme() {
         body.contains("/static/style.css"),
         "base.html still comes from the built-in theme"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_post_with_a_picture_gives_its_link_card_that_picture_and_its_alt_text() {
+    let app = TestApp::spawn().await;
+    let post = app
+        .create_post(json!({
+            "title": "Pictured",
+            "body": "Words first.\n\n![A heron, standing in \"reeds\"](/static/heron.jpg)\n\n![Second](https://img.example/2.png)\n",
+        }))
+        .await;
+    let slug = post["slug"].as_str().expect("slug");
+    let (status, body) = app.page(&format!("/posts/{slug}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let doc = html(&body);
+    assert_eq!(
+        meta(&doc, "og:image"),
+        [app.url("/static/heron.jpg")],
+        "the first image, absolute"
+    );
+    assert_eq!(
+        meta(&doc, "og:image:alt"),
+        ["A heron, standing in \"reeds\""]
+    );
+    assert_eq!(meta(&doc, "twitter:card"), ["summary_large_image"]);
+    // A listing shows no bodies, and so no cards.
+    let (_, home) = app.page("/").await;
+    assert!(meta(&html(&home), "og:image").is_empty());
 }

@@ -108,7 +108,12 @@ pub fn article(settings: &Settings, item: &PostWithTags) -> Option<Article> {
                 href: urls::tag(settings, &t.slug),
             })
             .collect(),
-        attachment: first_image(&post.body_html, &urls::post(settings, &post.slug))
+        attachment: markdown::first_image(&post.body_html, &page)
+            .map(|image| Image {
+                kind: "Image",
+                url: image.url,
+                name: image.alt,
+            })
             .into_iter()
             .collect(),
         to: vec![PUBLIC.to_string()],
@@ -116,54 +121,4 @@ pub fn article(settings: &Settings, item: &PostWithTags) -> Option<Article> {
         kind: "Article",
         id,
     })
-}
-
-/// The first image of the (sanitized) body, with its alt text, as an absolute URL.
-fn first_image(html: &str, page_url: &str) -> Option<Image> {
-    let start = html.find("<img ")?;
-    let tag = &html[start..start + html[start..].find('>')?];
-    let attr = |name: &str| -> Option<String> {
-        let key = format!(" {name}=\"");
-        let from = tag.find(&key)? + key.len();
-        let len = tag[from..].find('"')?;
-        Some(unescape_attr(&tag[from..from + len]))
-    };
-    let src = url::Url::parse(page_url).ok()?.join(&attr("src")?).ok()?;
-    if !matches!(src.scheme(), "http" | "https") {
-        return None;
-    }
-    Some(Image {
-        kind: "Image",
-        url: src.to_string(),
-        name: attr("alt").unwrap_or_default(),
-    })
-}
-
-fn unescape_attr(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_first_image_becomes_an_attachment_with_its_alt_text() {
-        let html = r#"<p>x</p><p><img src="/static/cover.png?a=1&amp;b=2" alt="A &quot;cover&quot;"></p><img src="https://x.example/2.png" alt="">"#;
-        let image = first_image(html, "https://blog.example/posts/p").expect("image");
-        assert_eq!(image.url, "https://blog.example/static/cover.png?a=1&b=2");
-        assert_eq!(image.name, "A \"cover\"");
-        assert!(first_image("<p>no image</p>", "https://blog.example/").is_none());
-        assert!(
-            first_image(
-                r#"<img src="data:image/png;base64,xx">"#,
-                "https://blog.example/"
-            )
-            .is_none()
-        );
-    }
 }
