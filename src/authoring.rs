@@ -6,6 +6,7 @@ use chrono::Utc;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
+use crate::comments;
 use crate::config::Settings;
 use crate::delivery;
 use crate::federation::outgoing;
@@ -163,12 +164,7 @@ pub fn parse_tags(raw: &[String]) -> Result<Vec<TagName>, AuthoringError> {
     Ok(tags)
 }
 
-/// A post with its tags, as the author's tools show it.
-#[derive(Debug, Clone)]
-pub struct PostWithTags {
-    pub post: Post,
-    pub tags: Vec<tag::Tag>,
-}
+pub use crate::models::post::PostWithTags;
 
 /// Slugs can collide between two concurrent transactions; the unique index
 /// decides, and the loser tries again with the next free slug.
@@ -338,7 +334,8 @@ pub async fn publish(
 }
 
 /// Deletes a post: its URL answers 410 Gone from now on, and followers'
-/// servers are told to remove it.
+/// servers are told to remove it, and the comments written here under it
+/// (the author's answers, readers' comments) with it.
 pub async fn delete(
     conn: &mut AsyncPgConnection,
     settings: &Settings,
@@ -348,6 +345,9 @@ pub async fn delete(
         let existing = post::lock_by_slug(conn, slug)
             .await?
             .ok_or_else(|| AuthoringError::NotFound(slug.to_string()))?;
+        if existing.is_public() {
+            comments::withdraw_under(conn, settings, &existing).await?;
+        }
         post::mark_deleted(conn, existing.id, Utc::now()).await?;
         if existing.is_public()
             && let Some(ap_id) = &existing.ap_id

@@ -524,6 +524,27 @@ async fn withdraw(
     .await
 }
 
+/// Withdraws what was written here under `post`, which is being deleted
+/// (in the caller's transaction, before the post is marked): each published
+/// comment is deleted, with a Delete sent where its Create went, and its id
+/// answers 410 from then on. Returns how many were withdrawn.
+pub async fn withdraw_under(
+    conn: &mut AsyncPgConnection,
+    settings: &Settings,
+    post: &Post,
+) -> Result<usize, DieselError> {
+    let published = comment::published_local(conn, post.id).await?;
+    for c in &published {
+        send(conn, settings, c, post, |s, note| {
+            outgoing::delete_note(s, &note)
+        })
+        .await?;
+        comment::set_state(conn, c.id, State::Deleted, None).await?;
+        comment::clear_content(conn, c.id).await?;
+    }
+    Ok(published.len())
+}
+
 /// The author edits one of their answers; an Update goes where the Create went.
 pub async fn edit_author_reply(
     conn: &mut AsyncPgConnection,

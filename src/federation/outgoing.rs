@@ -8,8 +8,8 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::objects::article::article;
-use crate::authoring::PostWithTags;
 use crate::config::Settings;
+use crate::models::post::PostWithTags;
 use crate::urls;
 
 /// The Accept of a Follow, echoing the Follow as received.

@@ -240,6 +240,22 @@ pub async fn set_state(
         .map(drop)
 }
 
+/// The comments written here (the author's, readers') published under a
+/// post: what went out to the fediverse as Notes.
+pub async fn published_local(
+    conn: &mut AsyncPgConnection,
+    post_id: i64,
+) -> QueryResult<Vec<Comment>> {
+    comments::table
+        .filter(comments::post_id.eq(post_id))
+        .filter(comments::origin.ne(Origin::Remote.as_str()))
+        .filter(comments::state.eq(State::Approved.as_str()))
+        .order(comments::id)
+        .select(Comment::as_select())
+        .load(conn)
+        .await
+}
+
 /// Empties a deleted comment (its row stays, so a redelivery cannot bring it back).
 pub async fn clear_content(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<()> {
     diesel::update(comments::table.find(id))

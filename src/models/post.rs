@@ -7,6 +7,14 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::schema::{post_slug_redirects, post_tags, posts};
 
+/// A post with its tags, as pages, feeds, documents and the author's tools
+/// show it.
+#[derive(Debug, Clone)]
+pub struct PostWithTags {
+    pub post: Post,
+    pub tags: Vec<crate::models::tag::Tag>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PostStatus {

@@ -647,3 +647,52 @@ async fn the_cli_lists_and_shows_comments_for_the_author() {
     let doc = html(&body);
     assert_eq!(texts(&doc, ".comment-body").len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_a_post_withdraws_the_answers_written_under_it() {
+    let app = TestApp::spawn().await;
+    let peer = Peer::start();
+    peer.follow(&app.url("/users/blog")).await;
+    app.deliver().await;
+    let post = app.publish_simple("Short-lived", &[]).await;
+    let post_url = post["url"].as_str().expect("url").to_string();
+    let question = peer_reply(&peer, &app, &post_url, "<p>Why?</p>").await;
+    let question_id = id_of(&stored(&app, &question).await);
+    cli_ok(
+        &app,
+        &[
+            "comment",
+            "reply",
+            &question_id.to_string(),
+            "--text",
+            "Because.",
+        ],
+    );
+    let answer = all_comments(&app)
+        .await
+        .into_iter()
+        .find(|c| c["origin"] == "author")
+        .expect("the answer");
+    let answer_ap_id = answer["ap_id"].as_str().expect("ap_id").to_string();
+    app.deliver().await;
+    assert_eq!(app.fetch_ap(&answer_ap_id).await.0, StatusCode::OK);
+
+    cli_ok(&app, &["post", "delete", "short-lived"]);
+    app.deliver().await;
+    let deletes = received(&peer, "Delete", 2).await;
+    let deleted: Vec<&Value> = deletes.iter().map(|d| &d["object"]["id"]).collect();
+    assert!(deleted.contains(&&json!(post_url)), "{deletes:?}");
+    assert!(
+        deleted.contains(&&json!(answer_ap_id)),
+        "the answer is withdrawn too: {deletes:?}"
+    );
+    let (status, _, tombstone) = app.fetch_ap(&answer_ap_id).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert_eq!(tombstone["type"], "Tombstone");
+    assert_eq!(tombstone["id"], answer_ap_id);
+    assert_eq!(
+        stored(&app, &answer_ap_id).await["state"],
+        "deleted",
+        "and the answer is deleted here"
+    );
+}

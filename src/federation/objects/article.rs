@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::authoring::PostWithTags;
 use crate::config::Settings;
 use crate::federation::PUBLIC;
 use crate::federation::context::context;
+use crate::models::post::PostWithTags;
 use crate::render::markdown;
 use crate::urls;
 
