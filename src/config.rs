@@ -1,6 +1,7 @@
 //! Settings: the built-in defaults (config/default.toml), an optional file and
 //! `FEDBLOG__SECTION__KEY` environment variables, validated into typed values.
 
+use sha2::Digest as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -200,6 +201,9 @@ pub struct MediaFile {
     pub path: PathBuf,
     pub content_type: &'static str,
     pub extension: &'static str,
+    /// The start of the SHA-256 of its bytes at start-up: part of its URL,
+    /// so that servers that cache images by URL see a new picture.
+    pub digest: String,
 }
 
 /// Largest avatar or header image.
@@ -633,10 +637,14 @@ fn media_file(
             format!("{} must be a file of at most 4 MiB", path.display()),
         ));
     }
+    let bytes = std::fs::read(&path)
+        .map_err(|e| invalid(key, format!("cannot read {}: {e}", path.display())))?;
+    let digest = hex::encode(&sha2::Sha256::digest(&bytes)[..6]);
     Ok(Some(MediaFile {
         path,
         content_type,
         extension,
+        digest,
     }))
 }
 

@@ -15,6 +15,7 @@ pub mod db;
 pub mod delivery;
 pub mod federation;
 pub mod models;
+pub mod profile;
 pub mod render;
 pub mod server;
 pub mod state;

@@ -42,6 +42,12 @@ async fn run(settings: Settings, db: &Database, shutdown: ShutdownSignal) -> any
     let listen = settings.listen;
     let base_url = settings.url("/");
     let state = AppState::load(settings, db.pool.clone()).await?;
+    {
+        let mut conn = db.pool.get().await.context("connecting to the database")?;
+        crate::profile::publish_if_changed(&mut conn, &state.settings, &state.actor_keys)
+            .await
+            .context("publishing the profile")?;
+    }
     let federation = crate::federation::config(state.clone()).await?;
     let workers = Workers::spawn(federation.clone())?;
     let inbox_workers = InboxWorkers::spawn(federation.clone());

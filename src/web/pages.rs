@@ -16,6 +16,7 @@ use crate::authoring::{self, PostWithTags};
 use crate::comments;
 use crate::config::{CommentPolicy, Settings};
 use crate::federation::negotiate::wants_activity_json;
+use crate::federation::objects::person;
 use crate::federation::routes;
 use crate::models::comment::{self, Comment};
 use crate::models::post::{self, PublicScope, TimeRange};
@@ -286,11 +287,11 @@ fn comment_context(
         initials: initials(&name),
         avatar_url: match c.origin.as_str() {
             // The blog's own profile picture, when it has one.
-            "author" => settings.profile.avatar.as_ref().map(|file| {
-                settings.url(&crate::federation::objects::person::media_path(
-                    "avatar", file,
-                ))
-            }),
+            "author" => settings
+                .profile
+                .avatar
+                .as_ref()
+                .map(|file| settings.url(&person::media_path("avatar", file))),
             "reader" => None,
             _ => view.avatars.get(&c.author_ap_id).cloned(),
         },
@@ -744,17 +745,23 @@ pub async fn static_file(
     Ok(response)
 }
 
-/// `GET /media/{avatar|header}.{ext}`: the profile images from the configuration.
+/// `GET /media/{avatar|header}-{digest}.{ext}`: the profile images from the
+/// configuration, at addresses that change with their content (cached for
+/// good); `/media/{avatar|header}.{ext}`, the address before, still answers.
 pub async fn profile_image(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
     let profile = &state.settings.profile;
-    let file = [("avatar", &profile.avatar), ("header", &profile.header)]
+    let (file, immutable) = [("avatar", &profile.avatar), ("header", &profile.header)]
         .into_iter()
         .find_map(|(which, file)| {
             let file = file.as_ref()?;
-            (name == format!("{which}.{}", file.extension)).then_some(file)
+            if name == person::media_path(which, file).trim_start_matches("/media/") {
+                Some((file, true))
+            } else {
+                (name == format!("{which}.{}", file.extension)).then_some((file, false))
+            }
         })
         .ok_or(PageError::NotFound)?;
     let bytes = tokio::fs::read(&file.path)
@@ -768,7 +775,11 @@ pub async fn profile_image(
     );
     headers.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
+        HeaderValue::from_static(if immutable {
+            "public, max-age=31536000, immutable"
+        } else {
+            "public, max-age=3600"
+        }),
     );
     Ok(response)
 }

@@ -500,6 +500,11 @@ async fn the_profile_has_a_bio_images_and_fields() {
         app.get("/media/avatar.jpg").await.status(),
         StatusCode::NOT_FOUND
     );
+    assert_eq!(
+        app.get("/media/avatar.png").await.status(),
+        StatusCode::OK,
+        "the address from before content addressing still answers"
+    );
 
     // The author's answers under a post wear the profile picture.
     app.publish_simple("With a face", &[]).await;
@@ -557,4 +562,68 @@ async fn the_followers_list_and_the_actor_type_are_configurable() {
     let hidden = TestApp::spawn().await;
     let (_, _, followers) = hidden.fetch_ap("/users/blog/followers").await;
     assert!(followers.get("first").is_none() && followers.get("orderedItems").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_profile_changed_between_two_starts_reaches_followers_as_an_update() {
+    let media = tempfile::tempdir().expect("tempdir");
+    let avatar = media.path().join("me.png");
+    std::fs::write(&avatar, b"\x89PNG first picture").expect("write");
+    let app = TestApp::spawn_with(&format!(
+        "[profile]\nbio = \"First bio.\"\navatar = \"{}\"\n",
+        avatar.display()
+    ))
+    .await;
+    let peer = crate::common::peer::Peer::start();
+    peer.follow(&app.url("/users/blog")).await;
+    app.deliver().await;
+    let keys = {
+        let mut conn = app.pool.get().await.expect("conn");
+        fedblog::federation::keys::load_or_create(&mut conn)
+            .await
+            .expect("keys")
+    };
+    let publish = async |settings: &fedblog::config::Settings| {
+        let mut conn = app.pool.get().await.expect("conn");
+        fedblog::profile::publish_if_changed(&mut conn, settings, &keys)
+            .await
+            .expect("publish")
+    };
+    let (_, _, before) = app.fetch_ap("/users/blog").await;
+    let old_icon = before["icon"]["url"].as_str().expect("icon").to_string();
+    let response = app.client.get(&old_icon).send().await.expect("GET icon");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["cache-control"]
+            .to_str()
+            .is_ok_and(|v| v.contains("immutable")),
+        "a content-addressed picture is cached for good"
+    );
+
+    // The first start records the profile; a start without changes sends nothing.
+    assert!(!publish(&app.settings).await);
+    assert!(!publish(&app.settings).await);
+
+    // Then a new bio and a new picture in the same file, and a restart.
+    std::fs::write(&avatar, b"\x89PNG second picture").expect("write");
+    let reread = fedblog::config::Settings::from_toml_layers(&[&format!(
+        "[profile]\navatar = \"{}\"\n",
+        avatar.display()
+    )])
+    .expect("settings");
+    let mut changed = app.settings.clone();
+    changed.profile.bio = "Second bio.".into();
+    changed.profile.avatar = reread.profile.avatar;
+    assert!(publish(&changed).await, "the change is published");
+    assert!(!publish(&changed).await, "once");
+    app.deliver().await;
+
+    let update = peer.wait_for("Update").await;
+    assert_eq!(update["actor"], app.url("/users/blog"));
+    assert_eq!(update["object"]["type"], "Person");
+    assert_eq!(update["object"]["id"], app.url("/users/blog"));
+    assert_eq!(update["object"]["summary"], "<p>Second bio.</p>\n");
+    let new_icon = update["object"]["icon"]["url"].as_str().expect("icon");
+    assert_ne!(new_icon, old_icon, "a new picture has a new address");
+    assert!(new_icon.starts_with(&app.url("/media/avatar-")), "{new_icon}");
 }

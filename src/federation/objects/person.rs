@@ -142,9 +142,10 @@ pub fn blog_actor(settings: &Settings, keys: &ActorKeys) -> Person {
     }
 }
 
-/// Where the blog serves a profile image: `/media/avatar.png`.
+/// Where the blog serves a profile image.
+/// `/media/{avatar|header}-{digest}.{ext}`: a new file is a new address.
 pub fn media_path(which: &str, file: &MediaFile) -> String {
-    format!("/media/{which}.{}", file.extension)
+    format!("/media/{which}-{}.{}", file.digest, file.extension)
 }
 
 fn image(settings: &Settings, which: &str, file: &MediaFile) -> Image {
