@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::negotiate::{ActivityJson, wants_activity_json};
-use super::objects::article::{article, with_context};
+use super::objects::replies;
 use super::objects::{collection, person};
 use super::outgoing;
 use crate::authoring;
@@ -357,8 +357,8 @@ pub async fn post_json(state: &AppState, slug: &str) -> Result<Response, FedErro
         return Ok(ActivityJson(StatusCode::GONE, tombstone).into_response());
     }
     let item = authoring::with_tags(&mut conn, row).await?;
-    match article(settings, &item) {
-        Some(article) => Ok(ActivityJson(StatusCode::OK, with_context(article)).into_response()),
+    match replies::article_document(&mut conn, settings, &item).await? {
+        Some(document) => Ok(ActivityJson(StatusCode::OK, document).into_response()),
         None => Err(not_found()),
     }
 }

@@ -2,25 +2,20 @@
 //! of posts and comments, each local comment as its Note (content-negotiated
 //! at its id), and the post's FEP-7888 `context` collection.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
 use super::negotiate::ActivityJson;
+use super::objects::replies::{PAGE, direct_replies, replies_with_first_page};
 use super::objects::{collection, note};
 use super::routes::{FedError, PageQuery, not_found, public_post};
-use crate::config::Settings;
 use crate::models::comment::{self, Comment, State as CommentState};
 use crate::models::post::{self, Post};
 use crate::models::reaction;
 use crate::state::AppState;
 use crate::urls;
-
-/// Items per page of a replies or context collection.
-const PAGE: i64 = 50;
 
 /// A paged collection of ids: the collection itself, or `?page=N` of it.
 fn paged_ids(id: &str, items: Vec<Value>, page: Option<i64>) -> Result<Response, FedError> {
@@ -46,26 +41,6 @@ fn paged_ids(id: &str, items: Vec<Value>, page: Option<i64>) -> Result<Response,
         collection::page(id, page, PAGE, total, items),
     )
     .into_response())
-}
-
-/// The shown answers to the post (`parent` None) or to one of its comments,
-/// oldest first: comments written here as their whole Note (Mastodon then
-/// need not fetch each), the others as their ids (they live on their server).
-fn direct_replies(
-    settings: &Settings,
-    post: &Post,
-    comments: &[Comment],
-    parent: Option<i64>,
-) -> Vec<Value> {
-    let by_id: HashMap<i64, &Comment> = comments.iter().map(|c| (c.id, c)).collect();
-    comments
-        .iter()
-        .filter(|c| c.parent_id == parent)
-        .map(|c| {
-            let parent = c.parent_id.and_then(|p| by_id.get(&p).copied());
-            note::note(settings, c, post, parent).unwrap_or_else(|| Value::String(c.ap_id.clone()))
-        })
-        .collect()
 }
 
 /// A public post (by the slug in its address), its ActivityPub id, and its shown comments.
@@ -170,9 +145,18 @@ pub async fn comment_document(
     let Some(Value::Object(note)) = note::note(settings, &c, &post, parent.as_ref()) else {
         return Err(not_found());
     };
+    let comments = comment::visible_for_post(&mut conn, post.id).await?;
     let mut document = serde_json::Map::new();
     document.insert("@context".into(), super::context::context());
     document.extend(note);
+    let replies_id = format!("{}/replies", urls::comment(settings, c.id));
+    document.insert(
+        "replies".into(),
+        replies_with_first_page(
+            &replies_id,
+            direct_replies(settings, &post, &comments, Some(c.id)),
+        ),
+    );
     Ok(ActivityJson(StatusCode::OK, Value::Object(document)).into_response())
 }
 

@@ -203,7 +203,16 @@ async fn the_author_answers_and_the_thread_goes_both_ways() {
         assert!(class.contains(&format!("depth-{i}")), "{depths:?}");
     }
     assert!(body.contains("What is this about?") && body.contains("With ActivityPub."));
-    // Collections: the post's direct replies, the answer's own, and the whole context.
+    // Collections: the post's direct replies, the answer's own, and the whole
+    // context; the documents embed their first page.
+    let (_, _, article) = app.fetch_ap(&post_url).await;
+    assert_eq!(article["replies"]["first"]["orderedItems"], json!([first]));
+    let (_, _, answer_note) = app.fetch_ap(&answer_ap_id).await;
+    assert_eq!(
+        answer_note["replies"]["first"]["orderedItems"],
+        json!([third])
+    );
+    assert_eq!(answer_note["replies"]["totalItems"], 1);
     let (_, _, replies) = app.fetch_ap(&format!("{post_url}/replies?page=1")).await;
     assert_eq!(replies["orderedItems"], json!([first]));
     let (_, _, replies) = app

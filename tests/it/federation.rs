@@ -277,7 +277,12 @@ async fn a_post_is_an_article_at_its_own_address() {
     assert_eq!(article["attachment"][0]["type"], "Image");
     assert_eq!(article["attachment"][0]["url"], app.url("/static/cat.png"));
     assert_eq!(article["attachment"][0]["name"], "A cat on a mat");
-    let replies = article["replies"].as_str().expect("replies").to_string();
+    // The replies collection, its first page embedded (as GoToSocial needs).
+    let replies = article["replies"]["id"].as_str().expect("replies").to_string();
+    assert_eq!(article["replies"]["type"], "OrderedCollection");
+    assert_eq!(article["replies"]["first"]["type"], "OrderedCollectionPage");
+    assert_eq!(article["replies"]["first"]["partOf"], replies);
+    assert_eq!(article["replies"]["first"]["orderedItems"], json!([]));
     let (status, _, collection) = app.fetch_ap(&replies).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
@@ -625,5 +630,8 @@ async fn a_profile_changed_between_two_starts_reaches_followers_as_an_update() {
     assert_eq!(update["object"]["summary"], "<p>Second bio.</p>\n");
     let new_icon = update["object"]["icon"]["url"].as_str().expect("icon");
     assert_ne!(new_icon, old_icon, "a new picture has a new address");
-    assert!(new_icon.starts_with(&app.url("/media/avatar-")), "{new_icon}");
+    assert!(
+        new_icon.starts_with(&app.url("/media/avatar-")),
+        "{new_icon}"
+    );
 }

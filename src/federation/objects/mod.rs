@@ -7,3 +7,4 @@ pub mod note;
 pub mod person;
 pub mod remote_actor;
 pub mod remote_note;
+pub mod replies;
