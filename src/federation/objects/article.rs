@@ -1,6 +1,11 @@
-//! A published post as an ActivityPub `Article`. Mastodon shows an Article as
-//! its `name`, `summary` and a link to `url` (with a preview card from the
-//! page's OpenGraph tags); other servers render the full `content`.
+//! A published post as an ActivityPub `Article`, shaped so that it looks
+//! right on both families of servers (the evidence is in
+//! `docs/federation.md`): Mastodon shows `name` and a link to `url`, and the
+//! link card built from the page's OpenGraph tags (excerpt, first picture);
+//! GoToSocial, Pleroma, Misskey and Friendica show the full `content`. No
+//! `summary`: most servers other than Mastodon would make the excerpt a
+//! content warning the author never wrote. No `attachment`: Mastodon shows no
+//! link card for a post with media.
 
 use std::collections::BTreeMap;
 
@@ -12,6 +17,7 @@ use crate::config::Settings;
 use crate::federation::PUBLIC;
 use crate::federation::context::context;
 use crate::models::post::PostWithTags;
+use crate::render::escape::xml_escape;
 use crate::render::markdown;
 use crate::urls;
 
@@ -24,7 +30,6 @@ pub struct Article {
     url: String,
     attributed_to: String,
     name: String,
-    summary: String,
     content: String,
     /// The same, keyed by the blog's language (how servers learn it).
     content_map: BTreeMap<String, String>,
@@ -33,7 +38,9 @@ pub struct Article {
     #[serde(skip_serializing_if = "Option::is_none")]
     updated: Option<DateTime<Utc>>,
     tag: Vec<Hashtag>,
-    attachment: Vec<Image>,
+    /// FEP-b2b8's short form (title, excerpt, link) for servers that show
+    /// one instead of the whole text.
+    preview: Preview,
     to: Vec<String>,
     cc: Vec<String>,
     replies: String,
@@ -52,11 +59,12 @@ struct Hashtag {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Image {
+struct Preview {
     #[serde(rename = "type")]
     kind: &'static str,
-    url: String,
-    name: String,
+    attributed_to: String,
+    content: String,
+    media_type: &'static str,
 }
 
 /// The object with its `@context`, as served at its id.
@@ -75,6 +83,10 @@ pub fn with_context<T>(inner: T) -> WithContext<T> {
     }
 }
 
+/// The longest `content` sent in full (Pleroma's and Akkoma's default
+/// `remote_limit`); a longer post is sent as its short form.
+pub const MAX_CONTENT_CHARS: usize = 100_000;
+
 /// The Article for a public post; `None` for drafts and deleted posts.
 pub fn article(settings: &Settings, item: &PostWithTags) -> Option<Article> {
     let post = &item.post;
@@ -83,22 +95,42 @@ pub fn article(settings: &Settings, item: &PostWithTags) -> Option<Article> {
     }
     let id = post.ap_id.clone()?;
     let published = post.published_at?;
-    let page = url::Url::parse(&urls::post(settings, &post.slug)).ok()?;
-    let content = markdown::federated(&post.body_html, &page);
+    let url = urls::post(settings, &post.slug);
+    let page = url::Url::parse(&url).ok()?;
+    let short = format!(
+        "<p><strong>{}</strong></p><p>{}</p><p><a href=\"{url}\">{url}</a></p>",
+        xml_escape(&post.title),
+        xml_escape(&post.excerpt),
+        url = xml_escape(&url),
+    );
+    let full = markdown::federated(&post.body_html, &page);
+    // Pleroma and Akkoma refuse a longer object outright.
+    let content = if full.chars().count() <= MAX_CONTENT_CHARS {
+        full
+    } else {
+        short.clone()
+    };
     Some(Article {
+        preview: Preview {
+            kind: "Note",
+            attributed_to: urls::actor(settings),
+            content: short,
+            media_type: "text/html",
+        },
         replies: format!("{id}/replies"),
         likes: format!("{id}/likes"),
         shares: format!("{id}/shares"),
         context: urls::context(&id),
-        url: urls::post(settings, &post.slug),
+        url,
         attributed_to: urls::actor(settings),
         name: post.title.clone(),
-        summary: post.excerpt.clone(),
         content_map: BTreeMap::from([(settings.blog.language.clone(), content.clone())]),
         content,
         media_type: "text/html",
         published,
-        updated: post.updated_at,
+        // GoToSocial refuses an object updated before it was published (a
+        // draft edited, then published).
+        updated: post.updated_at.filter(|at| *at > published),
         tag: item
             .tags
             .iter()
@@ -107,14 +139,6 @@ pub fn article(settings: &Settings, item: &PostWithTags) -> Option<Article> {
                 name: format!("#{}", t.name.split_whitespace().collect::<String>()),
                 href: urls::tag(settings, &t.slug),
             })
-            .collect(),
-        attachment: markdown::first_image(&post.body_html, &page)
-            .map(|image| Image {
-                kind: "Image",
-                url: image.url,
-                name: image.alt,
-            })
-            .into_iter()
             .collect(),
         to: vec![PUBLIC.to_string()],
         cc: vec![urls::actor_path(settings, "followers")],
