@@ -464,7 +464,7 @@ impl Bench<'_> {
         );
         println!(
             "  RSA reference       {:.2} ms per RSA-2048 PKCS#1 v1.5 signature on one core, the call the library makes",
-            rsa_sign_ms()?
+            common::rsa_sign_ms()?
         );
         println!("  logging             no tracing subscriber (log lines cost nothing here)");
         Ok(())
@@ -606,11 +606,12 @@ async fn child_run(spec: &RunSpec) -> anyhow::Result<RunResult> {
     // What the parent needs for its checks.
     let (key_id, public_key_pem) = fetch_actor_key(port).await?;
     let given_up = queue::count(&mut conn, DeliveryFilter::GivenUp).await?;
-    let delivered = queue::list(&mut conn, DeliveryFilter::Delivered, i64::MAX, 0)
-        .await?
-        .into_iter()
-        .map(|d| (d.inbox, d.attempts))
-        .collect();
+    let listed = queue::list(&mut conn, DeliveryFilter::Delivered, i64::MAX, 0).await?;
+    // The Create that `authoring::create` queued (each activity has an id of its own).
+    let activity_id = <[_]>::first(&listed)
+        .map(|d: &fedblog::models::delivery::DeliveryStatus| d.activity.clone())
+        .unwrap_or_default();
+    let delivered = listed.into_iter().map(|d| (d.inbox, d.attempts)).collect();
     let ap_id = post
         .post
         .ap_id
@@ -630,7 +631,11 @@ async fn child_run(spec: &RunSpec) -> anyhow::Result<RunResult> {
         rss_peak_mib,
         peak_threads,
         peak_fds,
-        activity_id: format!("{ap_id}#create"),
+        activity_id: if activity_id.starts_with(&format!("{ap_id}#create/")) {
+            activity_id
+        } else {
+            format!("(not the post's Create: {activity_id:?})")
+        },
         key_id,
         public_key_pem,
         given_up,
@@ -1010,21 +1015,6 @@ fn open_fds() -> usize {
 
 // ---------------------------------------------------------------------------
 // Reference points and the report
-
-/// The CPU cost of one signature, the floor of a delivery's cost: the call
-/// the federation library makes, timed on one thread.
-fn rsa_sign_ms() -> anyhow::Result<f64> {
-    use rsa::pkcs8::DecodePrivateKey;
-    let pair = activitypub_federation::http_signatures::generate_actor_keypair()?;
-    let key = rsa::RsaPrivateKey::from_pkcs8_pem(&pair.private_key)?;
-    let digest = Sha256::digest(b"(request-target): post /inbox\nhost: localhost\ndate: x");
-    const N: u32 = 200;
-    let started = Instant::now();
-    for _ in 0..N {
-        key.sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &digest)?;
-    }
-    Ok(started.elapsed().as_secs_f64() * 1000.0 / f64::from(N))
-}
 
 /// The commit benchmarked, and whether src/ had changes on top of it.
 fn source_version() -> String {

@@ -164,6 +164,12 @@ fn run(
         options.servers,
         fleet.actors_per_server(options)
     );
+    // This machine's speed right now: each Follow costs two signatures (the
+    // signed fetch of the follower, the Accept), a floor under its CPU time.
+    println!(
+        "RSA reference: {:.2} ms per RSA-2048 signature on one core",
+        common::rsa_sign_ms()?
+    );
     let reset = reset_peak_rss();
     let mut rows = Vec::new();
     let mut next_actor = 0;

@@ -243,3 +243,21 @@ pub fn status_kb(key: &str) -> Option<u64> {
 pub fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
+
+/// The CPU cost of one signature, the floor of a delivery's cost: the call
+/// the federation library makes, timed on one thread.
+#[allow(dead_code)] // not every benchmark prints it
+pub fn rsa_sign_ms() -> anyhow::Result<f64> {
+    use rsa::pkcs8::DecodePrivateKey;
+    let pair = activitypub_federation::http_signatures::generate_actor_keypair()?;
+    let key = rsa::RsaPrivateKey::from_pkcs8_pem(&pair.private_key)?;
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(
+        b"(request-target): post /inbox\nhost: localhost\ndate: x",
+    );
+    const N: u32 = 200;
+    let started = std::time::Instant::now();
+    for _ in 0..N {
+        key.sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &digest)?;
+    }
+    Ok(started.elapsed().as_secs_f64() * 1000.0 / f64::from(N))
+}
