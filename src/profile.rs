@@ -5,16 +5,14 @@
 
 use diesel::result::Error as DieselError;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
 use crate::delivery;
-use crate::federation::PUBLIC;
 use crate::federation::keys::ActorKeys;
 use crate::federation::objects::person::blog_actor;
+use crate::federation::outgoing;
 use crate::models::instance_setting;
-use crate::urls;
 
 /// The digest of the actor document last published.
 const PUBLISHED_DIGEST: &str = "actor_document_digest";
@@ -40,24 +38,9 @@ pub async fn publish_if_changed(
         if published.is_none() {
             return Ok(false);
         }
-        delivery::enqueue_to_followers(conn, &update(&settings, person)).await?;
+        delivery::enqueue_to_followers(conn, &outgoing::update_actor(&settings, person)).await?;
         tracing::info!("the profile changed; its Update goes to the followers");
         Ok(true)
     })
     .await
-}
-
-fn update(settings: &Settings, mut person: Value) -> Value {
-    if let Value::Object(fields) = &mut person {
-        fields.remove("@context");
-    }
-    let actor = urls::actor(settings);
-    json!({
-        "id": format!("{actor}#updates/{}", uuid::Uuid::new_v4()),
-        "type": "Update",
-        "actor": actor,
-        "to": [PUBLIC],
-        "cc": [urls::actor_path(settings, "followers")],
-        "object": person,
-    })
 }

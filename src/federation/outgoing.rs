@@ -58,6 +58,22 @@ fn wrap(kind: &str, id: String, settings: &Settings, object: Value) -> Value {
     })
 }
 
+/// `Update` of the blog actor (its profile changed), to its followers.
+pub fn update_actor(settings: &Settings, mut person: Value) -> Value {
+    if let Value::Object(fields) = &mut person {
+        fields.remove("@context");
+    }
+    let actor = urls::actor(settings);
+    json!({
+        "id": fresh_id(&actor, "updates"),
+        "type": "Update",
+        "actor": actor,
+        "to": [super::PUBLIC],
+        "cc": [urls::actor_path(settings, "followers")],
+        "object": person,
+    })
+}
+
 /// `Create` of a post's Article, to send.
 pub fn create_article(settings: &Settings, item: &PostWithTags) -> Option<Value> {
     let mut activity = outbox_create(settings, item)?;

@@ -78,14 +78,6 @@ struct PublicKey {
     public_key_pem: String,
 }
 
-/// The host of `domain` (`host[:port]`), as a link's host is compared.
-fn site_host(domain: &str) -> &str {
-    match domain.rsplit_once(':') {
-        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
-        _ => domain,
-    }
-}
-
 /// The `keyId` our signatures name.
 pub fn key_id(settings: &Settings) -> String {
     format!("{}#main-key", urls::actor(settings))
@@ -115,7 +107,13 @@ pub fn blog_actor(settings: &Settings, keys: &ActorKeys) -> Person {
         manually_approves_followers: false,
         discoverable: true,
         indexable: true,
-        attribution_domains: vec![site_host(&settings.domain).to_string()],
+        // The site's host, as a link card's host is compared (no port).
+        attribution_domains: settings
+            .base_url
+            .host_str()
+            .map(str::to_string)
+            .into_iter()
+            .collect(),
         published: keys.created_at,
         attachment: settings
             .profile
