@@ -9,6 +9,8 @@ use std::sync::LazyLock;
 use comrak::nodes::{AstNode, NodeValue};
 use comrak::{Arena, Options, parse_document};
 
+use crate::render::escape::xml_escape;
+
 /// The plain-text excerpt length, in characters, before "…".
 pub const EXCERPT_CHARS: usize = 280;
 
@@ -112,10 +114,76 @@ pub fn sanitize(html: &str) -> String {
 /// A post body or comment as other servers get it: every link and image
 /// absolute, resolved against `page` (the page it is on), since the HTML is
 /// shown far from it (`#heading` would point into the reader's timeline).
+///
+/// Each image becomes a link to it labelled with its alt text, as Mastodon
+/// itself shows an inline image (its `IMG_TAG_TRANSFORMER`): GoToSocial and
+/// Misskey drop `<img>` and would leave an empty paragraph with no trace of
+/// the picture. See docs/federation.md.
 pub fn federated(html: &str, page: &url::Url) -> String {
     let mut builder = sanitizer();
     builder.url_relative(ammonia::UrlRelative::RewriteWithBase(page.clone()));
-    builder.clean(html).to_string()
+    images_as_links(&builder.clean(html).to_string())
+}
+
+/// Replaces every `<img>` of sanitized HTML by `<a href="src">[🖼 alt]</a>`
+/// (the address shortened when there is no alt text); an image without a
+/// usable address is dropped.
+fn images_as_links(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some((before, tag, after)) = next_img(rest) {
+        out.push_str(before);
+        if let Some(src) = tag.attr("src") {
+            let label = match tag.attr("alt").filter(|alt| !alt.trim().is_empty()) {
+                Some(alt) => alt,
+                None => {
+                    let bare = src
+                        .trim_start_matches("https://")
+                        .trim_start_matches("http://")
+                        .trim_start_matches("www.");
+                    truncate_at_word(bare, 30)
+                }
+            };
+            out.push_str(&format!(
+                "<a href=\"{}\" rel=\"noopener noreferrer\">[🖼 {}]</a>",
+                xml_escape(&src),
+                xml_escape(&label)
+            ));
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One `<img …>` tag of serialized HTML.
+struct ImgTag<'a>(&'a str);
+
+impl ImgTag<'_> {
+    /// The unescaped value of a double-quoted attribute, as html5ever writes them.
+    fn attr(&self, name: &str) -> Option<String> {
+        let key = format!(" {name}=\"");
+        let from = self.0.find(&key)? + key.len();
+        let len = self.0[from..].find('"')?;
+        Some(unescape_attr(&self.0[from..from + len]))
+    }
+}
+
+/// The text before the first `<img>` of `html`, the tag, and the text after it.
+fn next_img(html: &str) -> Option<(&str, ImgTag<'_>, &str)> {
+    let start = html.find("<img ")?;
+    // The tag ends at the first `>` outside a quoted attribute value.
+    let mut quoted = false;
+    let len = html[start..].char_indices().find_map(|(i, c)| match c {
+        '"' => {
+            quoted = !quoted;
+            None
+        }
+        '>' if !quoted => Some(i + 1),
+        _ => None,
+    })?;
+    let end = start + len;
+    Some((&html[..start], ImgTag(&html[start..end]), &html[end..]))
 }
 
 /// A plain-text excerpt of the body: its prose (headings, paragraphs, lists,
@@ -194,21 +262,14 @@ pub struct FirstImage {
 /// made absolute against `page`: the post's attachment for other servers,
 /// and its link card's picture.
 pub fn first_image(html: &str, page: &url::Url) -> Option<FirstImage> {
-    let start = html.find("<img ")?;
-    let tag = &html[start..start + html[start..].find('>')?];
-    let attr = |name: &str| -> Option<String> {
-        let key = format!(" {name}=\"");
-        let from = tag.find(&key)? + key.len();
-        let len = tag[from..].find('"')?;
-        Some(unescape_attr(&tag[from..from + len]))
-    };
-    let src = page.join(&attr("src")?).ok()?;
+    let (_, tag, _) = next_img(html)?;
+    let src = page.join(&tag.attr("src")?).ok()?;
     if !matches!(src.scheme(), "http" | "https") {
         return None;
     }
     Some(FirstImage {
         url: src.to_string(),
-        alt: attr("alt").unwrap_or_default(),
+        alt: tag.attr("alt").unwrap_or_default(),
     })
 }
 
@@ -242,6 +303,34 @@ mod tests {
             )
             .is_none()
         );
+    }
+
+    #[test]
+    fn federated_html_has_absolute_links_and_images_as_labelled_links() {
+        let body = to_html(
+            "## Part one\n\n[top](#part-one) [rel](/about)\n\n![A <b>cat</b> & \"dog\"](/media/cat.png)\n\n![](https://img.example/a/very/long/path/to/some/picture.png)\n",
+        );
+        let html = federated(&body, &page("https://blog.example/posts/p"));
+        assert!(!html.contains("<img"), "{html}");
+        assert!(!html.contains("<p></p>"), "{html}");
+        assert!(
+            html.contains(r#"href="https://blog.example/posts/p#part-one""#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"href="https://blog.example/about""#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<p><a href="https://blog.example/media/cat.png" rel="noopener noreferrer">[🖼 A &lt;b&gt;cat&lt;/b&gt; &amp; &quot;dog&quot;]</a></p>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains("[🖼 img.example/a/very/long/path/t…]"),
+            "{html}"
+        );
+        // The page keeps its pictures.
+        assert!(body.contains("<img"), "{body}");
     }
 
     #[test]

@@ -256,10 +256,19 @@ async fn a_post_is_an_article_at_its_own_address() {
     for relative in ["href=\"#", "href=\"/", "src=\"/"] {
         assert!(!content.contains(relative), "{relative} in {content}");
     }
+    // The picture goes out as Mastodon shows one, a link labelled with its
+    // alt text: GoToSocial and Misskey would drop an <img> and leave <p></p>.
+    assert!(
+        !content.contains("<img") && !content.contains("<p></p>"),
+        "{content}"
+    );
     for absolute in [
         format!("href=\"{url}#details\""),
         format!("href=\"{}\"", app.url("/archive")),
-        format!("src=\"{}\"", app.url("/static/cat.png")),
+        format!(
+            "<p><a href=\"{}\" rel=\"noopener noreferrer\">[🖼 A cat on a mat]</a></p>",
+            app.url("/static/cat.png")
+        ),
     ] {
         assert!(content.contains(&absolute), "{absolute} not in {content}");
     }
