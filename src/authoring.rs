@@ -48,16 +48,20 @@ pub struct PostInput {
     pub body: String,
     pub summary: Option<String>,
     pub tags: Vec<String>,
+    /// The post's language when it is not the blog's.
+    pub language: Option<String>,
     pub draft: bool,
 }
 
-/// An edit: `None` leaves a field as it is; `summary: Some(None)` clears it.
+/// An edit: `None` leaves a field as it is; `summary: Some(None)` clears it
+/// (and `language: Some(None)` returns the post to the blog's language).
 #[derive(Debug, Clone, Default)]
 pub struct PostEdit {
     pub title: Option<String>,
     pub body: Option<String>,
     pub summary: Option<Option<String>>,
     pub tags: Option<Vec<String>>,
+    pub language: Option<Option<String>>,
 }
 
 /// A post's validated content.
@@ -105,6 +109,18 @@ impl Content {
             summary,
             excerpt,
         })
+    }
+}
+
+/// A post's language: a language tag, or nothing (blank means nothing).
+fn valid_language(language: Option<&str>) -> Result<Option<String>, AuthoringError> {
+    match language.map(str::trim).filter(|l| !l.is_empty()) {
+        None => Ok(None),
+        Some(tag) if crate::config::is_language_tag(tag) => Ok(Some(tag.to_string())),
+        Some(tag) => Err(invalid(
+            "language",
+            format!("{tag:?} is not a language tag such as \"en\" or \"pt-BR\""),
+        )),
     }
 }
 
@@ -182,6 +198,7 @@ pub async fn create(
 ) -> Result<PostWithTags, AuthoringError> {
     let content = Content::new(&input.title, &input.body, input.summary.as_deref())?;
     let tags = parse_tags(&input.tags)?;
+    let language = valid_language(input.language.as_deref())?;
     let base = slug::slugify(&content.title, "post");
     let mut attempt = 0;
     loop {
@@ -204,6 +221,7 @@ pub async fn create(
                             status: if input.draft { "draft" } else { "published" },
                             published_at: (!input.draft).then_some(now),
                             ap_id: ap_id.as_deref(),
+                            language: language.as_deref(),
                         },
                     )
                     .await?;
@@ -235,11 +253,16 @@ pub async fn edit(
         valid_title(title)?;
     }
     let tags = edit.tags.as_deref().map(parse_tags).transpose()?;
+    let language = edit
+        .language
+        .as_ref()
+        .map(|l| valid_language(l.as_deref()))
+        .transpose()?;
     let mut attempt = 0;
     loop {
         let result = conn
             .transaction::<_, AuthoringError, _>(async |conn| {
-                let (edit, tags) = (&edit, &tags);
+                let (edit, tags, language) = (&edit, &tags, &language);
                 {
                     let existing = post::lock_by_slug(conn, current_slug)
                         .await?
@@ -276,6 +299,10 @@ pub async fn edit(
                             body_html: &content.body_html,
                             summary: content.summary.as_deref(),
                             excerpt: &content.excerpt,
+                            language: match language {
+                                Some(new) => new.as_deref(),
+                                None => existing.language.as_deref(),
+                            },
                             updated_at: if published {
                                 Some(Utc::now())
                             } else {

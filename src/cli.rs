@@ -165,6 +165,9 @@ pub enum PostCommand {
         /// A plain-text summary; otherwise one is derived from the body.
         #[arg(long)]
         summary: Option<String>,
+        /// The post's language tag (e.g. "en", "pt-BR") when it is not the blog's.
+        #[arg(long)]
+        language: Option<String>,
         /// Save as a draft instead of publishing.
         #[arg(long)]
         draft: bool,
@@ -199,6 +202,12 @@ pub enum PostCommand {
         /// Remove the summary (one is derived from the body again).
         #[arg(long)]
         clear_summary: bool,
+        /// The post's language tag (e.g. "en", "pt-BR").
+        #[arg(long, conflicts_with = "clear_language")]
+        language: Option<String>,
+        /// The post is in the blog's language again.
+        #[arg(long)]
+        clear_language: bool,
         /// Markdown file with the new body ("-" for standard input).
         #[arg(long, value_name = "FILE")]
         file: Option<PathBuf>,
@@ -531,6 +540,7 @@ async fn post_command(
             title,
             tags,
             summary,
+            language,
             draft,
             file,
         } => {
@@ -543,6 +553,7 @@ async fn post_command(
                     body,
                     summary,
                     tags,
+                    language,
                     draft,
                 },
             )
@@ -586,6 +597,13 @@ async fn post_command(
             );
             out!("summary:   {}", p.excerpt);
             out!(
+                "language:  {}",
+                match &p.language {
+                    Some(tag) => tag.clone(),
+                    None => format!("{} (the blog's)", settings.blog.language),
+                }
+            );
+            out!(
                 "published: {}",
                 p.published_at
                     .map(|t| t.to_rfc3339())
@@ -606,6 +624,8 @@ async fn post_command(
             clear_tags,
             summary,
             clear_summary,
+            language,
+            clear_language,
             file,
         } => {
             let body = file.as_ref().map(|f| read_body(Some(f))).transpose()?;
@@ -622,14 +642,20 @@ async fn post_command(
                 } else {
                     (!tags.is_empty()).then_some(tags)
                 },
+                language: if clear_language {
+                    Some(None)
+                } else {
+                    language.map(Some)
+                },
             };
             if edit.title.is_none()
                 && edit.body.is_none()
                 && edit.summary.is_none()
                 && edit.tags.is_none()
+                && edit.language.is_none()
             {
                 bail!(
-                    "nothing to change: give --title, --file, --summary, --clear-summary, --tag or --clear-tags"
+                    "nothing to change: give --title, --file, --summary, --clear-summary, --tag, --clear-tags, --language or --clear-language"
                 );
             }
             let item = authoring::edit(conn, settings, &slug, edit)

@@ -541,7 +541,8 @@ fn parse_domain(scheme: &str, domain: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-fn is_language_tag(tag: &str) -> bool {
+/// A BCP 47 language tag in its common shape: `en`, `sv`, `pt-BR`, `zh-Hant-TW`.
+pub fn is_language_tag(tag: &str) -> bool {
     let mut parts = tag.split('-');
     let primary_ok = parts
         .next()

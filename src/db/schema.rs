@@ -137,6 +137,7 @@ diesel::table! {
         updated_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
         ap_id -> Nullable<Text>,
+        language -> Nullable<Text>,
     }
 }
 

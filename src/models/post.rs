@@ -48,9 +48,16 @@ pub struct Post {
     pub deleted_at: Option<DateTime<Utc>>,
     /// The ActivityPub id, fixed at first publication.
     pub ap_id: Option<String>,
+    /// The post's own language tag; `None`: the blog's.
+    pub language: Option<String>,
 }
 
 impl Post {
+    /// The language the post is written in: its own, or the blog's.
+    pub fn language_or<'a>(&'a self, blog_language: &'a str) -> &'a str {
+        self.language.as_deref().unwrap_or(blog_language)
+    }
+
     pub fn status(&self) -> PostStatus {
         if self.status == "published" {
             PostStatus::Published
@@ -77,6 +84,7 @@ pub struct NewPost<'a> {
     pub status: &'a str,
     pub published_at: Option<DateTime<Utc>>,
     pub ap_id: Option<&'a str>,
+    pub language: Option<&'a str>,
 }
 
 /// The content columns an edit rewrites.
@@ -89,6 +97,7 @@ pub struct ContentUpdate<'a> {
     pub body_html: &'a str,
     pub summary: Option<&'a str>,
     pub excerpt: &'a str,
+    pub language: Option<&'a str>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 

@@ -139,6 +139,9 @@ struct CreatePost {
     summary: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
+    /// The post's language tag when it is not the blog's.
+    #[serde(default)]
+    language: Option<String>,
     #[serde(default)]
     draft: bool,
 }
@@ -152,6 +155,9 @@ struct UpdatePost {
     #[serde(default, deserialize_with = "present")]
     summary: Option<Option<String>>,
     tags: Option<Vec<String>>,
+    /// Absent: unchanged; `null`: the blog's language again.
+    #[serde(default, deserialize_with = "present")]
+    language: Option<Option<String>>,
 }
 
 fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
@@ -169,6 +175,8 @@ pub struct PostJson {
     body: String,
     body_html: String,
     tags: Vec<String>,
+    /// The post's own language; `null`: the blog's.
+    language: Option<String>,
     created_at: chrono::DateTime<chrono::Utc>,
     published_at: Option<chrono::DateTime<chrono::Utc>>,
     updated_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -187,6 +195,7 @@ impl PostJson {
             body: post.body_markdown,
             body_html: post.body_html,
             tags: tags.into_iter().map(|t| t.name).collect(),
+            language: post.language,
             created_at: post.created_at,
             published_at: post.published_at,
             updated_at: post.updated_at,
@@ -205,6 +214,7 @@ async fn create(
         body: body.body,
         summary: body.summary,
         tags: body.tags,
+        language: body.language,
         draft: body.draft,
     };
     let created = authoring::create(&mut conn, &state.settings, input).await?;
@@ -285,6 +295,7 @@ async fn update(
         body: body.body,
         summary: body.summary,
         tags: body.tags,
+        language: body.language,
     };
     let item = authoring::edit(&mut conn, &state.settings, &slug, edit).await?;
     Ok(Json(PostJson::new(&state.settings, item)))

@@ -206,7 +206,7 @@ pub fn atom_xml(settings: &Settings, posts: &[PostWithTags]) -> String {
         let _ = write!(
             xml,
             concat!(
-                "  <entry>\n",
+                "  <entry{lang}>\n",
                 "    <title type=\"text\">{title}</title>\n",
                 "    <id>{url}</id>\n",
                 "    <link rel=\"alternate\" type=\"text/html\" href=\"{url}\"/>\n",
@@ -214,6 +214,10 @@ pub fn atom_xml(settings: &Settings, posts: &[PostWithTags]) -> String {
                 "    <updated>{updated}</updated>\n",
                 "    <author><name>{author}</name></author>\n",
             ),
+            lang = match &p.post.language {
+                Some(tag) if *tag != blog.language => format!(" xml:lang=\"{}\"", e(tag)),
+                _ => String::new(),
+            },
             title = e(&p.post.title),
             url = e(&url),
             published = rfc3339(published),

@@ -65,6 +65,7 @@ struct TagLink {
 
 #[derive(Serialize)]
 struct PostContext {
+    language: Option<String>,
     title: String,
     url: String,
     /// The ActivityPub id (the address of the post's JSON), once published.
@@ -93,6 +94,11 @@ fn post_context(settings: &Settings, item: PostWithTags, with_body: bool) -> Pos
         _ => None,
     };
     PostContext {
+        // Set on the post's element only when it differs from the page's.
+        language: post
+            .language
+            .clone()
+            .filter(|l| *l != settings.blog.language),
         image,
         url,
         ap_id: post.ap_id,

@@ -194,6 +194,12 @@ async fn invalid_input_is_refused_with_the_field_named_and_nothing_stored() {
             Some("tags"),
         ),
         (
+            "not a language tag",
+            json!({"title": "x", "language": "english!"}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("language"),
+        ),
+        (
             "empty tag",
             json!({"title": "x", "tags": [" "]}).to_string(),
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -101,6 +101,31 @@ async fn write_publish_edit_and_delete_from_the_command_line() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_post_can_set_and_clear_its_own_language() {
+    let app = TestApp::spawn().await;
+    let (code, out, err) = run(
+        app.cli()
+            .args(["post", "new", "--title", "Hej", "--language", "sv"]),
+        Some("Hej världen."),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("hej"), "{out}");
+    let (_, out, _) = run(app.cli().args(["post", "show", "hej"]), None);
+    assert!(out.contains("language:  sv\n"), "{out}");
+    let (code, _, err) = run(
+        app.cli().args(["post", "edit", "hej", "--clear-language"]),
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = run(app.cli().args(["post", "show", "hej"]), None);
+    let blog = &app.settings.blog.language;
+    assert!(
+        out.contains(&format!("language:  {blog} (the blog's)")),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn command_line_errors_are_clear_and_store_nothing() {
     let app = TestApp::spawn().await;
     let (code, _, err) = run(
@@ -139,6 +164,14 @@ async fn command_line_errors_are_clear_and_store_nothing() {
     let (code, _, err) = run(app.cli().args(["post", "edit", "no-such-post"]), None);
     assert_eq!(code, 1);
     assert!(err.contains("nothing to change"), "{err}");
+
+    let (code, _, err) = run(
+        app.cli()
+            .args(["post", "new", "--title", "x", "--language", "Swedish"]),
+        Some("body"),
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("language") && err.contains("Swedish"), "{err}");
 
     let (code, _, err) = run(app.cli().args(["post", "frobnicate"]), None);
     assert_eq!(code, 2, "usage errors exit 2: {err}");

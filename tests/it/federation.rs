@@ -207,6 +207,64 @@ async fn the_actor_document_has_what_mastodon_reads() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_post_in_its_own_language_says_so_to_servers_pages_and_feeds() {
+    let app = TestApp::spawn().await;
+    let blog_language = app.settings.blog.language.clone();
+    assert_ne!(
+        blog_language, "sv",
+        "the test needs a post in another language"
+    );
+    let post = app
+        .create_post(json!({"title": "Hej", "body": "Hej *världen*.", "language": "sv"}))
+        .await;
+    assert_eq!(post["language"], "sv");
+    let slug = post["slug"].as_str().expect("slug").to_string();
+    let url = app.url(&format!("/posts/{slug}"));
+    let (_, _, article) = app.fetch_ap(&url).await;
+    assert_eq!(article["contentMap"], json!({"sv": article["content"]}));
+
+    let (status, page) = app.page(&format!("/posts/{slug}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(&format!("<html lang=\"{blog_language}\">")),
+        "{page}"
+    );
+    assert!(
+        page.contains("<article class=\"post\" lang=\"sv\">"),
+        "{page}"
+    );
+    let (_, feed) = app.page("/feed.atom").await;
+    assert!(feed.contains("<entry xml:lang=\"sv\">"), "{feed}");
+
+    // A bad tag is refused and changes nothing; null means the blog's again.
+    let response = app
+        .api(reqwest::Method::PATCH, &format!("/posts/{slug}"))
+        .json(&json!({"language": "sv_SE!"}))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.api_get(&format!("/posts/{slug}")).await["language"],
+        "sv"
+    );
+    let response = app
+        .api(reqwest::Method::PATCH, &format!("/posts/{slug}"))
+        .json(&json!({"language": null}))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(response.status(), StatusCode::OK);
+    let (_, _, article) = app.fetch_ap(&url).await;
+    assert_eq!(
+        article["contentMap"],
+        json!({blog_language.as_str(): article["content"]})
+    );
+    let (_, page) = app.page(&format!("/posts/{slug}")).await;
+    assert!(page.contains("<article class=\"post\">"), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_post_is_an_article_at_its_own_address() {
     let app = TestApp::spawn().await;
     let post = app

@@ -124,7 +124,10 @@ pub fn article(settings: &Settings, item: &PostWithTags) -> Option<Article> {
         url,
         attributed_to: urls::actor(settings),
         name: post.title.clone(),
-        content_map: BTreeMap::from([(settings.blog.language.clone(), content.clone())]),
+        content_map: BTreeMap::from([(
+            post.language_or(&settings.blog.language).to_string(),
+            content.clone(),
+        )]),
         content,
         media_type: "text/html",
         published,
