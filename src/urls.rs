@@ -41,6 +41,11 @@ pub fn comment_anchor(settings: &Settings, post_slug: &str, id: i64) -> String {
     format!("{}#comment-{id}", post(settings, post_slug))
 }
 
+/// The approval of a quote of one of our posts (FEP-044f QuoteAuthorization).
+pub fn quote_authorization(settings: &Settings, id: i64) -> String {
+    settings.url(&format!("/quote-authorizations/{id}"))
+}
+
 /// The conversation (FEP-7888 `context`) of a post and all its comments.
 pub fn context(post_ap_id: &str) -> String {
     format!("{post_ap_id}/context")

@@ -144,6 +144,7 @@ pub fn post_input(title: &str, tags: &[&str]) -> PostInput {
         body: [paragraph; 6].join("\n\n"),
         summary: None,
         tags: tags.iter().map(|&t| t.into()).collect(),
+        language: None,
         draft: false,
     }
 }

@@ -184,6 +184,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    quote_authorizations (id) {
+        id -> Int8,
+        post_id -> Int8,
+        quoting_object -> Text,
+        quoter -> Text,
+        request_id -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tombstones (ap_id) {
         ap_id -> Text,
         actor_ap_id -> Text,
@@ -196,6 +207,7 @@ diesel::joinable!(deliveries -> activities (activity_id));
 diesel::joinable!(post_slug_redirects -> posts (post_id));
 diesel::joinable!(post_tags -> posts (post_id));
 diesel::joinable!(post_tags -> tags (tag_id));
+diesel::joinable!(quote_authorizations -> posts (post_id));
 diesel::joinable!(reactions -> comments (comment_id));
 diesel::joinable!(reactions -> posts (post_id));
 
@@ -211,6 +223,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     post_slug_redirects,
     post_tags,
     posts,
+    quote_authorizations,
     reactions,
     received_activities,
     remote_actors,

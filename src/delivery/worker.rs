@@ -14,7 +14,6 @@ use rand::Rng;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, DATE, HOST, RETRY_AFTER};
 use reqwest_middleware::ClientWithMiddleware;
-use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use url::Url;
@@ -246,7 +245,7 @@ pub async fn send(
         Some(port) => format!("{host}:{port}"),
         None => host.to_string(),
     };
-    let body = match serde_json::to_vec(&with_context(&delivery.json)) {
+    let body = match serde_json::to_vec(&context::WithContext::new(&delivery.json)) {
         Ok(body) => Bytes::from(body),
         Err(e) => {
             return Outcome::Final {
@@ -301,15 +300,6 @@ fn describe(e: &reqwest_middleware::Error) -> String {
         source = s.source();
     }
     message
-}
-
-fn with_context(activity: &Value) -> Value {
-    let mut object = serde_json::Map::new();
-    object.insert("@context".into(), context::context());
-    if let Value::Object(fields) = activity {
-        object.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
-    Value::Object(object)
 }
 
 async fn record(

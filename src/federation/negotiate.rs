@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::ACTIVITY_JSON;
+use super::context::WithContext;
 
 /// Whether the request asks for ActivityPub JSON (`application/activity+json`,
 /// or `application/ld+json` with or without the ActivityStreams profile).
@@ -30,7 +31,7 @@ pub struct ActivityJson<T>(pub StatusCode, pub T);
 
 impl<T: Serialize> IntoResponse for ActivityJson<T> {
     fn into_response(self) -> Response {
-        let body = match serde_json::to_vec(&self.1) {
+        let body = match serde_json::to_vec(&WithContext::new(&self.1)) {
             Ok(body) => body,
             Err(e) => {
                 tracing::error!(error = %e, "serialising ActivityPub JSON failed");

@@ -7,7 +7,9 @@
 use chrono::Utc;
 use serde_json::{Value, json};
 
+use super::inbox::activities::quote::QuoteRequest;
 use super::objects::article::article;
+use super::objects::tombstone::Tombstone;
 use crate::config::Settings;
 use crate::models::post::PostWithTags;
 use crate::urls;
@@ -41,6 +43,43 @@ pub fn reject_follow(settings: &Settings, follow_id: &str, follower: &str) -> Va
     reject
 }
 
+/// The Accept of a QuoteRequest: `result` is the QuoteAuthorization that
+/// servers check (Mastodon requires it on our host, and this activity's
+/// actor to be the quoted post's author).
+pub fn accept_quote(settings: &Settings, request: &QuoteRequest<'_>, authorization: &str) -> Value {
+    let actor = urls::actor(settings);
+    json!({
+        "id": fresh_id(&actor, "accepts"),
+        "type": "Accept",
+        "actor": actor,
+        "to": [request.actor.as_str()],
+        "object": quote_request(request),
+        "result": authorization,
+    })
+}
+
+/// The Reject of a QuoteRequest (the post is gone, or the requester blocked).
+pub fn reject_quote(settings: &Settings, request: &QuoteRequest<'_>) -> Value {
+    let actor = urls::actor(settings);
+    json!({
+        "id": fresh_id(&actor, "rejects"),
+        "type": "Reject",
+        "actor": actor,
+        "to": [request.actor.as_str()],
+        "object": quote_request(request),
+    })
+}
+
+fn quote_request(request: &QuoteRequest<'_>) -> Value {
+    json!({
+        "id": request.id.as_str(),
+        "type": "QuoteRequest",
+        "actor": request.actor.as_str(),
+        "object": request.object.as_str(),
+        "instrument": request.instrument.as_str(),
+    })
+}
+
 /// A new activity id: `{object}#{what}/{uuid}`.
 fn fresh_id(object_id: &str, what: &str) -> String {
     format!("{object_id}#{what}/{}", uuid::Uuid::new_v4())
@@ -59,10 +98,7 @@ fn wrap(kind: &str, id: String, settings: &Settings, object: Value) -> Value {
 }
 
 /// `Update` of the blog actor (its profile changed), to its followers.
-pub fn update_actor(settings: &Settings, mut person: Value) -> Value {
-    if let Value::Object(fields) = &mut person {
-        fields.remove("@context");
-    }
+pub fn update_actor(settings: &Settings, person: Value) -> Value {
     let actor = urls::actor(settings);
     json!({
         "id": fresh_id(&actor, "updates"),
@@ -100,15 +136,18 @@ pub fn update_article(settings: &Settings, item: &PostWithTags) -> Option<Value>
 
 /// `Delete` of a post, with a Tombstone as its object.
 pub fn delete_article(settings: &Settings, ap_id: &str) -> Value {
-    let tombstone = json!({
-        "id": ap_id,
-        "type": "Tombstone",
-        "formerType": "Article",
-        "deleted": Utc::now(),
-        "to": [super::PUBLIC],
-        "cc": [urls::actor_path(settings, "followers")],
-    });
-    wrap("Delete", fresh_id(ap_id, "delete"), settings, tombstone)
+    let tombstone = Tombstone::new(ap_id, "Article")
+        .deleted(Utc::now())
+        .addressed(
+            json!([super::PUBLIC]),
+            json!([urls::actor_path(settings, "followers")]),
+        );
+    wrap(
+        "Delete",
+        fresh_id(ap_id, "delete"),
+        settings,
+        tombstone.to_json(),
+    )
 }
 
 /// `Create` of a local comment's Note.
@@ -128,13 +167,13 @@ pub fn update_note(settings: &Settings, note: Value) -> Value {
 /// `Delete` of a local comment, addressed as the Note was.
 pub fn delete_note(settings: &Settings, note: &Value) -> Value {
     let ap_id = note["id"].as_str().unwrap_or_default();
-    let tombstone = json!({
-        "id": ap_id,
-        "type": "Tombstone",
-        "formerType": "Note",
-        "deleted": Utc::now(),
-        "to": note["to"].clone(),
-        "cc": note["cc"].clone(),
-    });
-    wrap("Delete", fresh_id(ap_id, "delete"), settings, tombstone)
+    let tombstone = Tombstone::new(ap_id, "Note")
+        .deleted(Utc::now())
+        .addressed(note["to"].clone(), note["cc"].clone());
+    wrap(
+        "Delete",
+        fresh_id(ap_id, "delete"),
+        settings,
+        tombstone.to_json(),
+    )
 }

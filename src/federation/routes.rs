@@ -10,12 +10,13 @@ use serde_json::{Value, json};
 
 use super::negotiate::{ActivityJson, wants_activity_json};
 use super::objects::replies;
+use super::objects::tombstone::Tombstone;
 use super::objects::{collection, person};
 use super::outgoing;
 use crate::authoring;
 use crate::config::Settings;
 use crate::models::post::{self, PublicScope};
-use crate::models::{follower, reaction};
+use crate::models::{follower, quote, reaction};
 use crate::state::AppState;
 use crate::urls;
 
@@ -347,13 +348,7 @@ pub async fn post_json(state: &AppState, slug: &str) -> Result<Response, FedErro
         },
     };
     if let (Some(deleted), Some(ap_id)) = (row.deleted_at, &row.ap_id) {
-        let tombstone = json!({
-            "@context": super::context::context(),
-            "id": ap_id,
-            "type": "Tombstone",
-            "formerType": "Article",
-            "deleted": deleted,
-        });
+        let tombstone = Tombstone::new(ap_id, "Article").deleted(deleted);
         return Ok(ActivityJson(StatusCode::GONE, tombstone).into_response());
     }
     let item = authoring::with_tags(&mut conn, row).await?;
@@ -361,6 +356,35 @@ pub async fn post_json(state: &AppState, slug: &str) -> Result<Response, FedErro
         Some(document) => Ok(ActivityJson(StatusCode::OK, document).into_response()),
         None => Err(not_found()),
     }
+}
+
+/// `GET /quote-authorizations/{id}`: our approval of a quote of a post
+/// (FEP-044f), which servers check when they show the quote, and again
+/// later. Gone with the post.
+pub async fn quote_authorization(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, FedError> {
+    let settings = &state.settings;
+    let id: i64 = id.parse().map_err(|_| not_found())?;
+    let mut conn = state.pool.get().await?;
+    let Some(approval) = quote::find(&mut conn, id).await? else {
+        return Err(not_found());
+    };
+    let url = urls::quote_authorization(settings, id);
+    let quoted = post::find_by_id(&mut conn, approval.post_id).await?;
+    let Some(target) = quoted.filter(post::Post::is_public).and_then(|p| p.ap_id) else {
+        let tombstone = Tombstone::new(&url, "QuoteAuthorization");
+        return Ok(ActivityJson(StatusCode::GONE, tombstone).into_response());
+    };
+    let document = json!({
+        "id": url,
+        "type": "QuoteAuthorization",
+        "attributedTo": urls::actor(settings),
+        "interactingObject": approval.quoting_object,
+        "interactionTarget": target,
+    });
+    Ok(ActivityJson(StatusCode::OK, document).into_response())
 }
 
 /// The public post at `/posts/{slug}` (`requested` is that URL): by its

@@ -5,10 +5,11 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::negotiate::ActivityJson;
 use super::objects::replies::{PAGE, direct_replies, replies_with_first_page};
+use super::objects::tombstone::Tombstone;
 use super::objects::{collection, note};
 use super::routes::{FedError, PageQuery, not_found, public_post};
 use crate::models::comment::{self, Comment, State as CommentState};
@@ -118,12 +119,7 @@ pub async fn comment_document(
         return Err(not_found());
     };
     if as_json && c.is_local() && c.state == CommentState::Deleted.as_str() {
-        let tombstone = json!({
-            "@context": super::context::context(),
-            "id": c.ap_id,
-            "type": "Tombstone",
-            "formerType": "Note",
-        });
+        let tombstone = Tombstone::new(&c.ap_id, "Note");
         return Ok(ActivityJson(StatusCode::GONE, tombstone).into_response());
     }
     drop(conn);
@@ -146,9 +142,7 @@ pub async fn comment_document(
         return Err(not_found());
     };
     let comments = comment::visible_for_post(&mut conn, post.id).await?;
-    let mut document = serde_json::Map::new();
-    document.insert("@context".into(), super::context::context());
-    document.extend(note);
+    let mut document = note;
     let replies_id = format!("{}/replies", urls::comment(settings, c.id));
     document.insert(
         "replies".into(),

@@ -8,6 +8,7 @@ pub mod follower;
 pub mod inbox_queue;
 pub mod instance_setting;
 pub mod post;
+pub mod quote;
 pub mod reaction;
 pub mod received_activity;
 pub mod remote_actor;

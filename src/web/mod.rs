@@ -77,6 +77,10 @@ pub fn router(state: AppState, federation: FederationConfig<AppState>) -> Router
             get(thread::comment_reactions),
         )
         .route("/posts/{slug}/{collection}", get(routes::post_reactions))
+        .route(
+            "/quote-authorizations/{id}",
+            get(routes::quote_authorization),
+        )
         .route("/inbox", post(inbox::shared_inbox))
         .route("/users/{handle}/inbox", post(inbox::actor_inbox))
         .layer(FederationMiddleware::new(federation));

@@ -15,5 +15,6 @@ mod inbox;
 mod inbox_trust;
 mod pages;
 mod peer;
+mod quotes;
 mod reader_comments;
 mod threads;

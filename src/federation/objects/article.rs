@@ -11,11 +11,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::config::Settings;
 use crate::federation::PUBLIC;
-use crate::federation::context::context;
 use crate::models::post::PostWithTags;
 use crate::render::escape::xml_escape;
 use crate::render::markdown;
@@ -47,6 +45,22 @@ pub struct Article {
     likes: String,
     shares: String,
     context: String,
+    /// Anyone may quote the post, approved at once (FEP-044f): without it,
+    /// Mastodon tells its users the post cannot be quoted.
+    interaction_policy: InteractionPolicy,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InteractionPolicy {
+    can_quote: Approval,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Approval {
+    /// The full Public URI: GoToSocial ignores `as:Public` here.
+    automatic_approval: Vec<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -65,22 +79,6 @@ struct Preview {
     attributed_to: String,
     content: String,
     media_type: &'static str,
-}
-
-/// The object with its `@context`, as served at its id.
-#[derive(Debug, Serialize)]
-pub struct WithContext<T> {
-    #[serde(rename = "@context")]
-    context: Value,
-    #[serde(flatten)]
-    inner: T,
-}
-
-pub fn with_context<T>(inner: T) -> WithContext<T> {
-    WithContext {
-        context: context(),
-        inner,
-    }
 }
 
 /// The longest `content` sent in full (Pleroma's and Akkoma's default
@@ -145,6 +143,11 @@ pub fn article(settings: &Settings, item: &PostWithTags) -> Option<Article> {
             .collect(),
         to: vec![PUBLIC.to_string()],
         cc: vec![urls::actor_path(settings, "followers")],
+        interaction_policy: InteractionPolicy {
+            can_quote: Approval {
+                automatic_approval: vec![PUBLIC],
+            },
+        },
         kind: "Article",
         id,
     })

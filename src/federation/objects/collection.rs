@@ -4,13 +4,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::federation::context::context;
-
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderedCollection {
-    #[serde(rename = "@context")]
-    context: Value,
     id: String,
     #[serde(rename = "type")]
     kind: &'static str,
@@ -26,8 +22,6 @@ pub struct OrderedCollection {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderedCollectionPage {
-    #[serde(rename = "@context")]
-    context: Value,
     id: String,
     #[serde(rename = "type")]
     kind: &'static str,
@@ -48,7 +42,6 @@ pub fn page_url(collection: &str, page: i64) -> String {
 pub fn paged(id: &str, total: i64, per_page: i64) -> OrderedCollection {
     let pages = ((total + per_page - 1) / per_page).max(1);
     OrderedCollection {
-        context: context(),
         id: id.to_string(),
         kind: "OrderedCollection",
         total_items: total,
@@ -61,7 +54,6 @@ pub fn paged(id: &str, total: i64, per_page: i64) -> OrderedCollection {
 /// A collection whose members are not listed, only counted.
 pub fn counted(id: &str, total: i64) -> OrderedCollection {
     OrderedCollection {
-        context: context(),
         id: id.to_string(),
         kind: "OrderedCollection",
         total_items: total,
@@ -88,7 +80,6 @@ pub fn page(
 ) -> OrderedCollectionPage {
     let pages = ((total + per_page - 1) / per_page).max(1);
     OrderedCollectionPage {
-        context: context(),
         id: page_url(collection, page),
         kind: "OrderedCollectionPage",
         part_of: collection.to_string(),

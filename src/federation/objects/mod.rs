@@ -8,3 +8,4 @@ pub mod person;
 pub mod remote_actor;
 pub mod remote_note;
 pub mod replies;
+pub mod tombstone;

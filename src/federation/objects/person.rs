@@ -2,12 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::config::MediaFile;
 
 use crate::config::Settings;
-use crate::federation::context::context;
 use crate::federation::keys::ActorKeys;
 use crate::render::escape::xml_escape;
 use crate::render::markdown;
@@ -16,8 +14,6 @@ use crate::urls;
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Person {
-    #[serde(rename = "@context")]
-    context: Value,
     id: String,
     #[serde(rename = "type")]
     kind: &'static str,
@@ -86,7 +82,6 @@ pub fn key_id(settings: &Settings) -> String {
 pub fn blog_actor(settings: &Settings, keys: &ActorKeys) -> Person {
     let id = urls::actor(settings);
     Person {
-        context: context(),
         preferred_username: settings.blog.author_handle.clone(),
         name: settings.blog.title.clone(),
         summary: markdown::to_html(&settings.profile.bio),

@@ -22,13 +22,8 @@ pub const PAGE: i64 = 50;
 pub fn replies_with_first_page(collection_id: &str, items: Vec<Value>) -> Value {
     let total = items.len() as i64;
     let first_items = items.into_iter().take(PAGE as usize).collect();
-    let mut first = json!(collection::page(collection_id, 1, PAGE, total, first_items));
+    let first = json!(collection::page(collection_id, 1, PAGE, total, first_items));
     let mut replies = json!(collection::paged(collection_id, total, PAGE));
-    for embedded in [&mut first, &mut replies] {
-        if let Value::Object(fields) = embedded {
-            fields.remove("@context");
-        }
-    }
     replies["first"] = first;
     replies
 }
@@ -43,7 +38,7 @@ pub async fn article_document(
         return Ok(None);
     };
     let comments = comment::visible_for_post(conn, item.post.id).await?;
-    let mut document = json!(article::with_context(article));
+    let mut document = json!(article);
     let replies_id = format!("{}/replies", document["id"].as_str().unwrap_or_default());
     document["replies"] = replies_with_first_page(
         &replies_id,

@@ -12,6 +12,7 @@
 mod create;
 mod delete;
 mod follow;
+pub mod quote;
 mod reaction;
 mod undo;
 mod update;
@@ -88,6 +89,7 @@ impl Activity for InboxActivity {
             "Follow" => follow::verify(self, data),
             "Undo" => undo::verify(self),
             "Create" => create::verify(self),
+            "QuoteRequest" => quote::verify(self, data),
             _ => Ok(()),
         }
     }
@@ -113,6 +115,7 @@ pub async fn process(
         "Delete" => delete::receive(activity, data).await,
         "Undo" => undo::receive(activity, data).await,
         "Update" => update::receive(activity, data).await,
+        "QuoteRequest" => quote::receive(activity, data).await,
         other => {
             tracing::debug!(kind = other, activity_id = %activity.id, "ignoring an activity we do not act on");
             Ok(())
