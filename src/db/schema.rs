@@ -103,6 +103,7 @@ diesel::table! {
         failing_since -> Nullable<Timestamptz>,
         last_success_at -> Nullable<Timestamptz>,
         last_contact_at -> Nullable<Timestamptz>,
+        rfc9421_until -> Nullable<Timestamptz>,
     }
 }
 

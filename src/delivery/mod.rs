@@ -3,6 +3,7 @@
 //! and send them, retrying with back-off, at least once.
 
 pub mod health;
+pub mod rfc9421;
 pub mod worker;
 
 use diesel_async::AsyncPgConnection;

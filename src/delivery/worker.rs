@@ -18,7 +18,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use url::Url;
 
+use super::rfc9421;
 use crate::db::queue_runner::{self, Queue};
+use crate::federation::objects::person;
 use crate::federation::{ACTIVITY_JSON, context, http};
 use crate::models::delivery::{self as queue, Claimed};
 use crate::state::AppState;
@@ -208,19 +210,55 @@ pub async fn drain(config: &FederationConfig<AppState>) -> Result<usize, reqwest
 }
 
 async fn process(data: &Data<AppState>, client: &ClientWithMiddleware, delivery: Claimed) {
-    let outcome = send(data, client, &delivery).await;
-    let recorded = record(data, &delivery, &outcome).await;
+    let (outcome, learned) = send(data, client, &delivery).await;
+    let recorded = record(data, &delivery, &outcome, learned).await;
     if let Err(e) = recorded {
         tracing::error!(error = %e, delivery = delivery.id, "recording a delivery outcome failed; the lease will expire and it is sent again");
     }
 }
 
-/// Signs (afresh, for this attempt) and POSTs one activity.
+/// How a request is signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// draft-cavage-http-signatures-12 with `Digest`, as Mastodon sends it
+    /// (activitypub_federation's signer).
+    Cavage,
+    /// RFC 9421 HTTP Message Signatures ([`super::rfc9421`]).
+    Rfc9421,
+}
+
+impl Scheme {
+    fn other(self) -> Scheme {
+        match self {
+            Scheme::Cavage => Scheme::Rfc9421,
+            Scheme::Rfc9421 => Scheme::Cavage,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Scheme::Cavage => "draft-cavage",
+            Scheme::Rfc9421 => "RFC 9421",
+        }
+    }
+}
+
+/// An answer that may mean "not this kind of signature": the other kind is
+/// tried at once (the "double knock"). WordPress's plugin knocks again on
+/// any 4xx; 404, 410 and 422 say nothing about signatures.
+fn refuses_signature(status: u16) -> bool {
+    matches!(status, 400 | 401 | 403)
+}
+
+/// Signs (afresh, for this attempt) and POSTs one activity: with the scheme
+/// its server is known to take (draft-cavage unless it took RFC 9421
+/// before), and when that is refused, once more with the other. Returns the
+/// outcome and, when the second knock was taken, the scheme to remember.
 pub async fn send(
     data: &Data<AppState>,
     client: &ClientWithMiddleware,
     delivery: &Claimed,
-) -> Outcome {
+) -> (Outcome, Option<Scheme>) {
     let inbox = match Url::parse(&delivery.inbox_url) {
         Ok(url)
             if url.scheme() == "https"
@@ -229,12 +267,65 @@ pub async fn send(
             url
         }
         _ => {
-            return Outcome::Final {
-                status: None,
-                error: format!("not a deliverable inbox URL: {}", delivery.inbox_url),
-            };
+            let error = format!("not a deliverable inbox URL: {}", delivery.inbox_url);
+            return (
+                Outcome::Final {
+                    status: None,
+                    error,
+                },
+                None,
+            );
         }
     };
+    let body = match serde_json::to_vec(&context::WithContext::new(&delivery.json)) {
+        Ok(body) => Bytes::from(body),
+        Err(e) => {
+            let error = format!("unserialisable activity: {e}");
+            return (
+                Outcome::Final {
+                    status: None,
+                    error,
+                },
+                None,
+            );
+        }
+    };
+    let first = if delivery.rfc9421 {
+        Scheme::Rfc9421
+    } else {
+        Scheme::Cavage
+    };
+    let outcome = knock(data, client, &inbox, &body, first).await;
+    let refused = match &outcome {
+        Outcome::Final {
+            status: Some(code),
+            error,
+        } if refuses_signature(*code) => error.clone(),
+        _ => return (outcome, None),
+    };
+    let second = first.other();
+    match knock(data, client, &inbox, &body, second).await {
+        delivered @ Outcome::Delivered(_) => (delivered, Some(second)),
+        Outcome::Final { status, error } => {
+            let error = format!(
+                "{error} (signed {}); {refused} (signed {})",
+                second.name(),
+                first.name()
+            );
+            (Outcome::Final { status, error }, None)
+        }
+        retry => (retry, None),
+    }
+}
+
+/// One signed POST of `body` to `inbox`.
+async fn knock(
+    data: &Data<AppState>,
+    client: &ClientWithMiddleware,
+    inbox: &Url,
+    body: &Bytes,
+    scheme: Scheme,
+) -> Outcome {
     let Some(host) = inbox.host_str() else {
         return Outcome::Final {
             status: None,
@@ -245,22 +336,20 @@ pub async fn send(
         Some(port) => format!("{host}:{port}"),
         None => host.to_string(),
     };
-    let body = match serde_json::to_vec(&context::WithContext::new(&delivery.json)) {
-        Ok(body) => Bytes::from(body),
-        Err(e) => {
-            return Outcome::Final {
-                status: None,
-                error: format!("unserialisable activity: {e}"),
-            };
-        }
-    };
     let request = client
         .post(inbox.as_str())
         .header(CONTENT_TYPE, ACTIVITY_JSON)
         .header(HOST, host)
         .header(DATE, httpdate::fmt_http_date(SystemTime::now()))
         .timeout(data.settings.federation.request_timeout);
-    let request = match data.sign_request(request, body).await {
+    let signed = match scheme {
+        Scheme::Cavage => data
+            .sign_request(request, body.clone())
+            .await
+            .map_err(|e| e.to_string()),
+        Scheme::Rfc9421 => sign_rfc9421(data, request, inbox, body).await,
+    };
+    let request = match signed {
         Ok(request) => request,
         Err(e) => {
             return Outcome::Retry {
@@ -292,6 +381,33 @@ pub async fn send(
     }
 }
 
+/// Adds an RFC 9421 signature (signed on the blocking pool: an RSA
+/// signature takes a millisecond or two).
+async fn sign_rfc9421(
+    data: &Data<AppState>,
+    request: reqwest_middleware::RequestBuilder,
+    inbox: &Url,
+    body: &Bytes,
+) -> Result<reqwest::Request, String> {
+    let keys = data.actor_keys.clone();
+    let key_id = person::key_id(&data.settings);
+    let (target, bytes) = (inbox.clone(), body.clone());
+    let created = Utc::now().timestamp();
+    let headers = tokio::task::spawn_blocking(move || {
+        rfc9421::sign_post(&target, &bytes, &key_id, keys.signing_key(), created)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
+    request
+        .header("Content-Digest", headers.content_digest)
+        .header("Signature-Input", headers.signature_input)
+        .header("Signature", headers.signature)
+        .body(body.clone())
+        .build()
+        .map_err(|e| e.to_string())
+}
+
 fn describe(e: &reqwest_middleware::Error) -> String {
     let mut message = e.to_string();
     let mut source = std::error::Error::source(e);
@@ -306,12 +422,19 @@ async fn record(
     data: &Data<AppState>,
     delivery: &Claimed,
     outcome: &Outcome,
+    learned: Option<Scheme>,
 ) -> Result<(), String> {
     let mut conn = data.pool.get().await.map_err(|e| e.to_string())?;
     let conn = &mut *conn;
     let domain = queue::instance_of(&delivery.inbox_url);
     let settings = &data.settings.federation;
     let fields = |e: diesel::result::Error| e.to_string();
+    if let Some(scheme) = learned {
+        queue::instance::remember_rfc9421(conn, &domain, scheme == Scheme::Rfc9421)
+            .await
+            .map_err(fields)?;
+        tracing::info!(instance = %domain, signature = scheme.name(), "the server took the other signature scheme; remembered");
+    }
     match outcome {
         Outcome::Delivered(status) => {
             queue::mark_delivered(conn, delivery.id, i32::from(*status))

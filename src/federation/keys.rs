@@ -5,6 +5,8 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
+use rsa::RsaPrivateKey;
+use rsa::pkcs8::DecodePrivateKey;
 
 use crate::models::instance_setting;
 
@@ -16,6 +18,9 @@ const CREATED_AT: &str = "actor_created_at";
 pub struct ActorKeys {
     pub public_pem: String,
     private_pem: String,
+    /// The private key, parsed once (for the RFC 9421 signatures we make
+    /// ourselves; activitypub_federation parses its own copy).
+    signing_key: RsaPrivateKey,
     /// When the actor came to be (its `published`).
     pub created_at: DateTime<Utc>,
 }
@@ -23,6 +28,10 @@ pub struct ActorKeys {
 impl ActorKeys {
     pub fn private_pem(&self) -> &str {
         &self.private_pem
+    }
+
+    pub fn signing_key(&self) -> &RsaPrivateKey {
+        &self.signing_key
     }
 }
 
@@ -42,6 +51,8 @@ pub enum KeyError {
     Database(#[from] diesel::result::Error),
     #[error("generating the actor key pair failed: {0}")]
     Generate(String),
+    #[error("the stored private key cannot be read: {0}")]
+    Unreadable(String),
 }
 
 /// Loads the key pair, generating it on first use. Two processes starting at
@@ -77,9 +88,12 @@ async fn load(conn: &mut AsyncPgConnection) -> Result<Option<ActorKeys>, KeyErro
         .await?
         .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
         .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+    let signing_key = RsaPrivateKey::from_pkcs8_pem(&private_pem)
+        .map_err(|e| KeyError::Unreadable(e.to_string()))?;
     Ok(Some(ActorKeys {
         public_pem,
         private_pem,
+        signing_key,
         created_at,
     }))
 }

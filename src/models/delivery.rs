@@ -127,6 +127,9 @@ pub struct Claimed {
     pub activity_ap_id: String,
     #[diesel(sql_type = Jsonb)]
     pub json: Value,
+    /// The inbox's server is known to want RFC 9421 signatures.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub rfc9421: bool,
 }
 
 /// Leases up to `limit` due deliveries for `lease_secs`.
@@ -178,7 +181,9 @@ pub async fn claim(
          FROM activities a \
          WHERE deliveries.id = ANY (ARRAY(SELECT id FROM due)) AND a.id = deliveries.activity_id \
          RETURNING deliveries.id, deliveries.inbox_url, deliveries.attempts, deliveries.created_at, \
-                   a.ap_id AS activity_ap_id, a.json",
+                   a.ap_id AS activity_ap_id, a.json, \
+                   COALESCE((SELECT i.rfc9421_until > now() FROM instances i \
+                             WHERE i.domain = deliveries.instance), false) AS rfc9421",
     )
     .bind::<BigInt, _>(limit)
     .bind::<BigInt, _>(lease_secs)
@@ -384,6 +389,28 @@ pub mod instance {
             )
             .bind::<Text, _>(domain)
             .bind::<diesel::sql_types::Bool, _>(delivered),
+        )
+        .execute(conn)
+        .await
+        .map(drop)
+    }
+
+    /// Remembers which signature the instance took after refusing the
+    /// other: RFC 9421 (for 30 days, renewed each time it is learned) or
+    /// draft-cavage again.
+    pub async fn remember_rfc9421(
+        conn: &mut AsyncPgConnection,
+        domain: &str,
+        rfc9421: bool,
+    ) -> QueryResult<()> {
+        prepared(
+            diesel::sql_query(
+                "INSERT INTO instances (domain, rfc9421_until) \
+                 VALUES ($1, CASE WHEN $2 THEN now() + interval '30 days' END) \
+                 ON CONFLICT (domain) DO UPDATE SET rfc9421_until = EXCLUDED.rfc9421_until",
+            )
+            .bind::<Text, _>(domain)
+            .bind::<diesel::sql_types::Bool, _>(rfc9421),
         )
         .execute(conn)
         .await

@@ -186,3 +186,100 @@ async fn a_redelivered_follow_makes_one_follower_and_one_accept() {
     assert_eq!(follower_count(&app).await, 1);
     assert_eq!(app.deliver().await, 1, "one Accept for one Follow");
 }
+
+/// The server's remembered signature preference (`instances.rfc9421_until`
+/// still ahead).
+async fn wants_rfc9421(app: &TestApp, peer: &Peer) -> bool {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use fedblog::db::schema::instances;
+    let domain = peer.base.trim_start_matches("http://").to_string();
+    let mut conn = app.pool.get().await.expect("conn");
+    let until: Option<Option<chrono::DateTime<chrono::Utc>>> = instances::table
+        .find(domain)
+        .select(instances::rfc9421_until)
+        .first(&mut conn)
+        .await
+        .optional()
+        .expect("instance");
+    until.flatten().is_some_and(|t| t > chrono::Utc::now())
+}
+
+async fn peer_inbox(peer: &Peer) -> Value {
+    peer.control(reqwest::Method::GET, "inbox", None).await.1
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_takes_only_rfc_9421_gets_it_after_one_refusal_and_is_remembered() {
+    let app = TestApp::spawn().await;
+    // Refuses draft-cavage with 401; verifies RFC 9421 with Fedify 1.10.
+    let peer = Peer::start_with(&["--rfc9421-only"]);
+    let actor = app.url("/users/blog");
+
+    peer.follow(&actor).await;
+    wait_for_followers(&app, 1).await;
+    assert_eq!(app.deliver().await, 1, "one attempt, two knocks");
+    let accept = peer.wait_for("Accept").await;
+    assert_eq!(accept["actor"], actor);
+    assert_eq!(accept["httpSignature"]["spec"], "rfc9421");
+    assert_eq!(accept["httpSignature"]["verified"], true);
+    let inbox = peer_inbox(&peer).await;
+    assert_eq!(inbox["rejected"], 1, "the draft-cavage knock: {inbox}");
+    assert!(wants_rfc9421(&app, &peer).await, "remembered");
+
+    // The next activity goes out signed with RFC 9421 at the first knock.
+    app.publish_simple("Signed anew", &[]).await;
+    app.deliver().await;
+    let create = peer.wait_for("Create").await;
+    assert_eq!(create["httpSignature"]["spec"], "rfc9421");
+    assert_eq!(create["raw"]["object"]["name"], "Signed anew");
+    let inbox = peer_inbox(&peer).await;
+    assert_eq!(inbox["rejected"], 1, "no second refusal: {inbox}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_refuses_rfc_9421_gets_draft_cavage_again_and_is_forgotten() {
+    let app = TestApp::spawn().await;
+    // Fedify 1.5.9 speaks draft-cavage only.
+    let peer = Peer::start();
+    let actor = app.url("/users/blog");
+    peer.follow(&actor).await;
+    wait_for_followers(&app, 1).await;
+    app.deliver().await;
+    peer.wait_for("Accept").await;
+    assert!(!wants_rfc9421(&app, &peer).await);
+
+    // Pretend it once took RFC 9421 (a server downgraded, or a wrong guess).
+    {
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        use fedblog::db::schema::instances;
+        let domain = peer.base.trim_start_matches("http://").to_string();
+        let mut conn = app.pool.get().await.expect("conn");
+        diesel::insert_into(instances::table)
+            .values((
+                instances::domain.eq(&domain),
+                instances::rfc9421_until.eq(chrono::Utc::now() + chrono::Duration::days(1)),
+            ))
+            .on_conflict(instances::domain)
+            .do_update()
+            .set(instances::rfc9421_until.eq(chrono::Utc::now() + chrono::Duration::days(1)))
+            .execute(&mut conn)
+            .await
+            .expect("remember");
+    }
+    assert!(wants_rfc9421(&app, &peer).await);
+    let before = peer_inbox(&peer).await["rejected"]
+        .as_u64()
+        .expect("rejected");
+
+    app.publish_simple("Back to cavage", &[]).await;
+    assert_eq!(app.deliver().await, 1);
+    let create = peer.wait_for("Create").await;
+    assert!(verified(&create), "{create}");
+    let after = peer_inbox(&peer).await["rejected"]
+        .as_u64()
+        .expect("rejected");
+    assert_eq!(after, before + 1, "the RFC 9421 knock was refused");
+    assert!(!wants_rfc9421(&app, &peer).await, "forgotten");
+}

@@ -50,12 +50,26 @@ import {
   Update,
   verifyRequest,
 } from "@fedify/fedify";
+// A later Fedify, for its RFC 9421 verifier (this peer is built on 1.5.9).
+import { verifyRequest as verifyRequestRfc9421 } from "fedify-rfc9421";
+
+// Fedify 1.10 asks for Node.js 22; the one thing its verifier needs from it is
+// ArrayBuffer.prototype.transfer (Node.js 21), which Debian's Node.js 20 lacks.
+if (typeof ArrayBuffer.prototype.transfer !== "function") {
+  Object.defineProperty(ArrayBuffer.prototype, "transfer", {
+    value(length = this.byteLength) {
+      const copy = new ArrayBuffer(length);
+      new Uint8Array(copy).set(new Uint8Array(this, 0, Math.min(length, this.byteLength)));
+      return copy;
+    },
+  });
+}
 
 // ---------------------------------------------------------------------------
 // Command line
 // ---------------------------------------------------------------------------
 
-const USAGE = `usage: node peer.mjs [--port N] [--public-host NAME] [--verbose] [--lenient] [--ttl SECONDS] [--exit-on-stdin-close]
+const USAGE = `usage: node peer.mjs [--port N] [--public-host NAME] [--verbose] [--lenient] [--rfc9421-only] [--ttl SECONDS] [--exit-on-stdin-close]
   --port N                 port on 127.0.0.1 (0 = any free port; default 0)
   --public-host NAME       the host name in the peer's own URLs (default 127.0.0.1;
                            "localhost" for servers that require a domain name in ids)
@@ -64,6 +78,9 @@ const USAGE = `usage: node peer.mjs [--port N] [--public-host NAME] [--verbose] 
                            Object Integrity Proofs without a valid HTTP signature);
                            by default an inbox POST also needs a valid HTTP signature,
                            as Mastodon requires
+  --rfc9421-only           a server that speaks only RFC 9421 HTTP Message Signatures:
+                           inbox POSTs signed otherwise get 401; RFC 9421 ones are
+                           verified by Fedify 1.10's verifyRequest and logged raw
   --ttl SECONDS            exit by itself after this long (default 1800; 0 = never)
   --exit-on-stdin-close    exit when stdin reaches end of file (start it with a piped
                            stdin and it dies with its parent)`;
@@ -76,6 +93,7 @@ try {
       "public-host": { type: "string", default: "127.0.0.1" },
       verbose: { type: "boolean", default: false },
       lenient: { type: "boolean", default: false },
+      "rfc9421-only": { type: "boolean", default: false },
       ttl: { type: "string", default: "1800" },
       "exit-on-stdin-close": { type: "boolean", default: false },
       help: { type: "boolean", default: false },
@@ -98,6 +116,7 @@ if (!Number.isInteger(PORT) || PORT < 0 || PORT > 65535 || !Number.isFinite(TTL_
 }
 const VERBOSE = args.verbose;
 const STRICT_HTTP_SIGNATURES = !args.lenient;
+const RFC9421_ONLY = args["rfc9421-only"];
 
 const HOST = "127.0.0.1";
 const PUBLIC_HOST = args["public-host"];
@@ -547,6 +566,57 @@ function parseSignatureHeader(header) {
   };
 }
 
+// An inbox that takes only RFC 9421 signatures (--rfc9421-only).
+async function handleRfc9421Inbox(request, scope, json, ctx, loader) {
+  if (!request.headers.has("signature-input")) {
+    reject(scope, 401, "not an RFC 9421 signature (--rfc9421-only)");
+    return new Response("Only RFC 9421 HTTP Message Signatures are accepted.", { status: 401 });
+  }
+  let key = null;
+  try {
+    key = await verifyRequestRfc9421(request.clone(), {
+      documentLoader: loader,
+      contextLoader: ctx.contextLoader,
+      spec: "rfc9421",
+      timeWindow: { hours: 1 },
+    });
+  } catch (error) {
+    scope.logs.push(`verifyRequest (RFC 9421) threw: ${error.message}`);
+  }
+  scope.httpSignature = { spec: "rfc9421", verified: key != null, owner: key?.ownerId?.href ?? null };
+  if (key == null || json == null) {
+    reject(scope, 401, "RFC 9421 signature not verified");
+    return new Response("Failed to verify the request's RFC 9421 signature.", { status: 401 });
+  }
+  return logRaw(scope, json, key, "RFC 9421");
+}
+
+// Logs a verified activity that is not handed to Fedify 1.5.9, and answers 202.
+function logRaw(scope, json, key, why) {
+  const actorId = typeof json.actor === "string" ? json.actor : json.actor?.id;
+  if (key.ownerId?.href !== actorId) {
+    reject(scope, 401, `signed by ${key.ownerId?.href} but the activity's actor is ${actorId}`);
+    return new Response("The signer and the actor do not match.", { status: 401 });
+  }
+  const entry = {
+    seq: ++sequence,
+    type: json.type,
+    id: scope.activityId,
+    actor: actorId,
+    object: json.object,
+    activity: null,
+    raw: json,
+    recipient: null,
+    inbox: scope.path,
+    receivedAt: new Date().toISOString(),
+    signed: true,
+    httpSignature: scope.httpSignature,
+  };
+  inboxLog.push(entry);
+  debug(`logged #${entry.seq} ${entry.type} ${entry.id} from ${entry.actor} (${why}, outside Fedify 1.5.9)`);
+  return new Response(null, { status: 202 });
+}
+
 function isQuoteAnswer(json) {
   return (json?.type === "Accept" || json?.type === "Reject") && json?.object?.type === "QuoteRequest";
 }
@@ -591,6 +661,7 @@ async function handleInbox(request, url) {
     const sig = parseSignatureHeader(request.headers.get("signature"));
     const ctx = federation.createContext(new URL(ORIGIN), undefined);
     const loader = await ctx.getDocumentLoader({ identifier: USERNAME });
+    if (RFC9421_ONLY) return await handleRfc9421Inbox(request, scope, json, ctx, loader);
     let key = null;
     try {
       key = await verifyRequest(request.clone(), {
@@ -620,30 +691,7 @@ async function handleInbox(request, url) {
     // release, whose vocabulary refuses the embedded QuoteRequest with 400.
     // Fedify has verified the signature above; log the raw activity as Fedify
     // would have, so tests can read what a quoting server receives.
-    if (key != null && isQuoteAnswer(json)) {
-      const actorId = typeof json.actor === "string" ? json.actor : json.actor?.id;
-      if (key.ownerId?.href !== actorId) {
-        reject(scope, 401, `signed by ${key.ownerId?.href} but the activity's actor is ${actorId}`);
-        return new Response("The signer and the actor do not match.", { status: 401 });
-      }
-      const entry = {
-        seq: ++sequence,
-        type: json.type,
-        id: scope.activityId,
-        actor: actorId,
-        object: json.object,
-        activity: null,
-        raw: json,
-        recipient: null,
-        inbox: scope.path,
-        receivedAt: new Date().toISOString(),
-        signed: true,
-        httpSignature: scope.httpSignature,
-      };
-      inboxLog.push(entry);
-      debug(`logged #${entry.seq} ${entry.type} ${entry.id} from ${entry.actor} (FEP-044f, outside Fedify)`);
-      return new Response(null, { status: 202 });
-    }
+    if (key != null && isQuoteAnswer(json)) return logRaw(scope, json, key, "FEP-044f");
 
     const response = await federation.fetch(request, { contextData: undefined });
     if (response.status >= 400) {

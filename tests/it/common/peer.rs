@@ -18,6 +18,11 @@ pub struct Peer {
 
 impl Peer {
     pub fn start() -> Peer {
+        Peer::start_with(&[])
+    }
+
+    /// Started with extra command-line options (see tests/peer/README.md).
+    pub fn start_with(options: &[&str]) -> Peer {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peer");
         assert!(
             dir.join("node_modules").is_dir(),
@@ -32,6 +37,7 @@ impl Peer {
                 "localhost",
                 "--exit-on-stdin-close",
             ])
+            .args(options)
             .current_dir(&dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
