@@ -18,12 +18,14 @@ use crate::models::reaction;
 use crate::state::AppState;
 use crate::urls;
 
-/// A paged collection of ids: the collection itself, or `?page=N` of it.
-fn paged_ids(id: &str, items: Vec<Value>, page: Option<i64>) -> Result<Response, FedError> {
+/// A paged collection: the collection itself with its first page embedded
+/// (as Mastodon serves replies, and as GoToSocial needs to backfill a
+/// thread), or `?page=N` of it.
+fn paged_items(id: &str, items: Vec<Value>, page: Option<i64>) -> Result<Response, FedError> {
     let total = items.len() as i64;
     let Some(page) = page else {
         return Ok(
-            ActivityJson(StatusCode::OK, collection::paged(id, total, PAGE)).into_response(),
+            ActivityJson(StatusCode::OK, replies_with_first_page(id, items)).into_response(),
         );
     };
     if !(1..=1_000_000).contains(&page) {
@@ -66,7 +68,7 @@ pub async fn post_replies(
     Query(query): Query<PageQuery>,
 ) -> Result<Response, FedError> {
     let (post, ap_id, comments) = post_thread(&state, &slug).await?;
-    paged_ids(
+    paged_items(
         &format!("{ap_id}/replies"),
         direct_replies(&state.settings, &post, &comments, None),
         query.page,
@@ -84,7 +86,7 @@ pub async fn post_context(
     let items = std::iter::once(Value::String(ap_id.clone()))
         .chain(comments.into_iter().map(|c| Value::String(c.ap_id)))
         .collect();
-    paged_ids(&urls::context(&ap_id), items, query.page)
+    paged_items(&urls::context(&ap_id), items, query.page)
 }
 
 /// A comment that is shown, and its public post.
@@ -165,7 +167,7 @@ pub async fn comment_replies(
     };
     let mut conn = state.pool.get().await?;
     let comments = comment::visible_for_post(&mut conn, post.id).await?;
-    paged_ids(
+    paged_items(
         &format!("{}/replies", urls::comment(&state.settings, c.id)),
         direct_replies(&state.settings, &post, &comments, Some(c.id)),
         query.page,

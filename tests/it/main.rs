@@ -6,6 +6,7 @@ mod avatars;
 mod cli;
 mod comments;
 mod common;
+mod contracts;
 mod conversation;
 mod delivery;
 mod embedded;

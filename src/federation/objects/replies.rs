@@ -16,9 +16,9 @@ use crate::models::post::{Post, PostWithTags};
 /// Items per page of a replies or context collection.
 pub const PAGE: i64 = 50;
 
-/// A `replies` collection with its first page embedded, as Mastodon serves
-/// it: GoToSocial backfills a thread only from such a page, and others need
-/// not fetch the page separately.
+/// A `replies` (or `context`) collection with its first page embedded, as
+/// Mastodon serves it: GoToSocial backfills a thread only from such a page,
+/// and others need not fetch the page separately.
 pub fn replies_with_first_page(collection_id: &str, items: Vec<Value>) -> Value {
     let total = items.len() as i64;
     let first_items = items.into_iter().take(PAGE as usize).collect();
