@@ -80,7 +80,7 @@ fn normalize(value: &Value, base: &str) -> Value {
 
 /// Compares a document with its contract (or, with FEDBLOG_BLESS=1, writes it).
 fn check(app: &TestApp, name: &str, document: &Value, mismatches: &mut Vec<String>) {
-    let normalized = normalize(document, &app.url("").trim_end_matches('/').to_string());
+    let normalized = normalize(document, app.url("").trim_end_matches('/'));
     let text = serde_json::to_string_pretty(&normalized).expect("json") + "\n";
     let path = contract_path(name);
     if std::env::var_os("FEDBLOG_BLESS").is_some() {
