@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::config::{CommentPolicy, Settings};
 use crate::delivery;
-use crate::federation::objects::note;
+use crate::federation::objects::note::{self, Note};
 use crate::federation::outgoing;
 use crate::models::comment::{self, Comment, NewComment, Origin, State};
 use crate::models::post::{self, Post};
@@ -207,7 +207,7 @@ async fn send(
     settings: &Settings,
     c: &Comment,
     post: &Post,
-    build: impl FnOnce(&Settings, Value) -> Value,
+    build: impl FnOnce(&Settings, Note) -> Value,
 ) -> Result<(), DieselError> {
     let parent = parent_of(conn, c).await?;
     let Some(note) = note::note(settings, c, post, parent.as_ref()) else {
@@ -507,10 +507,7 @@ async fn withdraw(
         }
         let was_published = c.state == State::Approved.as_str();
         if was_published && let Some(post) = &post {
-            send(conn, &settings, &c, post, |s, note| {
-                outgoing::delete_note(s, &note)
-            })
-            .await?;
+            send(conn, &settings, &c, post, outgoing::delete_note).await?;
         }
         let note = (to == State::Rejected).then_some("rejected as spam");
         comment::set_state(conn, id, to, note).await?;
@@ -535,10 +532,7 @@ pub async fn withdraw_under(
 ) -> Result<usize, DieselError> {
     let published = comment::published_local(conn, post.id).await?;
     for c in &published {
-        send(conn, settings, c, post, |s, note| {
-            outgoing::delete_note(s, &note)
-        })
-        .await?;
+        send(conn, settings, c, post, outgoing::delete_note).await?;
         comment::set_state(conn, c.id, State::Deleted, None).await?;
         comment::clear_content(conn, c.id).await?;
     }

@@ -140,20 +140,16 @@ pub async fn comment_document(
         Some(p) => comment::find(&mut conn, p).await?,
         None => None,
     };
-    let Some(Value::Object(note)) = note::note(settings, &c, &post, parent.as_ref()) else {
+    let Some(mut note) = note::note(settings, &c, &post, parent.as_ref()) else {
         return Err(not_found());
     };
     let comments = comment::visible_for_post(&mut conn, post.id).await?;
-    let mut document = note;
     let replies_id = format!("{}/replies", urls::comment(settings, c.id));
-    document.insert(
-        "replies".into(),
-        replies_with_first_page(
-            &replies_id,
-            direct_replies(settings, &post, &comments, Some(c.id)),
-        ),
+    note.replies = replies_with_first_page(
+        &replies_id,
+        direct_replies(settings, &post, &comments, Some(c.id)),
     );
-    Ok(ActivityJson(StatusCode::OK, Value::Object(document)).into_response())
+    Ok(ActivityJson(StatusCode::OK, note).into_response())
 }
 
 /// `GET /comments/{id}/replies`: the shown answers to a comment, oldest first.

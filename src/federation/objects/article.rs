@@ -22,7 +22,7 @@ use crate::urls;
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Article {
-    id: String,
+    pub id: String,
     #[serde(rename = "type")]
     kind: &'static str,
     url: String,
@@ -32,15 +32,15 @@ pub struct Article {
     /// The same, keyed by the blog's language (how servers learn it).
     content_map: BTreeMap<String, String>,
     media_type: &'static str,
-    published: DateTime<Utc>,
+    pub published: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     updated: Option<DateTime<Utc>>,
     tag: Vec<Hashtag>,
     /// FEP-b2b8's short form (title, excerpt, link) for servers that show
     /// one instead of the whole text.
     preview: Preview,
-    to: Vec<String>,
-    cc: Vec<String>,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
     replies: String,
     likes: String,
     shares: String,

@@ -3,6 +3,10 @@
 //! of the parent's author when that is someone on the fediverse, and the
 //! post's conversation as its `context` (FEP-7888).
 
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::config::Settings;
@@ -12,6 +16,45 @@ use crate::models::post::Post;
 use crate::render::escape::xml_escape;
 use crate::render::sanitize;
 use crate::urls;
+
+/// A local comment as the blog actor's Note.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Note {
+    pub id: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    attributed_to: String,
+    in_reply_to: String,
+    content: String,
+    media_type: &'static str,
+    pub published: DateTime<Utc>,
+    url: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    tag: Vec<Mention>,
+    context: String,
+    /// Its address; served at its id, the collection with its first page.
+    pub replies: Value,
+    likes: String,
+    shares: String,
+    sensitive: bool,
+    /// The author's answers only: a reader's language is not known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_map: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Mention {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    href: String,
+    name: String,
+}
 
 /// Who a local comment answers on the fediverse: the parent comment's author
 /// when the parent came from another server.
@@ -26,7 +69,7 @@ pub fn note(
     comment: &Comment,
     post: &Post,
     parent: Option<&Comment>,
-) -> Option<Value> {
+) -> Option<Note> {
     if !comment.is_local() {
         return None;
     }
@@ -53,7 +96,11 @@ pub fn note(
             xml_escape(&m.author_ap_id),
             xml_escape(&user)
         );
-        tag.push(json!({"type": "Mention", "href": m.author_ap_id, "name": handle}));
+        tag.push(Mention {
+            kind: "Mention",
+            href: m.author_ap_id.clone(),
+            name: handle,
+        });
     }
     let mut content = String::new();
     if comment.origin == Origin::Reader.as_str() {
@@ -81,33 +128,27 @@ pub fn note(
             content.push_str(&own);
         }
     }
-    let mut note = json!({
-        "id": id,
-        "type": "Note",
-        "attributedTo": urls::actor(settings),
-        "inReplyTo": comment.in_reply_to,
-        "content": content,
-        "mediaType": "text/html",
-        "published": comment.published_at,
-        "url": urls::comment_anchor(settings, &post.slug, comment.id),
-        "to": [PUBLIC],
-        "cc": cc,
-        "tag": tag,
-        "context": urls::context(post_ap_id),
-        "replies": format!("{id}/replies"),
-        "likes": format!("{id}/likes"),
-        "shares": format!("{id}/shares"),
-        "sensitive": comment.sensitive,
-    });
-    if comment.origin == Origin::Author.as_str() {
-        // The author writes in the blog's language; a reader's is not known.
-        note["contentMap"] = json!({ settings.blog.language.as_str(): note["content"] });
-    }
-    if let Some(updated) = comment.updated_at {
-        note["updated"] = json!(updated);
-    }
-    if let Some(summary) = &comment.summary {
-        note["summary"] = json!(summary);
-    }
-    Some(note)
+    let content_map = (comment.origin == Origin::Author.as_str())
+        .then(|| BTreeMap::from([(settings.blog.language.clone(), content.clone())]));
+    Some(Note {
+        replies: json!(format!("{id}/replies")),
+        likes: format!("{id}/likes"),
+        shares: format!("{id}/shares"),
+        kind: "Note",
+        attributed_to: urls::actor(settings),
+        in_reply_to: comment.in_reply_to.clone(),
+        content,
+        media_type: "text/html",
+        published: comment.published_at,
+        url: urls::comment_anchor(settings, &post.slug, comment.id),
+        to: vec![PUBLIC.to_string()],
+        cc,
+        tag,
+        context: urls::context(post_ap_id),
+        sensitive: comment.sensitive,
+        content_map,
+        updated: comment.updated_at,
+        summary: comment.summary.clone(),
+        id,
+    })
 }

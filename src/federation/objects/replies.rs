@@ -62,7 +62,8 @@ pub fn direct_replies(
         .filter(|c| c.parent_id == parent)
         .map(|c| {
             let parent = c.parent_id.and_then(|p| by_id.get(&p).copied());
-            note::note(settings, c, post, parent).unwrap_or_else(|| Value::String(c.ap_id.clone()))
+            note::note(settings, c, post, parent)
+                .map_or_else(|| Value::String(c.ap_id.clone()), |n| json!(n))
         })
         .collect()
 }

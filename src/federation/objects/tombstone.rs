@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -13,10 +12,10 @@ pub struct Tombstone {
     former_type: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     deleted: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Value::is_null")]
-    to: Value,
-    #[serde(skip_serializing_if = "Value::is_null")]
-    cc: Value,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    to: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    cc: Vec<String>,
 }
 
 impl Tombstone {
@@ -27,8 +26,8 @@ impl Tombstone {
             kind: "Tombstone",
             former_type,
             deleted: None,
-            to: Value::Null,
-            cc: Value::Null,
+            to: Vec::new(),
+            cc: Vec::new(),
         }
     }
 
@@ -38,13 +37,9 @@ impl Tombstone {
     }
 
     /// Addressed as the object was, for the `Delete` that carries it.
-    pub fn addressed(mut self, to: Value, cc: Value) -> Self {
+    pub fn addressed(mut self, to: Vec<String>, cc: Vec<String>) -> Self {
         self.to = to;
         self.cc = cc;
         self
-    }
-
-    pub fn to_json(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
     }
 }
