@@ -115,7 +115,10 @@ fn raw_author_label(c: &Comment) -> String {
     match c.origin.as_str() {
         "author" => format!("{name} (you)"),
         "reader" => match &c.reader_website {
-            Some(site) => format!("{name} <{}> (reader)", comments::display_website(site)),
+            Some(site) => format!(
+                "{name} <{}> (reader)",
+                crate::render::website::display_website(site)
+            ),
             None => format!("{name} (reader)"),
         },
         _ => match &c.author_handle {

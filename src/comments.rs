@@ -409,25 +409,6 @@ fn has_scheme(s: &str) -> bool {
     }
 }
 
-/// A stored website as people read it: the host in Unicode, no scheme, no
-/// trailing slash (`https://www.xn--tjna-moa.se/` → `www.tjäna.se`).
-pub fn display_website(stored: &str) -> String {
-    let Ok(url) = url::Url::parse(stored) else {
-        return stored.to_string();
-    };
-    let host = url.host_str().unwrap_or_default();
-    let (unicode, _) = idna::domain_to_unicode(host);
-    let mut shown = unicode;
-    if let Some(port) = url.port() {
-        shown.push_str(&format!(":{port}"));
-    }
-    let path = url.path();
-    if path != "/" {
-        shown.push_str(path);
-    }
-    shown
-}
-
 /// Loads a comment and its (public) post for a change.
 async fn locked(
     conn: &mut AsyncPgConnection,
@@ -576,6 +557,7 @@ pub async fn edit_author_reply(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::website::display_website;
 
     #[test]
     fn websites_are_checked_and_international_names_kept_readable() {

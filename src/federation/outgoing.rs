@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::inbox::activities::quote::QuoteRequest;
 use super::objects::article::{Article, article};
 use super::objects::note::Note;
 use super::objects::tombstone::Tombstone;
@@ -115,17 +114,29 @@ fn answer_follow(
         .into_json()
 }
 
+/// A QuoteRequest we answer (FEP-044f), as its answer echoes it.
+#[derive(Debug, Clone, Copy)]
+pub struct QuoteRequest<'a> {
+    pub id: &'a str,
+    /// The requester.
+    pub actor: &'a str,
+    /// Our post quoted.
+    pub object: &'a str,
+    /// The quoting post.
+    pub instrument: &'a str,
+}
+
 /// The Accept of a QuoteRequest: `result` is the QuoteAuthorization that
 /// servers check (Mastodon requires it on our host, and this activity's
 /// actor to be the quoted post's author).
-pub fn accept_quote(settings: &Settings, request: &QuoteRequest<'_>, authorization: &str) -> Value {
+pub fn accept_quote(settings: &Settings, request: QuoteRequest<'_>, authorization: &str) -> Value {
     let mut accept = answer_quote(settings, "Accept", "accepts", request);
     accept.result = Some(authorization.to_string());
     accept.into_json()
 }
 
 /// The Reject of a QuoteRequest (the post is gone, or the requester blocked).
-pub fn reject_quote(settings: &Settings, request: &QuoteRequest<'_>) -> Value {
+pub fn reject_quote(settings: &Settings, request: QuoteRequest<'_>) -> Value {
     answer_quote(settings, "Reject", "rejects", request).into_json()
 }
 
@@ -133,14 +144,14 @@ fn answer_quote<'a>(
     settings: &Settings,
     kind: &'static str,
     what: &str,
-    request: &'a QuoteRequest<'_>,
+    request: QuoteRequest<'a>,
 ) -> Activity<Echo<'a>> {
     let echo = Echo {
-        id: request.id.as_str(),
+        id: request.id,
         kind: "QuoteRequest",
-        actor: request.actor.as_str(),
-        object: request.object.as_str(),
-        instrument: Some(request.instrument.as_str()),
+        actor: request.actor,
+        object: request.object,
+        instrument: Some(request.instrument),
     };
     Activity::new(settings, kind, fresh_id(&urls::actor(settings), what), echo)
         .addressed(vec![request.actor.to_string()], Vec::new())

@@ -7,3 +7,4 @@ pub mod sanitize;
 pub mod slug;
 pub mod templates;
 pub mod time;
+pub mod website;

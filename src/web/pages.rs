@@ -271,7 +271,9 @@ fn comment_context(
     let (author_link, website_display, colour_key) = match c.origin.as_str() {
         "reader" => (
             c.reader_website.clone(),
-            c.reader_website.as_deref().map(comments::display_website),
+            c.reader_website
+                .as_deref()
+                .map(crate::render::website::display_website),
             format!(
                 "reader:{name}:{}",
                 c.reader_website.as_deref().unwrap_or("")

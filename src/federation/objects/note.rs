@@ -15,6 +15,7 @@ use crate::models::comment::{Comment, Origin};
 use crate::models::post::Post;
 use crate::render::escape::xml_escape;
 use crate::render::sanitize;
+use crate::render::website::display_website;
 use crate::urls;
 
 /// A local comment as the blog actor's Note.
@@ -109,7 +110,7 @@ pub fn note(
             Some(site) => content.push_str(&format!(
                 "<p><strong>{name}</strong> (<a href=\"{}\" rel=\"nofollow noopener noreferrer ugc\">{}</a>) wrote:</p>",
                 xml_escape(site),
-                xml_escape(&crate::comments::display_website(site))
+                xml_escape(&display_website(site))
             )),
             None => content.push_str(&format!("<p><strong>{name}</strong> wrote:</p>")),
         }

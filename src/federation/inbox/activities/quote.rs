@@ -19,17 +19,27 @@ use crate::models::{block, post, quote, received_activity};
 use crate::state::AppState;
 use crate::urls;
 
-/// The request's parts, as its Accept or Reject echoes them.
-pub struct QuoteRequest<'a> {
-    pub id: &'a Url,
-    pub actor: &'a Url,
+/// The request's parts, checked.
+struct QuoteRequest<'a> {
+    id: &'a Url,
+    actor: &'a Url,
     /// Our post quoted.
-    pub object: Url,
+    object: Url,
     /// The quoting post.
-    pub instrument: Url,
+    instrument: Url,
 }
 
 impl<'a> QuoteRequest<'a> {
+    /// As our Accept or Reject echoes it.
+    fn echo(&self) -> outgoing::QuoteRequest<'_> {
+        outgoing::QuoteRequest {
+            id: self.id.as_str(),
+            actor: self.actor.as_str(),
+            object: self.object.as_str(),
+            instrument: self.instrument.as_str(),
+        }
+    }
+
     /// Checks what can be checked without fetching: the quoted post is on
     /// this server, and the quoting post is the requester's (on its server,
     /// written by it, quoting what it asks to quote).
@@ -106,13 +116,13 @@ pub(super) async fn receive(
                 tracing::info!(quoter = %activity.actor, post = %quoted.slug, quote = %request.instrument, "approved a quote");
                 outgoing::accept_quote(
                     &settings,
-                    &request,
+                    request.echo(),
                     &urls::quote_authorization(&settings, id),
                 )
             }
             _ => {
                 tracing::info!(quoter = %activity.actor, object = %request.object, blocked, "refused a quote");
-                outgoing::reject_quote(&settings, &request)
+                outgoing::reject_quote(&settings, request.echo())
             }
         };
         delivery::enqueue(conn, &answer, std::slice::from_ref(&inbox)).await?;
