@@ -80,6 +80,11 @@ pub fn sign_post(
     created: i64,
 ) -> Result<SignatureHeaders, rsa::Error> {
     let digest = content_digest(body);
+    // What goes on the wire: no fragment, no user information.
+    let mut target = target.clone();
+    target.set_fragment(None);
+    let _ = target.set_username("");
+    let _ = target.set_password(None);
     // The host, and the port only when it is not the scheme's default.
     let authority = match target.port() {
         Some(port) => format!("{}:{port}", target.host_str().unwrap_or_default()),
@@ -211,10 +216,25 @@ EQeNC8fHGg4UXU8mhHnSBt3EA10qQJfRDs15M38eG2cYwB1PZpDHScDnDA0=
         verifying
             .verify(base.as_bytes(), &signature)
             .expect("verifies");
-        // The default port is not part of the authority.
-        let plain = Url::parse("https://mastodon.example/inbox").expect("url");
+        // The default port is not part of the authority, and what never
+        // goes on the wire (fragment, user information) is not signed.
+        let plain = Url::parse("https://u:p@mastodon.example/inbox#x").expect("url");
         let headers = sign_post(&plain, body, "k", &key, 1).expect("sign");
         assert!(headers.signature_input.contains("keyid=\"k\""));
+        let base = format!(
+            "\"@method\": POST\n\"@target-uri\": https://mastodon.example/inbox\n\"@authority\": mastodon.example\n\"content-digest\": {}\n\"@signature-params\": (\"@method\" \"@target-uri\" \"@authority\" \"content-digest\");created=1;keyid=\"k\";alg=\"rsa-v1_5-sha256\"",
+            headers.content_digest
+        );
+        let encoded = headers
+            .signature
+            .strip_prefix("sig1=:")
+            .and_then(|s| s.strip_suffix(':'))
+            .expect("sf binary");
+        let bytes = BASE64.decode(encoded).expect("base64");
+        let signature = rsa::pkcs1v15::Signature::try_from(bytes.as_slice()).expect("signature");
+        verifying
+            .verify(base.as_bytes(), &signature)
+            .expect("verifies");
         assert_eq!(sf_string("a\"b\\c"), "\"a\\\"b\\\\c\"");
     }
 }

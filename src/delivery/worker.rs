@@ -25,9 +25,17 @@ use crate::federation::{ACTIVITY_JSON, context, http};
 use crate::models::delivery::{self as queue, Claimed};
 use crate::state::AppState;
 
-/// How long a claimed delivery is reserved for the worker that took it; a
-/// crashed worker's deliveries become due again after this.
+/// How long a claimed delivery is reserved for the worker that took it, at
+/// least; a crashed worker's deliveries become due again after this.
 pub const LEASE_SECS: i64 = 120;
+
+/// The lease for one attempt: long enough for both knocks (two requests,
+/// each up to the request timeout), so that another worker never takes a
+/// delivery that is still being sent.
+fn lease_secs(request_timeout: Duration) -> i64 {
+    let attempt = 2 * request_timeout.as_secs() + 30;
+    LEASE_SECS.max(i64::try_from(attempt).unwrap_or(i64::MAX))
+}
 /// How often workers look for due deliveries without being woken.
 const POLL: Duration = Duration::from_secs(2);
 /// In-flight requests get this long to finish on shutdown.
@@ -171,7 +179,8 @@ async fn claim(data: &Data<AppState>, limit: i64) -> Vec<Claimed> {
     let claimed = async {
         let mut conn = data.pool.get().await.map_err(|e| e.to_string())?;
         let per_instance = data.settings.federation.per_instance_concurrency;
-        queue::claim(&mut conn, limit, LEASE_SECS, per_instance)
+        let lease = lease_secs(data.settings.federation.request_timeout);
+        queue::claim(&mut conn, limit, lease, per_instance)
             .await
             .map_err(|e| e.to_string())
     };
@@ -557,5 +566,11 @@ mod tests {
         assert!(dead >= now + chrono::Duration::hours(6) - chrono::Duration::seconds(1));
         let told = next_attempt(1, Some(Duration::from_secs(3600)), now);
         assert!(told >= now + chrono::Duration::minutes(59));
+    }
+
+    #[test]
+    fn the_lease_outlasts_both_knocks() {
+        assert_eq!(lease_secs(Duration::from_secs(10)), LEASE_SECS);
+        assert_eq!(lease_secs(Duration::from_secs(120)), 270);
     }
 }

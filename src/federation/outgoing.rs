@@ -63,7 +63,8 @@ impl<O: Serialize> Activity<O> {
 
     /// As the delivery queue stores it.
     fn into_json(self) -> Value {
-        serde_json::to_value(self).unwrap_or_default()
+        // Structs of strings, times and JSON objects: serializing cannot fail.
+        serde_json::to_value(self).expect("an activity serializes to a JSON object")
     }
 }
 

@@ -16,7 +16,7 @@ use super::outgoing;
 use crate::authoring;
 use crate::config::Settings;
 use crate::models::post::{self, PublicScope};
-use crate::models::{follower, quote, reaction};
+use crate::models::{block, follower, quote, reaction};
 use crate::state::AppState;
 use crate::urls;
 
@@ -360,7 +360,7 @@ pub async fn post_json(state: &AppState, slug: &str) -> Result<Response, FedErro
 
 /// `GET /quote-authorizations/{id}`: our approval of a quote of a post
 /// (FEP-044f), which servers check when they show the quote, and again
-/// later. Gone with the post.
+/// later. Gone with the post, or once the quoter is blocked.
 pub async fn quote_authorization(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -373,7 +373,12 @@ pub async fn quote_authorization(
     };
     let url = urls::quote_authorization(settings, id);
     let quoted = post::find_by_id(&mut conn, approval.post_id).await?;
-    let Some(target) = quoted.filter(post::Post::is_public).and_then(|p| p.ap_id) else {
+    // Blocking the quoter (or its server) withdraws the approval.
+    let blocked = block::is_blocked(&mut conn, &approval.quoter).await?;
+    let target = quoted
+        .filter(|p| p.is_public() && !blocked)
+        .and_then(|p| p.ap_id);
+    let Some(target) = target else {
         let tombstone = Tombstone::new(&url, "QuoteAuthorization");
         return Ok(ActivityJson(StatusCode::GONE, tombstone).into_response());
     };

@@ -126,13 +126,18 @@ pub fn federated(html: &str, page: &url::Url) -> String {
 }
 
 /// Replaces every `<img>` of sanitized HTML by `<a href="src">[🖼 alt]</a>`
-/// (the address shortened when there is no alt text); an image without a
-/// usable address is dropped.
+/// (the address shortened when there is no alt text), or by its label alone
+/// inside a link (links do not nest); an image without a usable address is
+/// dropped. The HTML is html5ever's serialization, which escapes `<` and `>`
+/// in attribute values, so a tag is never found inside one.
 fn images_as_links(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
+    let mut open_links = 0usize;
     while let Some((before, tag, after)) = next_img(rest) {
         out.push_str(before);
+        open_links = (open_links + before.matches("<a ").count() + before.matches("<a>").count())
+            .saturating_sub(before.matches("</a>").count());
         if let Some(src) = tag.attr("src") {
             let label = match tag.attr("alt").filter(|alt| !alt.trim().is_empty()) {
                 Some(alt) => alt,
@@ -144,11 +149,15 @@ fn images_as_links(html: &str) -> String {
                     truncate_at_word(bare, 30)
                 }
             };
-            out.push_str(&format!(
-                "<a href=\"{}\" rel=\"noopener noreferrer\">[🖼 {}]</a>",
-                xml_escape(&src),
-                xml_escape(&label)
-            ));
+            if open_links > 0 {
+                out.push_str(&format!("[🖼 {}]", xml_escape(&label)));
+            } else {
+                out.push_str(&format!(
+                    "<a href=\"{}\" rel=\"noopener noreferrer\">[🖼 {}]</a>",
+                    xml_escape(&src),
+                    xml_escape(&label)
+                ));
+            }
         }
         rest = after;
     }
@@ -328,6 +337,15 @@ mod tests {
         assert!(
             html.contains("[🖼 img.example/a/very/long/path/t…]"),
             "{html}"
+        );
+        // An image in a link: the link keeps its target and gets the label.
+        let linked = federated(
+            &to_html("[![Build status](/badge.png)](https://ci.example/) after"),
+            &page("https://blog.example/posts/p"),
+        );
+        assert_eq!(
+            linked,
+            "<p><a href=\"https://ci.example/\" rel=\"noopener noreferrer\">[🖼 Build status]</a> after</p>\n",
         );
         // The page keeps its pictures.
         assert!(body.contains("<img"), "{body}");

@@ -235,6 +235,17 @@ async fn a_post_in_its_own_language_says_so_to_servers_pages_and_feeds() {
     );
     let (_, feed) = app.page("/feed.atom").await;
     assert!(feed.contains("<entry xml:lang=\"sv\">"), "{feed}");
+    // The author answers under it in its language too.
+    let response = app
+        .api(reqwest::Method::POST, &format!("/posts/{slug}/replies"))
+        .json(&json!({"text": "Tack!"}))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let answer: Value = response.json().await.expect("json");
+    let (_, _, note) = app.fetch_ap(answer["ap_id"].as_str().expect("ap_id")).await;
+    assert_eq!(note["contentMap"], json!({"sv": note["content"]}));
 
     // A bad tag is refused and changes nothing; null means the blog's again.
     let response = app

@@ -230,3 +230,47 @@ async fn a_quote_request_that_is_not_what_it_claims_is_refused() {
         "nothing answered"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_quoting_post_named_by_id_is_fetched_and_a_blocked_quoter_loses_the_approval() {
+    let app = TestApp::spawn().await;
+    let peer = Peer::start();
+    let post = app.publish_simple("Quote me", &[]).await;
+    let post_id = app.url(&format!("/posts/{}", post["slug"].as_str().expect("slug")));
+
+    // A real post of alice's, named only by its id: fetched to learn its author.
+    let sent = peer
+        .post(
+            "reply",
+            json!({"inReplyTo": post_id, "to": app.url("/users/blog"), "content": "<p>Quoting</p>"}),
+        )
+        .await;
+    let note = sent["noteId"].as_str().expect("note id").to_string();
+    let mut request = quote_request(&peer, "by-id", &post_id, &note);
+    request["instrument"] = json!(note);
+    assert_eq!(send(&peer, &app, &request).await, 202);
+    let accepts = received(&peer, &app, "Accept", 1).await;
+    assert_eq!(accepts[0]["object"]["instrument"], note);
+    let result = accepts[0]["result"].as_str().expect("result").to_string();
+
+    // An id on the requester's server that is no post of its: no approval.
+    let mut missing = quote_request(&peer, "missing", &post_id, "x");
+    missing["instrument"] = json!(format!("{}/notes/no-such-note", peer.base));
+    assert_eq!(send(&peer, &app, &missing).await, 202);
+    app.deliver().await;
+    assert_eq!(approvals(&app).await, 1);
+
+    // Blocking the quoter withdraws the approval where servers check it.
+    let (status, _, _) = app.fetch_ap(&result).await;
+    assert_eq!(status, StatusCode::OK);
+    let response = app
+        .api(reqwest::Method::POST, "/blocks")
+        .json(&json!({"kind": "actor", "value": peer.actor()}))
+        .send()
+        .await
+        .expect("block");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let (status, _, gone) = app.fetch_ap(&result).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert_eq!(gone["type"], "Tombstone");
+}

@@ -129,8 +129,10 @@ pub fn note(
             content.push_str(&own);
         }
     }
+    // The author writes in the post's language; a reader's is not known.
+    let language = post.language_or(&settings.blog.language).to_string();
     let content_map = (comment.origin == Origin::Author.as_str())
-        .then(|| BTreeMap::from([(settings.blog.language.clone(), content.clone())]));
+        .then(|| BTreeMap::from([(language, content.clone())]));
     Some(Note {
         replies: json!(format!("{id}/replies")),
         likes: format!("{id}/likes"),

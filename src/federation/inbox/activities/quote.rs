@@ -1,5 +1,7 @@
 //! QuoteRequest (FEP-044f): someone quotes one of our posts. Anyone may
-//! (the Article's `interactionPolicy`), so the request is approved at once:
+//! (the Article's `interactionPolicy`), so the request is approved at once,
+//! once the quoting post is known to be the requester's (embedded with its
+//! author, as Mastodon sends it, or else fetched from its origin):
 //! the approval is stored, served as a QuoteAuthorization, and named in an
 //! Accept. A post that is not public (any more), or a requester blocked
 //! since, gets a Reject.
@@ -14,6 +16,7 @@ use super::InboxActivity;
 use crate::delivery;
 use crate::federation::error::FederationError;
 use crate::federation::objects::remote_actor::RemoteActor;
+use crate::federation::objects::remote_note::{self, FetchError};
 use crate::federation::{object_id, outgoing, same_origin};
 use crate::models::{block, post, quote, received_activity};
 use crate::state::AppState;
@@ -27,6 +30,9 @@ struct QuoteRequest<'a> {
     object: Url,
     /// The quoting post.
     instrument: Url,
+    /// Whether the request embeds the quoting post with its author (as
+    /// Mastodon sends it); otherwise the post is fetched to learn it.
+    author_embedded: bool,
 }
 
 impl<'a> QuoteRequest<'a> {
@@ -58,9 +64,10 @@ impl<'a> QuoteRequest<'a> {
         if !same_origin(&quoting, &activity.actor) {
             return Err(invalid("the quoting post is not on the requester's server"));
         }
-        if let Some(author) = instrument.get("attributedTo").and_then(object_id)
-            && author != activity.actor
-        {
+        let author = instrument
+            .get("attributedTo")
+            .and_then(remote_note::author_of);
+        if author.as_ref().is_some_and(|a| *a != activity.actor) {
             return Err(invalid("the quoting post is not the requester's"));
         }
         let quoted = ["quote", "quoteUrl", "quoteUri", "_misskey_quote"]
@@ -74,6 +81,7 @@ impl<'a> QuoteRequest<'a> {
             actor: &activity.actor,
             object,
             instrument: quoting,
+            author_embedded: author.is_some(),
         })
     }
 }
@@ -90,6 +98,25 @@ pub(super) async fn receive(
     data: &Data<AppState>,
 ) -> Result<(), FederationError> {
     let request = QuoteRequest::parse(&activity, data)?;
+    if !request.author_embedded {
+        // Only its id came: its author is read at its origin.
+        let quoting = match remote_note::fetch(&request.instrument, data).await {
+            Ok(note) => note,
+            Err(FetchError::Protocol(e)) if FederationError::is_transient_protocol(&e) => {
+                return Err(e.into());
+            }
+            Err(e) => {
+                return Err(FederationError::Invalid(format!(
+                    "QuoteRequest: the quoting post could not be had: {e}"
+                )));
+            }
+        };
+        if quoting.attributed_to.as_ref() != Some(&activity.actor) {
+            return Err(FederationError::Invalid(
+                "QuoteRequest: the quoting post is not the requester's".into(),
+            ));
+        }
+    }
     // Known already: its key signed the request.
     let requester = RemoteActor::dereference_exact(&activity.actor, data, false).await?;
     let inbox = requester.inbox().to_string();
