@@ -585,6 +585,7 @@ async fn seed(
                         source: None,
                         reader_website: (origin == "reader").then_some("https://reader.example/"),
                         moderation_note: None,
+                        language: None,
                     };
                     comment::insert_with_id(conn, id, &new).await?;
                     added.push((id, ap_id));

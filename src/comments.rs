@@ -265,6 +265,7 @@ async fn insert_local(
         origin: local.origin.as_str(),
         source: Some(local.source),
         reader_website: local.reader_website,
+        language: None,
         moderation_note: note.as_deref(),
     };
     Ok(comment::insert_with_id(conn, id, &new).await?)

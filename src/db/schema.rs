@@ -42,6 +42,7 @@ diesel::table! {
         source -> Nullable<Text>,
         reader_website -> Nullable<Text>,
         moderation_note -> Nullable<Text>,
+        language -> Nullable<Text>,
     }
 }
 

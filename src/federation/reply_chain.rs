@@ -108,6 +108,28 @@ async fn place(conn: &mut AsyncPgConnection, address: &Url, ours: &Url) -> Query
     })
 }
 
+/// The parent to follow when a reply names several (`inReplyTo` as a list):
+/// the first that is a post of ours or a comment we hold; else the first.
+pub async fn choose_parent(
+    data: &Data<AppState>,
+    reply: &RemoteNote,
+) -> Result<Option<Url>, FederationError> {
+    if reply.in_reply_to_all.len() <= 1 {
+        return Ok(reply.in_reply_to.clone());
+    }
+    let ours = Url::parse(&urls::actor(&data.settings))
+        .map_err(|e| FederationError::Invalid(e.to_string()))?;
+    let conn = &mut *data.pool.get().await?;
+    for candidate in &reply.in_reply_to_all {
+        if matches!(place(conn, candidate, &ours).await?, Place::Here(_)) {
+            return Ok(Some(candidate.clone()));
+        }
+    }
+    let named: Vec<&str> = reply.in_reply_to_all.iter().map(Url::as_str).collect();
+    tracing::info!(reply = %reply.id, parents = ?named, "a reply names several parents, none of them here; the first is followed");
+    Ok(reply.in_reply_to.clone())
+}
+
 /// A reply's place, and the parents fetched to get there, top-down (each one
 /// answers the one before it; the first answers the anchor).
 #[derive(Debug)]

@@ -33,6 +33,8 @@ pub struct Comment {
     pub source: Option<String>,
     pub reader_website: Option<String>,
     pub moderation_note: Option<String>,
+    /// The language it is written in, when its sender said.
+    pub language: Option<String>,
 }
 
 /// Where a comment comes from.
@@ -169,6 +171,7 @@ pub struct NewComment<'a> {
     pub source: Option<&'a str>,
     pub reader_website: Option<&'a str>,
     pub moderation_note: Option<&'a str>,
+    pub language: Option<&'a str>,
 }
 
 /// The next comment id, taken before inserting a comment whose ActivityPub id contains it.
@@ -414,6 +417,7 @@ pub struct Edit<'a> {
     pub content_html: &'a str,
     pub summary: Option<&'a str>,
     pub sensitive: bool,
+    pub language: Option<&'a str>,
     pub updated_at: DateTime<Utc>,
 }
 

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use comrak::nodes::{AstNode, NodeValue};
 use comrak::{Arena, Options, parse_document};
 
-use crate::render::escape::xml_escape;
+use crate::render::tags;
 
 /// The plain-text excerpt length, in characters, before "…".
 pub const EXCERPT_CHARS: usize = 280;
@@ -122,77 +122,7 @@ pub fn sanitize(html: &str) -> String {
 pub fn federated(html: &str, page: &url::Url) -> String {
     let mut builder = sanitizer();
     builder.url_relative(ammonia::UrlRelative::RewriteWithBase(page.clone()));
-    images_as_links(&builder.clean(html).to_string())
-}
-
-/// Replaces every `<img>` of sanitized HTML by `<a href="src">[🖼 alt]</a>`
-/// (the address shortened when there is no alt text), or by its label alone
-/// inside a link (links do not nest); an image without a usable address is
-/// dropped. The HTML is html5ever's serialization, which escapes `<` and `>`
-/// in attribute values, so a tag is never found inside one.
-fn images_as_links(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    let mut open_links = 0usize;
-    while let Some((before, tag, after)) = next_img(rest) {
-        out.push_str(before);
-        open_links = (open_links + before.matches("<a ").count() + before.matches("<a>").count())
-            .saturating_sub(before.matches("</a>").count());
-        if let Some(src) = tag.attr("src") {
-            let label = match tag.attr("alt").filter(|alt| !alt.trim().is_empty()) {
-                Some(alt) => alt,
-                None => {
-                    let bare = src
-                        .trim_start_matches("https://")
-                        .trim_start_matches("http://")
-                        .trim_start_matches("www.");
-                    truncate_at_word(bare, 30)
-                }
-            };
-            if open_links > 0 {
-                out.push_str(&format!("[🖼 {}]", xml_escape(&label)));
-            } else {
-                out.push_str(&format!(
-                    "<a href=\"{}\" rel=\"noopener noreferrer\">[🖼 {}]</a>",
-                    xml_escape(&src),
-                    xml_escape(&label)
-                ));
-            }
-        }
-        rest = after;
-    }
-    out.push_str(rest);
-    out
-}
-
-/// One `<img …>` tag of serialized HTML.
-struct ImgTag<'a>(&'a str);
-
-impl ImgTag<'_> {
-    /// The unescaped value of a double-quoted attribute, as html5ever writes them.
-    fn attr(&self, name: &str) -> Option<String> {
-        let key = format!(" {name}=\"");
-        let from = self.0.find(&key)? + key.len();
-        let len = self.0[from..].find('"')?;
-        Some(unescape_attr(&self.0[from..from + len]))
-    }
-}
-
-/// The text before the first `<img>` of `html`, the tag, and the text after it.
-fn next_img(html: &str) -> Option<(&str, ImgTag<'_>, &str)> {
-    let start = html.find("<img ")?;
-    // The tag ends at the first `>` outside a quoted attribute value.
-    let mut quoted = false;
-    let len = html[start..].char_indices().find_map(|(i, c)| match c {
-        '"' => {
-            quoted = !quoted;
-            None
-        }
-        '>' if !quoted => Some(i + 1),
-        _ => None,
-    })?;
-    let end = start + len;
-    Some((&html[..start], ImgTag(&html[start..end]), &html[end..]))
+    tags::images_as_links(&builder.clean(html).to_string(), "noopener noreferrer")
 }
 
 /// A plain-text excerpt of the body: its prose (headings, paragraphs, lists,
@@ -271,7 +201,7 @@ pub struct FirstImage {
 /// made absolute against `page`: the post's attachment for other servers,
 /// and its link card's picture.
 pub fn first_image(html: &str, page: &url::Url) -> Option<FirstImage> {
-    let (_, tag, _) = next_img(html)?;
+    let (_, tag, _) = tags::next_tag(html, "img")?;
     let src = page.join(&tag.attr("src")?).ok()?;
     if !matches!(src.scheme(), "http" | "https") {
         return None;
@@ -280,14 +210,6 @@ pub fn first_image(html: &str, page: &url::Url) -> Option<FirstImage> {
         url: src.to_string(),
         alt: tag.attr("alt").unwrap_or_default(),
     })
-}
-
-fn unescape_attr(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 #[cfg(test)]

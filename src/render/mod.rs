@@ -5,6 +5,7 @@ pub mod escape;
 pub mod markdown;
 pub mod sanitize;
 pub mod slug;
+pub mod tags;
 pub mod templates;
 pub mod time;
 pub mod website;

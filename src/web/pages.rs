@@ -210,6 +210,10 @@ struct CommentContext {
     avatar_url: Option<String>,
     permalink: String,
     content_html: String,
+    /// The language it is written in, when its sender said.
+    language: Option<String>,
+    /// The content warning: its own, or a generic one for a post marked
+    /// sensitive without one.
     summary: Option<String>,
     published_display: String,
     published_iso: String,
@@ -311,7 +315,11 @@ fn comment_context(
             c.url.clone().unwrap_or_else(|| c.ap_id.clone())
         },
         content_html: c.content_html.clone(),
-        summary: c.summary.clone(),
+        language: c.language.clone(),
+        summary: c
+            .summary
+            .clone()
+            .or_else(|| c.sensitive.then(|| "Sensitive content".to_string())),
         published_display: time::display_date(c.published_at, tz),
         published_iso: time::iso(c.published_at, tz),
         edited: c.updated_at.is_some(),

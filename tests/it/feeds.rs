@@ -247,6 +247,7 @@ async fn seed_comment(app: &TestApp, slug: &str, seed: Seed<'_>) -> i64 {
         source: None,
         reader_website: seed.reader_website,
         moderation_note: None,
+        language: None,
     };
     assert!(comment::insert(&mut conn, &new).await.expect("insert"));
     comment::find_by_ap_id(&mut conn, &seed.ap_id)

@@ -18,4 +18,5 @@ mod pages;
 mod peer;
 mod quotes;
 mod reader_comments;
+mod reply_forms;
 mod threads;

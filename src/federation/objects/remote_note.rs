@@ -11,26 +11,39 @@ use url::Url;
 
 use crate::federation::{PUBLIC, object_id, same_origin};
 use crate::models::comment::Visibility;
+use crate::render::escape::xml_escape;
 use crate::render::sanitize;
 use crate::state::AppState;
 
-/// Text-like objects that become comments when they answer one of ours.
-pub const COMMENT_TYPES: &[&str] = &["Note", "Article", "Page", "Question"];
+/// Objects that become comments when they answer one of ours: text, and the
+/// media and event types Mastodon shows as statuses too.
+pub const COMMENT_TYPES: &[&str] = &[
+    "Note", "Article", "Page", "Question", "Audio", "Video", "Image", "Event", "Document",
+];
 
 /// A text object of another server, read into what a comment keeps of it.
 #[derive(Debug, Clone)]
 pub struct RemoteNote {
     pub id: Url,
     pub attributed_to: Option<Url>,
+    /// The parent to follow: the first of `in_reply_to_all`.
     pub in_reply_to: Option<Url>,
+    /// Every parent it names (`inReplyTo` may be a list); the one we hold
+    /// is chosen when it names several.
+    pub in_reply_to_all: Vec<Url>,
     /// The text, sanitized for our pages.
     pub content_html: String,
-    /// The content warning, trimmed; `None` when empty.
+    /// The content warning as plain text (`summary` is HTML), trimmed;
+    /// `None` when empty.
     pub summary: Option<String>,
+    /// The language of the text, from `contentMap`.
+    pub language: Option<String>,
     pub sensitive: bool,
     pub published: Option<DateTime<Utc>>,
     pub updated: Option<DateTime<Utc>>,
-    /// Where the sender shows it to people.
+    /// Where the sender shows it to people: only an address on the
+    /// object's own server (a sender's choice of someone else's page is not
+    /// a permalink we show).
     pub url: Option<String>,
     pub visibility: Visibility,
 }
@@ -40,14 +53,18 @@ pub struct RemoteNote {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Wire {
+    /// A type, or a list of them.
     #[serde(rename = "type")]
-    kind: String,
+    kind: Value,
     id: Url,
     #[serde(default)]
     attributed_to: Value,
     #[serde(default)]
     in_reply_to: Value,
     content: Option<String>,
+    #[serde(default)]
+    content_map: Value,
+    name: Option<String>,
     summary: Option<String>,
     sensitive: Option<bool>,
     published: Option<String>,
@@ -61,27 +78,103 @@ struct Wire {
 }
 
 impl RemoteNote {
-    /// `None` unless `json` is a text object with an id.
+    /// `None` unless `json` is an object of a comment type with an id.
     pub fn parse(json: Value) -> Option<Self> {
         let wire: Wire = serde_json::from_value(json).ok()?;
-        if !COMMENT_TYPES.contains(&wire.kind.as_str()) {
+        let kinds = match &wire.kind {
+            Value::String(kind) => vec![kind.as_str()],
+            Value::Array(kinds) => kinds.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        if !kinds.iter().any(|k| COMMENT_TYPES.contains(k)) {
             return None;
         }
+        let (content, language) = content_and_language(wire.content, &wire.content_map);
+        let url = link_of(&wire.url).filter(|u| same_origin(u, &wire.id));
+        let mut content_html = sanitize::remote_html(&content.unwrap_or_default());
+        if content_html.trim().is_empty()
+            && let Some(name) = wire
+                .name
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+        {
+            // A media object or event: its name, as Mastodon shows it.
+            content_html = format!("<p>{}</p>", xml_escape(name));
+        }
+        let in_reply_to_all = parents(&wire.in_reply_to);
         Some(RemoteNote {
             attributed_to: author_of(&wire.attributed_to),
-            in_reply_to: object_id(&wire.in_reply_to),
-            content_html: sanitize::remote_html(wire.content.as_deref().unwrap_or_default()),
+            in_reply_to: in_reply_to_all.first().cloned(),
+            in_reply_to_all,
+            content_html,
             summary: wire
                 .summary
+                .as_deref()
+                .map(sanitize::plain_text)
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty()),
+            language,
             sensitive: wire.sensitive.unwrap_or(false),
             published: wire.published.as_deref().and_then(timestamp),
             updated: wire.updated.as_deref().and_then(timestamp),
-            url: object_id(&wire.url).map(String::from),
+            url: url.map(String::from),
             visibility: visibility(&addresses(&wire.to), &addresses(&wire.cc)),
             id: wire.id,
         })
+    }
+}
+
+/// The text and its language: `content` with the `contentMap` key whose
+/// value is that text (or the map's only key); without `content`, the
+/// map's first value.
+fn content_and_language(content: Option<String>, map: &Value) -> (Option<String>, Option<String>) {
+    let entries: Vec<(&String, &str)> = map
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k, v.as_str()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let language = |key: &String| {
+        let key = key.trim();
+        crate::config::is_language_tag(key).then(|| key.to_string())
+    };
+    match content.filter(|c| !c.trim().is_empty()) {
+        Some(content) => {
+            let key = match entries.as_slice() {
+                [(key, _)] => Some(*key),
+                more => more.iter().find(|(_, v)| *v == content).map(|(k, _)| *k),
+            };
+            (Some(content), key.and_then(language))
+        }
+        None => match entries.first() {
+            Some((key, value)) => (Some((*value).to_string()), language(key)),
+            None => (None, None),
+        },
+    }
+}
+
+/// The parents an `inReplyTo` names: an id, an object with an `id`, a Link
+/// (`href`), or a list of those.
+fn parents(field: &Value) -> Vec<Url> {
+    match field {
+        Value::Array(items) => items.iter().filter_map(link_of).collect(),
+        other => link_of(other).into_iter().collect(),
+    }
+}
+
+/// The address in one reference: a string, an object's `id`, or a Link's
+/// `href` (for `url`, the first of a list too).
+fn link_of(value: &Value) -> Option<Url> {
+    match value {
+        Value::Array(items) => items.iter().find_map(link_of),
+        Value::Object(o) if o.get("id").is_none() => o
+            .get("href")
+            .and_then(Value::as_str)
+            .and_then(|s| Url::parse(s).ok()),
+        other => object_id(other),
     }
 }
 
@@ -103,10 +196,13 @@ fn timestamp(s: &str) -> Option<DateTime<Utc>> {
 fn addresses(field: &Value) -> Vec<String> {
     match field {
         Value::String(s) => vec![s.clone()],
+        // Kept as written: "Public" and "as:Public" are no URLs to parse.
         Value::Array(items) => items
             .iter()
-            .filter_map(object_id)
-            .map(String::from)
+            .filter_map(|item| match item {
+                Value::String(s) => Some(s.clone()),
+                other => object_id(other).map(String::from),
+            })
             .collect(),
         _ => Vec::new(),
     }

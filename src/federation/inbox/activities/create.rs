@@ -37,12 +37,13 @@ pub(super) async fn receive(
     activity: InboxActivity,
     data: &Data<AppState>,
 ) -> Result<(), FederationError> {
-    let Some(object) = believed_object(&activity, data).await? else {
+    let Some(mut object) = believed_object(&activity, data).await? else {
         return Ok(());
     };
-    let Some(in_reply_to) = object.in_reply_to.clone() else {
+    let Some(in_reply_to) = reply_chain::choose_parent(data, &object).await? else {
         return Ok(());
     };
+    object.in_reply_to = Some(in_reply_to.clone());
     if tombstone::exists(&mut *data.pool.get().await?, object.id.as_str()).await? {
         tracing::info!(object = %object.id, "a Create of something already deleted; ignored");
         return Ok(());
@@ -190,6 +191,7 @@ async fn store_reply(
         source: None,
         reader_website: None,
         moderation_note: held_because.as_deref(),
+        language: note.language.as_deref(),
     };
     if comment::insert(conn, &new).await? {
         tracing::info!(comment = %note.id, post = %post.slug, visibility = new.visibility, state = new.state, "new comment");

@@ -45,6 +45,7 @@ async fn receive_comment_edit(
         content_html: &content,
         summary: summary.as_deref(),
         sensitive: note.sensitive,
+        language: note.language.as_deref(),
         updated_at: stamped.unwrap_or_else(chrono::Utc::now),
     };
     let conn = &mut *data.pool.get().await?;

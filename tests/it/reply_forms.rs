@@ -1,0 +1,196 @@
+//! Replies in the many legal shapes real servers write them, each sent
+//! signed through the inbox: every Public spelling, `inReplyTo` as a list, a
+//! Link or several parents, `type` as a list, media types, text only in
+//! `contentMap`, HTML in `summary`, `sensitive` alone, a `url` on another
+//! host, and HTML that has to be reshaped rather than lost.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{TestApp, html};
+use crate::inbox::{Remote, Signing, post_inbox};
+use fedblog::models::comment::{self, Comment};
+
+const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+
+/// Sends a Create of `object` (its id and author filled in) from `remote`;
+/// returns the stored comment.
+async fn reply(app: &TestApp, remote: &Remote, n: u32, mut object: Value) -> Option<Comment> {
+    let id = format!("{}/notes/forms-{n}", remote.actor());
+    let fields = object.as_object_mut().expect("object");
+    fields.insert("id".into(), json!(id));
+    fields.insert("attributedTo".into(), json!(remote.actor()));
+    fields.entry("type").or_insert(json!("Note"));
+    fields.entry("to").or_insert(json!([PUBLIC]));
+    let create = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/creates/forms-{n}", remote.actor()),
+        "type": "Create",
+        "actor": remote.actor(),
+        "to": [PUBLIC],
+        "object": object,
+    });
+    let signing = Signing::correct(&remote.key, chrono::Utc::now());
+    let (status, body) = post_inbox(app, &remote.actor(), &create, signing).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let mut conn = app.pool.get().await.expect("conn");
+    comment::find_by_ap_id(&mut conn, &id).await.expect("query")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replies_in_every_legal_shape_are_understood() {
+    let app = TestApp::spawn().await;
+    let remote = Remote::start().await;
+    let post = app.publish_simple("All shapes welcome", &[]).await;
+    let post_url = post["url"].as_str().expect("url").to_string();
+    let elsewhere = "http://localhost:1/notes/not-ours";
+
+    // Public, however it is spelled.
+    for (n, to) in [
+        (1, json!(["Public"])),
+        (2, json!("as:Public")),
+        (3, json!([PUBLIC])),
+    ] {
+        let c = reply(
+            &app,
+            &remote,
+            n,
+            json!({"inReplyTo": post_url, "to": to, "content": "<p>hi</p>"}),
+        )
+        .await
+        .expect("stored");
+        assert_eq!(c.visibility, "public", "to: {n}");
+    }
+    // inReplyTo as a one-element list, a Link, or several parents (ours chosen).
+    for (n, in_reply_to) in [
+        (4, json!([post_url])),
+        (5, json!({"type": "Link", "href": post_url})),
+        (6, json!([elsewhere, {"id": post_url, "type": "Article"}])),
+    ] {
+        let c = reply(
+            &app,
+            &remote,
+            n,
+            json!({"inReplyTo": in_reply_to, "content": "<p>x</p>"}),
+        )
+        .await
+        .unwrap_or_else(|| panic!("inReplyTo form {n} was dropped"));
+        assert_eq!(c.in_reply_to, post_url, "form {n}");
+        assert_eq!(c.parent_id, None);
+    }
+    // type as a list, and a media object with only a name.
+    let c = reply(
+        &app,
+        &remote,
+        7,
+        json!({"type": ["Note", "Article"], "inReplyTo": post_url, "content": "<p>both</p>"}),
+    )
+    .await
+    .expect("a typed list");
+    assert!(c.content_html.contains("both"));
+    let c = reply(
+        &app,
+        &remote,
+        8,
+        json!({"type": "Video", "inReplyTo": post_url, "name": "My <b>clip</b>"}),
+    )
+    .await
+    .expect("a Video");
+    assert_eq!(c.content_html, "<p>My &lt;b&gt;clip&lt;/b&gt;</p>");
+    // The text only in contentMap, with its language.
+    let c = reply(
+        &app,
+        &remote,
+        9,
+        json!({"inReplyTo": post_url, "contentMap": {"de": "<p>Hallo Welt</p>"}}),
+    )
+    .await
+    .expect("contentMap");
+    assert_eq!(c.content_html, "<p>Hallo Welt</p>");
+    assert_eq!(c.language.as_deref(), Some("de"));
+    let c = reply(&app, &remote, 10, json!({"inReplyTo": post_url, "content": "<p>Hej</p>", "contentMap": {"sv": "<p>Hej</p>", "en": "<p>Hi</p>"}}))
+        .await
+        .expect("both");
+    assert_eq!(
+        c.language.as_deref(),
+        Some("sv"),
+        "the key whose text is the content"
+    );
+    // summary is HTML; sensitive alone still hides the text.
+    let c = reply(&app, &remote, 11, json!({"inReplyTo": post_url, "summary": "<p>Spoilers for <em>Dune</em> &amp; more</p>", "content": "<p>He wins.</p>"}))
+        .await
+        .expect("summary");
+    assert_eq!(c.summary.as_deref(), Some("Spoilers for Dune & more"));
+    let c = reply(
+        &app,
+        &remote,
+        12,
+        json!({"inReplyTo": post_url, "sensitive": true, "content": "<p>Careful</p>"}),
+    )
+    .await
+    .expect("sensitive");
+    assert!(c.sensitive && c.summary.is_none());
+    // A url on the object's own server is its permalink; one elsewhere is not.
+    let own = format!(
+        "{}/@mallory/13",
+        remote.actor().trim_end_matches("/users/mallory")
+    );
+    let c = reply(
+        &app,
+        &remote,
+        13,
+        json!({"inReplyTo": post_url, "url": own, "content": "<p>u</p>"}),
+    )
+    .await
+    .expect("url");
+    assert_eq!(c.url.as_deref(), Some(own.as_str()));
+    let c = reply(
+        &app,
+        &remote,
+        14,
+        json!({"inReplyTo": post_url, "url": "http://localhost:1/phish", "content": "<p>u</p>"}),
+    )
+    .await
+    .expect("url");
+    assert_eq!(c.url, None);
+    // Blocks leave a break, images their alt text.
+    let c = reply(&app, &remote, 15, json!({"inReplyTo": post_url, "content": "<h1>h1</h1><h2>h2</h2><p>see <img src=\"https://m.example/c.png\" alt=\"a cat\"></p>"}))
+        .await
+        .expect("html");
+    assert!(
+        c.content_html
+            .starts_with("<p><strong>h1</strong></p><p><strong>h2</strong></p>"),
+        "{}",
+        c.content_html
+    );
+    assert!(
+        c.content_html.contains(">[🖼 a cat]</a>"),
+        "{}",
+        c.content_html
+    );
+
+    // The page shows them so.
+    let (_, body) = app
+        .page(&format!("/posts/{}", post["slug"].as_str().expect("slug")))
+        .await;
+    let doc = html(&body);
+    let selector = |css: &str| scraper::Selector::parse(css).expect("css");
+    let german: Vec<String> = doc
+        .select(&selector(".comment-body[lang=\"de\"]"))
+        .map(|e| e.text().collect())
+        .collect();
+    assert_eq!(german, vec!["Hallo Welt".to_string()]);
+    let warnings: Vec<String> = doc
+        .select(&selector("details.comment-cw > summary"))
+        .map(|e| e.text().collect())
+        .collect();
+    assert!(
+        warnings.contains(&"Spoilers for Dune & more".to_string()),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings.contains(&"Sensitive content".to_string()),
+        "{warnings:?}"
+    );
+    assert!(!body.contains("&lt;em&gt;"), "no markup shown as text");
+}
