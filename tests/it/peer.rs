@@ -283,3 +283,51 @@ async fn a_server_that_refuses_rfc_9421_gets_draft_cavage_again_and_is_forgotten
     assert_eq!(after, before + 1, "the RFC 9421 knock was refused");
     assert!(!wants_rfc9421(&app, &peer).await, "forgotten");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reply_signed_with_rfc_9421_by_fedify_is_taken_and_a_tampered_one_is_not() {
+    let app = TestApp::spawn().await;
+    let peer = Peer::start();
+    let post = app.publish_simple("Signed both ways", &[]).await;
+    let post_url = post["url"].as_str().expect("url").to_string();
+    let create = |n: u32, content: &str| {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{}/creates/rfc9421-{n}", peer.actor()),
+            "type": "Create",
+            "actor": peer.actor(),
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "object": {
+                "id": format!("{}/notes/rfc9421-{n}", peer.actor()),
+                "type": "Note",
+                "attributedTo": peer.actor(),
+                "inReplyTo": post_url,
+                "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                "content": content,
+            },
+        })
+    };
+    let sent = peer
+        .post(
+            "send",
+            json!({"inbox": app.url("/inbox"), "activity": create(1, "<p>Signed anew</p>"), "spec": "rfc9421"}),
+        )
+        .await;
+    assert_eq!(sent["status"], 202, "{sent}");
+    app.inbox_idle().await;
+    let (_, page) = app
+        .page(&format!("/posts/{}", post["slug"].as_str().expect("slug")))
+        .await;
+    assert!(page.contains("Signed anew"), "the reply is shown");
+
+    // Claiming to be another actor than the key's: refused.
+    let mut forged = create(2, "<p>Not mine</p>");
+    forged["actor"] = json!(format!("{}/users/bob", peer.base));
+    let sent = peer
+        .post(
+            "send",
+            json!({"inbox": app.url("/inbox"), "activity": forged, "spec": "rfc9421"}),
+        )
+        .await;
+    assert_eq!(sent["status"], 401, "{sent}");
+}

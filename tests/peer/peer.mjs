@@ -51,7 +51,7 @@ import {
   verifyRequest,
 } from "@fedify/fedify";
 // A later Fedify, for its RFC 9421 verifier (this peer is built on 1.5.9).
-import { verifyRequest as verifyRequestRfc9421 } from "fedify-rfc9421";
+import { signRequest as signRequestRfc9421, verifyRequest as verifyRequestRfc9421 } from "fedify-rfc9421";
 
 // Fedify 1.10 asks for Node.js 22; the one thing its verifier needs from it is
 // ArrayBuffer.prototype.transfer (Node.js 21), which Debian's Node.js 20 lacks.
@@ -1243,7 +1243,8 @@ const control = {
   },
 
   // Raw delivery for negative tests: POSTs exactly the given JSON to an inbox,
-  // signed as alice (draft-cavage, like Fedify's own deliveries) unless "sign": false.
+  // signed as alice (draft-cavage, like Fedify's own deliveries) unless "sign": false;
+  // "spec": "rfc9421" signs it with Fedify 1.10's RFC 9421 signer instead.
   "POST /control/send": async (body) => {
     const inbox = requireString(body, "inbox");
     if (body.activity == null || typeof body.activity !== "object") throw new ControlError(400, `"activity" (object) is required`);
@@ -1253,7 +1254,10 @@ const control = {
       body: JSON.stringify(body.activity),
     });
     if (body.sign !== false) {
-      request = await signRequest(request, keyPair.privateKey, new URL(`/users/${USERNAME}#main-key`, ORIGIN));
+      const keyId = new URL(`/users/${USERNAME}#main-key`, ORIGIN);
+      request = body.spec === "rfc9421"
+        ? await signRequestRfc9421(request, keyPair.privateKey, keyId, { spec: "rfc9421" })
+        : await signRequest(request, keyPair.privateKey, keyId);
     }
     let response;
     try {

@@ -3,7 +3,8 @@
 //! everything that decides trust, in order of cost:
 //!
 //! 1. the body is at most [`MAX_ACTIVITY_BYTES`] and the signature's shape,
-//!    Host, Date and Digest are right ([`signature::check`]): no look-up yet;
+//!    Host, Date and Digest are right ([`signature::check`] for draft-cavage,
+//!    [`rfc9421::check`] for an RFC 9421 signature): no look-up yet;
 //! 2. the activity parses, and its key is on its actor's server;
 //! 3. the sender is not blocked; a self-Delete of an actor we never knew is
 //!    answered without fetching it;
@@ -19,6 +20,7 @@
 
 pub mod activities;
 pub mod gate;
+pub mod rfc9421;
 pub mod signature;
 pub mod worker;
 
@@ -27,7 +29,7 @@ use std::time::Duration;
 use activitypub_federation::axum::inbox::{ActivityData, receive_activity};
 use activitypub_federation::config::Data;
 use activitypub_federation::error::Error as ProtocolError;
-use activitypub_federation::traits::Object;
+use activitypub_federation::traits::{Activity, Actor, Object};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Path, Request};
@@ -110,13 +112,28 @@ async fn accept(data: &Data<AppState>, request: Request) -> Result<Response, Res
                 &format!("activities are limited to {MAX_ACTIVITY_BYTES} bytes"),
             )
         })?;
-    let signed = signature::check(
-        &parts.method,
-        &parts.headers,
-        &bytes,
-        &data.settings.domain,
-        chrono::Utc::now(),
-    )
+    let now = chrono::Utc::now();
+    let signed = if parts.headers.contains_key("signature-input") {
+        rfc9421::check(
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+            &bytes,
+            &data.settings.base_url,
+            &data.settings.domain,
+            now,
+        )
+        .map(Proof::Rfc9421)
+    } else {
+        signature::check(
+            &parts.method,
+            &parts.headers,
+            &bytes,
+            &data.settings.domain,
+            now,
+        )
+        .map(Proof::Cavage)
+    }
     .map_err(|refusal| {
         tracing::info!(reason = %refusal, "inbox refused a request before looking at its key");
         match refusal {
@@ -126,7 +143,7 @@ async fn accept(data: &Data<AppState>, request: Request) -> Result<Response, Res
     })?;
     let activity: InboxActivity = serde_json::from_slice(&bytes)
         .map_err(|e| refuse(StatusCode::BAD_REQUEST, &format!("not an activity: {e}")))?;
-    if !same_origin(&signed.key_id, &activity.actor) {
+    if !same_origin(signed.key_id(), &activity.actor) {
         return Err(refuse(
             StatusCode::UNAUTHORIZED,
             "the signing key is not on the actor's server",
@@ -154,7 +171,7 @@ async fn accept(data: &Data<AppState>, request: Request) -> Result<Response, Res
             return Ok(accepted());
         }
     }
-    let verified = verify(data, &activity, &parts, &bytes);
+    let verified = verify(data, &activity, &parts, &bytes, &signed);
     match tokio::time::timeout(VERIFY_DEADLINE, verified).await {
         Err(_) => return Err(overloaded("verifying the signature took too long")),
         // The sender is gone (its actor answers 410): it was forgotten; nothing else to do.
@@ -169,18 +186,49 @@ async fn accept(data: &Data<AppState>, request: Request) -> Result<Response, Res
     Ok(accepted())
 }
 
-/// The signature, with the actor's key (the library's verification), and
-/// the activity's own rules. A key we had cached is fetched again once when
-/// it does not verify: the actor may have rotated it.
+/// How a request is signed, checked as far as it can be without the key.
+enum Proof {
+    Cavage(signature::SignatureHeader),
+    Rfc9421(rfc9421::Signed),
+}
+
+impl Proof {
+    fn key_id(&self) -> &url::Url {
+        match self {
+            Proof::Cavage(header) => &header.key_id,
+            Proof::Rfc9421(signed) => &signed.key_id,
+        }
+    }
+}
+
+/// The signature, with the actor's key, and the activity's own rules. A key
+/// we had cached is fetched again once when it does not verify: the actor
+/// may have rotated it. draft-cavage is verified by the federation library;
+/// RFC 9421 by [`rfc9421::verify`].
 async fn verify(
     data: &Data<AppState>,
     activity: &InboxActivity,
     parts: &Parts,
     body: &Bytes,
+    proof: &Proof,
 ) -> Result<(), FederationError> {
     let started = chrono::Utc::now();
     let actor = RemoteActor::dereference_exact(&activity.actor, data, false).await?;
     let cached = actor.last_refreshed_at().is_some_and(|at| at < started);
+    if let Proof::Rfc9421(signed) = proof {
+        if !rfc9421::verify(signed, actor.public_key_pem()) {
+            let fresh = match cached {
+                true => RemoteActor::dereference_exact(&activity.actor, data, true).await?,
+                false => actor,
+            };
+            if !rfc9421::verify(signed, fresh.public_key_pem()) {
+                return Err(FederationError::Unverified(
+                    "the RFC 9421 signature does not verify with the actor's key".into(),
+                ));
+            }
+        }
+        return activity.verify(data).await;
+    }
     let attempt = async || {
         let request = Request::from_parts(parts.clone(), Body::from(body.clone()));
         let activity = ActivityData::from_request(request, &())
