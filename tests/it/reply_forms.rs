@@ -169,6 +169,29 @@ async fn replies_in_every_legal_shape_are_understood() {
         c.content_html
     );
 
+    // Mentions written as plain text and hashtags only in `tag` become links.
+    let c = reply(&app, &remote, 16, json!({
+        "inReplyTo": post_url,
+        "content": "<p>cc @bob@localhost:1</p>",
+        "tag": [
+            {"type": "Mention", "href": "http://localhost:1/users/bob", "name": "@bob@localhost:1"},
+            {"type": "Hashtag", "href": "http://localhost:1/tags/fedi", "name": "#fedi"},
+        ],
+    }))
+    .await
+    .expect("tags");
+    assert!(
+        c.content_html.contains("<span class=\"h-card\"><a href=\"http://localhost:1/users/bob\" class=\"u-url mention\""),
+        "{}",
+        c.content_html
+    );
+    assert!(
+        c.content_html
+            .contains("<a href=\"http://localhost:1/tags/fedi\" class=\"mention hashtag\""),
+        "{}",
+        c.content_html
+    );
+
     // The page shows them so.
     let (_, body) = app
         .page(&format!("/posts/{}", post["slug"].as_str().expect("slug")))

@@ -75,6 +75,8 @@ struct Wire {
     to: Value,
     #[serde(default)]
     cc: Value,
+    #[serde(default)]
+    tag: Value,
 }
 
 impl RemoteNote {
@@ -102,6 +104,7 @@ impl RemoteNote {
             // A media object or event: its name, as Mastodon shows it.
             content_html = format!("<p>{}</p>", xml_escape(name));
         }
+        content_html = link_tags(content_html, &wire.tag);
         let in_reply_to_all = parents(&wire.in_reply_to);
         Some(RemoteNote {
             attributed_to: author_of(&wire.attributed_to),
@@ -154,6 +157,111 @@ fn content_and_language(content: Option<String>, map: &Value) -> (Option<String>
             None => (None, None),
         },
     }
+}
+
+/// Mentions and hashtags from `tag` made links in the text, as Mastodon
+/// writes them: `@user@server` written as plain text becomes an h-card link
+/// to the actor, `#tag` a link to the tag on the sender's server, and
+/// hashtags that are only in `tag` are added at the end.
+fn link_tags(mut html: String, tags: &Value) -> String {
+    let items: Vec<&serde_json::Map<String, Value>> = match tags {
+        Value::Array(items) => items.iter().filter_map(Value::as_object).collect(),
+        Value::Object(one) => vec![one],
+        _ => Vec::new(),
+    };
+    let mut trailing = Vec::new();
+    for tag in items {
+        let kind = tag.get("type").and_then(Value::as_str).unwrap_or_default();
+        let name = tag
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .unwrap_or_default();
+        let Some(href) = tag
+            .get("href")
+            .and_then(Value::as_str)
+            .and_then(|h| Url::parse(h).ok())
+            .filter(|h| matches!(h.scheme(), "http" | "https"))
+        else {
+            continue;
+        };
+        let href = xml_escape(href.as_str());
+        match kind {
+            "Mention" if name.starts_with('@') => {
+                let user = name
+                    .trim_start_matches('@')
+                    .split('@')
+                    .next()
+                    .unwrap_or_default();
+                let link = format!(
+                    "<span class=\"h-card\"><a href=\"{href}\" class=\"u-url mention\" rel=\"nofollow noopener noreferrer ugc\">@<span>{}</span></a></span>",
+                    xml_escape(user)
+                );
+                if let Some(linked) = link_plain(&html, &xml_escape(name), &link) {
+                    html = linked;
+                }
+            }
+            "Hashtag" if !name.is_empty() => {
+                let text = format!("#{}", name.trim_start_matches('#'));
+                let link = format!(
+                    "<a href=\"{href}\" class=\"mention hashtag\" rel=\"nofollow noopener noreferrer ugc\">#<span>{}</span></a>",
+                    xml_escape(name.trim_start_matches('#'))
+                );
+                match link_plain(&html, &xml_escape(&text), &link) {
+                    Some(linked) => html = linked,
+                    None if !html
+                        .contains(&format!(">{}<", xml_escape(name.trim_start_matches('#')))) =>
+                    {
+                        trailing.push(link)
+                    }
+                    None => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    if !trailing.is_empty() {
+        html.push_str(&format!("<p>{}</p>", trailing.join(" ")));
+    }
+    html
+}
+
+/// `html` with the first occurrence of `needle` in its text (outside tags
+/// and outside links) replaced by `link`; `None` when there is none. A
+/// match must end at a word boundary (`#rust` does not match `#rustacean`).
+fn link_plain(html: &str, needle: &str, link: &str) -> Option<String> {
+    let mut in_link = 0usize;
+    let mut pos = 0;
+    while pos < html.len() {
+        let rest = &html[pos..];
+        if rest.starts_with('<') {
+            let end = pos + rest.find('>')? + 1;
+            let tag = &html[pos..end];
+            if tag.starts_with("<a ") || tag == "<a>" {
+                in_link += 1;
+            } else if tag == "</a>" {
+                in_link = in_link.saturating_sub(1);
+            }
+            pos = end;
+            continue;
+        }
+        let text_end = pos + rest.find('<').unwrap_or(rest.len());
+        if in_link == 0 {
+            for (at, _) in html[pos..text_end].match_indices(needle) {
+                let start = pos + at;
+                let after = start + needle.len();
+                let boundary = html[after..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+                if boundary {
+                    return Some(format!("{}{link}{}", &html[..start], &html[after..]));
+                }
+            }
+        }
+        pos = text_end;
+    }
+    None
 }
 
 /// The parents an `inReplyTo` names: an id, an object with an `id`, a Link
@@ -287,6 +395,33 @@ mod tests {
         );
         assert!(RemoteNote::parse(json!({"type": "Note"})).is_none());
         assert!(RemoteNote::parse(json!("https://m.example/notes/1")).is_none());
+    }
+
+    #[test]
+    fn mentions_and_hashtags_become_links() {
+        let tags = json!([
+            {"type": "Mention", "href": "https://m.example/users/bob", "name": "@bob@m.example"},
+            {"type": "Hashtag", "href": "https://m.example/tags/rust", "name": "#rust"},
+            {"type": "Hashtag", "href": "https://m.example/tags/only", "name": "#only"},
+            {"type": "Hashtag", "href": "javascript:alert(1)", "name": "#evil"},
+        ]);
+        let html = link_tags(
+            "<p>hi @bob@m.example, about #rustacean and #rust <a href=\"x\">@bob@m.example</a></p>"
+                .into(),
+            &tags,
+        );
+        assert_eq!(
+            html,
+            concat!(
+                "<p>hi <span class=\"h-card\"><a href=\"https://m.example/users/bob\" class=\"u-url mention\" rel=\"nofollow noopener noreferrer ugc\">@<span>bob</span></a></span>, ",
+                "about #rustacean and <a href=\"https://m.example/tags/rust\" class=\"mention hashtag\" rel=\"nofollow noopener noreferrer ugc\">#<span>rust</span></a> ",
+                "<a href=\"x\">@bob@m.example</a></p>",
+                "<p><a href=\"https://m.example/tags/only\" class=\"mention hashtag\" rel=\"nofollow noopener noreferrer ugc\">#<span>only</span></a></p>"
+            )
+        );
+        // Already linked (as Mastodon writes them): unchanged.
+        let mastodon = "<p><a href=\"https://m.example/tags/rust\" class=\"mention hashtag\">#<span>rust</span></a></p>";
+        assert_eq!(link_tags(mastodon.into(), &json!([tags[1]])), mastodon);
     }
 
     #[test]
