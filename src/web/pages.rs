@@ -219,10 +219,16 @@ struct CommentContext {
     published_iso: String,
     edited: bool,
     reply_to_name: Option<String>,
+    /// The anchor of the comment it answers, when that is not the one it
+    /// is nested under (past [`MAX_COMMENT_DEPTH`]).
+    reply_to_anchor: Option<String>,
     likes: i64,
     boosts: i64,
     /// The post page with the form set up to answer this comment.
     reply_url: Option<String>,
+    /// Its answers, nested in the markup (as WordPress nests `ol.children`),
+    /// so that the thread reads without the stylesheet too.
+    children: Vec<CommentContext>,
 }
 
 /// What the comment list needs besides the comments.
@@ -236,31 +242,88 @@ struct ThreadView<'a> {
     avatars: HashMap<String, String>,
 }
 
-/// Comments in reading order: each followed by its answers (oldest first).
+/// The comments as a tree, oldest first at each level: answers nested in
+/// their parent's `children` down to [`MAX_COMMENT_DEPTH`]; deeper answers
+/// follow their ancestor at that depth, each "in reply to" its parent.
 fn threaded(view: &ThreadView<'_>, comments: &[Comment]) -> Vec<CommentContext> {
     let known: HashSet<i64> = comments.iter().map(|c| c.id).collect();
-    let names: HashMap<i64, String> = comments.iter().map(|c| (c.id, c.display_name())).collect();
     let mut children: HashMap<Option<i64>, Vec<&Comment>> = HashMap::new();
     for c in comments {
         // An answer to a comment that is not shown hangs under the post.
         let parent = c.parent_id.filter(|p| known.contains(p));
         children.entry(parent).or_default().push(c);
     }
-    let mut out = Vec::with_capacity(comments.len());
-    let mut stack: Vec<(&Comment, usize)> = children
-        .get(&None)
-        .map(|top| top.iter().rev().map(|c| (*c, 0)).collect())
-        .unwrap_or_default();
-    while let Some((c, depth)) = stack.pop() {
-        let reply_to_name = (depth > MAX_COMMENT_DEPTH)
-            .then(|| c.parent_id.and_then(|p| names.get(&p).cloned()))
-            .flatten();
-        out.push(comment_context(view, c, depth, reply_to_name));
-        if let Some(answers) = children.get(&Some(c.id)) {
-            stack.extend(answers.iter().rev().map(|a| (*a, depth + 1)));
+    let tree = Tree {
+        view,
+        children,
+        names: comments.iter().map(|c| (c.id, c.display_name())).collect(),
+    };
+    tree.level(None, 0)
+}
+
+struct Tree<'a> {
+    view: &'a ThreadView<'a>,
+    children: HashMap<Option<i64>, Vec<&'a Comment>>,
+    names: HashMap<i64, String>,
+}
+
+impl Tree<'_> {
+    /// The answers to `parent` shown at `depth`, each with its own answers.
+    fn level(&self, parent: Option<i64>, depth: usize) -> Vec<CommentContext> {
+        let Some(answers) = self.children.get(&parent) else {
+            return Vec::new();
+        };
+        let mut out = Vec::with_capacity(answers.len());
+        for c in answers {
+            let mut context = comment_context(self.view, c, depth, None);
+            if depth < MAX_COMMENT_DEPTH {
+                context.children = self.level(Some(c.id), depth + 1);
+                out.push(context);
+            } else {
+                out.push(context);
+                out.extend(self.flattened(c));
+            }
         }
+        out
     }
-    out
+
+    /// Every answer below `c`, in reading order, at the deepest level shown;
+    /// iterative, since a thread may be as deep as its senders make it.
+    fn flattened(&self, c: &Comment) -> Vec<CommentContext> {
+        let mut out = Vec::new();
+        let mut stack: Vec<&Comment> = self
+            .children
+            .get(&Some(c.id))
+            .map(|a| a.iter().rev().copied().collect())
+            .unwrap_or_default();
+        while let Some(answer) = stack.pop() {
+            let name = answer.parent_id.and_then(|p| self.names.get(&p).cloned());
+            let mut context = comment_context(self.view, answer, MAX_COMMENT_DEPTH + 1, name);
+            context.reply_to_anchor = answer.parent_id.map(|p| format!("#comment-{p}"));
+            out.push(context);
+            if let Some(answers) = self.children.get(&Some(answer.id)) {
+                stack.extend(answers.iter().rev().copied());
+            }
+        }
+        out
+    }
+}
+
+/// The comment with `id` anywhere in the tree.
+fn find_comment(thread: &[CommentContext], id: i64) -> Option<&CommentContext> {
+    let mut stack: Vec<&CommentContext> = thread.iter().collect();
+    while let Some(c) = stack.pop() {
+        if c.id == id {
+            return Some(c);
+        }
+        stack.extend(c.children.iter());
+    }
+    None
+}
+
+/// How many comments the tree holds.
+fn count_comments(thread: &[CommentContext]) -> usize {
+    thread.iter().map(|c| 1 + count_comments(&c.children)).sum()
 }
 
 fn comment_context(
@@ -324,6 +387,8 @@ fn comment_context(
         published_iso: time::iso(c.published_at, tz),
         edited: c.updated_at.is_some(),
         reply_to_name,
+        reply_to_anchor: None,
+        children: Vec::new(),
         likes,
         boosts,
         reply_url: view
@@ -592,6 +657,7 @@ pub async fn render_post(
         json!({
             "site": site_context(settings),
             "post": post_context(settings, item, true),
+            "comment_count": count_comments(&thread),
             "comments": thread,
             "reactions": reactions,
             "comment_form": form_context,
@@ -623,7 +689,7 @@ fn form_context(
     let post_url = urls::post(settings, slug);
     let parent = form
         .parent
-        .and_then(|id| thread.iter().find(|c| c.id == id))
+        .and_then(|id| find_comment(thread, id))
         .map(|c| json!({"id": c.id, "name": c.author_name, "url": format!("#comment-{}", c.id)}));
     json!({
         "action": format!("{post_url}/comments"),

@@ -365,3 +365,64 @@ async fn a_post_with_a_picture_gives_its_link_card_that_picture_and_its_alt_text
     let (_, home) = app.page("/").await;
     assert!(meta(&html(&home), "og:image").is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_thread_is_nested_in_the_markup_and_deep_answers_say_whom_they_answer() {
+    let app = TestApp::spawn().await;
+    let post = app.publish_simple("Deep talk", &[]).await;
+    let slug = post["slug"].as_str().expect("slug").to_string();
+    let mut path = format!("/posts/{slug}/replies");
+    let mut ids = Vec::new();
+    for level in 0..6 {
+        let response = app
+            .api(reqwest::Method::POST, &path)
+            .json(&serde_json::json!({"text": format!("Level {level}")}))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let answer: serde_json::Value = response.json().await.expect("json");
+        let id = answer["id"].as_i64().expect("id");
+        ids.push(id);
+        path = format!("/comments/{id}/replies");
+    }
+    let (_, body) = app.page(&format!("/posts/{slug}")).await;
+    let doc = html(&body);
+    let select = |css: &str| -> Vec<String> {
+        doc.select(&scraper::Selector::parse(css).expect("css"))
+            .filter_map(|e| e.value().attr("id").map(str::to_string))
+            .collect()
+    };
+    let anchor = |i: usize| format!("comment-{}", ids[i]);
+    // Each answer sits inside its parent's item, three levels down; deeper
+    // ones follow the third level's item, beside it.
+    assert_eq!(select(".comment-list > li.comment"), [anchor(0)]);
+    for level in 0..3 {
+        let expected = match level {
+            2 => vec![anchor(3), anchor(4), anchor(5)],
+            _ => vec![anchor(level + 1)],
+        };
+        assert_eq!(
+            select(&format!("li#{} > ol.children > li.comment", anchor(level))),
+            expected,
+            "level {level}"
+        );
+    }
+    // Where the nesting stops, the answer says whom it answers, linked.
+    let reply_to: Vec<(String, String)> = doc
+        .select(&scraper::Selector::parse(".comment-reply-to a").expect("css"))
+        .map(|e| {
+            (
+                e.text().collect(),
+                e.value().attr("href").unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(reply_to.len(), 2, "{reply_to:?}");
+    assert_eq!(reply_to[0].1, format!("#{}", anchor(3)));
+    assert_eq!(reply_to[1].1, format!("#{}", anchor(4)));
+    assert!(
+        body.contains("<span class=\"comment-count\">(6)</span>"),
+        "counted"
+    );
+}
