@@ -108,6 +108,19 @@ async fn place(conn: &mut AsyncPgConnection, address: &Url, ours: &Url) -> Query
     })
 }
 
+/// What one address names here, when it is a public post of ours or a
+/// comment under one (by its id, or by the post's page address).
+pub async fn anchor_of(
+    conn: &mut AsyncPgConnection,
+    address: &Url,
+    ours: &Url,
+) -> QueryResult<Option<Anchor>> {
+    Ok(match place(conn, address, ours).await? {
+        Place::Here(anchor) => Some(*anchor),
+        Place::Closed | Place::Unknown => None,
+    })
+}
+
 /// The parent to follow when a reply names several (`inReplyTo` as a list):
 /// the first that is a post of ours or a comment we hold; else the first.
 pub async fn choose_parent(

@@ -1,4 +1,4 @@
-//! Likes and boosts of posts, and of comments written here.
+//! Likes, boosts and quotes of posts, and of comments written here.
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -9,6 +9,8 @@ use crate::db::schema::{reactions, remote_actors};
 pub enum Kind {
     Like,
     Announce,
+    /// A post elsewhere quoting ours; its activity id is the quoting post's.
+    Quote,
 }
 
 impl Kind {
@@ -16,6 +18,7 @@ impl Kind {
         match self {
             Kind::Like => "like",
             Kind::Announce => "announce",
+            Kind::Quote => "quote",
         }
     }
 }
@@ -72,6 +75,33 @@ pub async fn delete_by_actor(conn: &mut AsyncPgConnection, actor: &str) -> Query
         .await
 }
 
+/// The quotes of a post: (quoting post, its author's display name or id),
+/// newest first, up to `limit`.
+pub async fn quotes(
+    conn: &mut AsyncPgConnection,
+    post_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<(String, String)>> {
+    let rows: Vec<(String, String, Option<String>)> = reactions::table
+        .left_join(remote_actors::table.on(remote_actors::ap_id.eq(reactions::actor_ap_id)))
+        .filter(reactions::post_id.eq(post_id))
+        .filter(reactions::comment_id.is_null())
+        .filter(reactions::kind.eq(Kind::Quote.as_str()))
+        .order(reactions::id.desc())
+        .limit(limit)
+        .select((
+            reactions::activity_ap_id,
+            reactions::actor_ap_id,
+            remote_actors::name.nullable(),
+        ))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(note, actor, name)| (note, name.filter(|n| !n.trim().is_empty()).unwrap_or(actor)))
+        .collect())
+}
+
 /// Who reacted to a post: (actor id, display name), newest first, up to `limit`.
 pub async fn people(
     conn: &mut AsyncPgConnection,
@@ -121,7 +151,7 @@ pub async fn counts_for_comments(
             let entry = out.entry(comment).or_insert((0, 0));
             if kind == Kind::Like.as_str() {
                 entry.0 += 1;
-            } else {
+            } else if kind == Kind::Announce.as_str() {
                 entry.1 += 1;
             }
         }

@@ -183,6 +183,17 @@ async fn reactions_context(
             .collect();
         out.insert(name.into(), json!({"count": count, "people": people}));
     }
+    let target = reaction::Target {
+        post_id,
+        comment_id: None,
+    };
+    let count = reaction::count(conn, target, reaction::Kind::Quote).await?;
+    let people: Vec<serde_json::Value> = reaction::quotes(conn, post_id, REACTION_FACES)
+        .await?
+        .into_iter()
+        .map(|(note, name)| json!({"name": name, "link": note}))
+        .collect();
+    out.insert("quotes".into(), json!({"count": count, "people": people}));
     Ok(serde_json::Value::Object(out))
 }
 

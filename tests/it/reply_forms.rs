@@ -217,3 +217,68 @@ async fn replies_in_every_legal_shape_are_understood() {
     );
     assert!(!body.contains("&lt;em&gt;"), "no markup shown as text");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn posts_quoting_ours_are_listed_under_it_in_every_form() {
+    let app = TestApp::spawn().await;
+    let remote = Remote::start().await;
+    let post = app.publish_simple("Quotable", &[]).await;
+    let post_url = post["url"].as_str().expect("url").to_string();
+    let forms = [
+        json!({"quote": post_url}),
+        json!({"_misskey_quote": post_url, "quoteUrl": post_url}),
+        json!({"quoteUri": {"id": post_url, "type": "Article"}}),
+        json!({"tag": [{
+            "type": "Link",
+            "mediaType": "application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"",
+            "href": post_url,
+            "name": format!("RE: {post_url}"),
+        }]}),
+    ];
+    for (n, form) in forms.into_iter().enumerate() {
+        let mut object = json!({"content": format!("<p>Look at this ({n})</p>")});
+        object
+            .as_object_mut()
+            .expect("object")
+            .extend(form.as_object().expect("form").clone());
+        let stored = reply(&app, &remote, 100 + n as u32, object).await;
+        assert!(
+            stored.is_none(),
+            "a quote that answers nothing is no comment"
+        );
+    }
+    // Quoting something that is not ours is none of our business.
+    reply(
+        &app,
+        &remote,
+        110,
+        json!({"quote": "http://localhost:1/notes/x", "content": "<p>x</p>"}),
+    )
+    .await;
+
+    let slug = post["slug"].as_str().expect("slug");
+    let (_, body) = app.page(&format!("/posts/{slug}")).await;
+    assert!(body.contains("❝ 4 quotes"), "{body}");
+    let doc = html(&body);
+    let links: Vec<String> = doc
+        .select(&scraper::Selector::parse("li.reaction-quote a").expect("css"))
+        .filter_map(|e| e.value().attr("href").map(str::to_string))
+        .collect();
+    assert_eq!(links.len(), 4, "{links:?}");
+    assert!(links.contains(&format!("{}/notes/forms-100", remote.actor())));
+
+    // The quoting post deleted by its author: the quote goes.
+    let delete = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/deletes/forms-100", remote.actor()),
+        "type": "Delete",
+        "actor": remote.actor(),
+        "to": [PUBLIC],
+        "object": format!("{}/notes/forms-100", remote.actor()),
+    });
+    let signing = Signing::correct(&remote.key, chrono::Utc::now());
+    let (status, _) = post_inbox(&app, &remote.actor(), &delete, signing).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (_, body) = app.page(&format!("/posts/{slug}")).await;
+    assert!(body.contains("❝ 3 quotes"), "{body}");
+}

@@ -41,6 +41,9 @@ pub struct RemoteNote {
     pub sensitive: bool,
     pub published: Option<DateTime<Utc>>,
     pub updated: Option<DateTime<Utc>>,
+    /// What it quotes (`quote`, `quoteUrl`, `quoteUri`, `_misskey_quote`, or
+    /// a FEP-e232 Link tag).
+    pub quote: Option<Url>,
     /// Where the sender shows it to people: only an address on the
     /// object's own server (a sender's choice of someone else's page is not
     /// a permalink we show).
@@ -77,6 +80,14 @@ struct Wire {
     cc: Value,
     #[serde(default)]
     tag: Value,
+    #[serde(default)]
+    quote: Value,
+    #[serde(default)]
+    quote_url: Value,
+    #[serde(default)]
+    quote_uri: Value,
+    #[serde(default, rename = "_misskey_quote")]
+    misskey_quote: Value,
 }
 
 impl RemoteNote {
@@ -104,6 +115,15 @@ impl RemoteNote {
             // A media object or event: its name, as Mastodon shows it.
             content_html = format!("<p>{}</p>", xml_escape(name));
         }
+        let quote = [
+            &wire.quote,
+            &wire.quote_url,
+            &wire.quote_uri,
+            &wire.misskey_quote,
+        ]
+        .into_iter()
+        .find_map(link_of)
+        .or_else(|| quote_link(&wire.tag));
         content_html = link_tags(content_html, &wire.tag);
         let in_reply_to_all = parents(&wire.in_reply_to);
         Some(RemoteNote {
@@ -122,6 +142,7 @@ impl RemoteNote {
             published: wire.published.as_deref().and_then(timestamp),
             updated: wire.updated.as_deref().and_then(timestamp),
             url: url.map(String::from),
+            quote,
             visibility: visibility(&addresses(&wire.to), &addresses(&wire.cc)),
             id: wire.id,
         })
@@ -157,6 +178,25 @@ fn content_and_language(content: Option<String>, map: &Value) -> (Option<String>
             None => (None, None),
         },
     }
+}
+
+/// A FEP-e232 object link to an ActivityPub object in `tag` (Misskey's
+/// and others' way to mark a quote).
+fn quote_link(tags: &Value) -> Option<Url> {
+    tags.as_array()?.iter().find_map(|tag| {
+        let is_link = tag.get("type").and_then(Value::as_str) == Some("Link");
+        let media = tag
+            .get("mediaType")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let activity_json = media == "application/activity+json"
+            || (media.starts_with("application/ld+json")
+                && media.contains("https://www.w3.org/ns/activitystreams"));
+        (is_link && activity_json)
+            .then(|| tag.get("href").and_then(Value::as_str))
+            .flatten()
+            .and_then(|href| Url::parse(href).ok())
+    })
 }
 
 /// Mentions and hashtags from `tag` made links in the text, as Mastodon

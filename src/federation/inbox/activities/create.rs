@@ -12,7 +12,7 @@ use crate::federation::objects::remote_actor::RemoteActor;
 use crate::federation::objects::remote_note::{self, FetchError, RemoteNote};
 use crate::federation::{reply_chain, same_origin};
 use crate::models::post::Post;
-use crate::models::{comment, received_activity, tombstone};
+use crate::models::{comment, reaction, received_activity, tombstone};
 use crate::state::AppState;
 
 /// An embedded object must be the sender's own (checked again on the copy
@@ -40,10 +40,6 @@ pub(super) async fn receive(
     let Some(mut object) = believed_object(&activity, data).await? else {
         return Ok(());
     };
-    let Some(in_reply_to) = reply_chain::choose_parent(data, &object).await? else {
-        return Ok(());
-    };
-    object.in_reply_to = Some(in_reply_to.clone());
     if tombstone::exists(&mut *data.pool.get().await?, object.id.as_str()).await? {
         tracing::info!(object = %object.id, "a Create of something already deleted; ignored");
         return Ok(());
@@ -53,6 +49,13 @@ pub(super) async fn receive(
             "a Note must be attributed to the actor that sends it".into(),
         ));
     }
+    if let Some(quoted) = object.quote.clone() {
+        record_quote(data, &object, &quoted).await?;
+    }
+    let Some(in_reply_to) = reply_chain::choose_parent(data, &object).await? else {
+        return Ok(());
+    };
+    object.in_reply_to = Some(in_reply_to.clone());
     // The whole climb gets a deadline, not only each fetch: a worker is not held for long.
     let deadline = data.settings.federation.request_timeout * 3;
     let climb = reply_chain::climb(data, &object.id, &in_reply_to);
@@ -120,7 +123,7 @@ async fn believed_object(
         let Some(embedded) = RemoteNote::parse(activity.object.clone()) else {
             return Ok(None);
         };
-        if embedded.in_reply_to.is_none() {
+        if embedded.in_reply_to.is_none() && embedded.quote.is_none() {
             return Ok(None);
         }
         if same_origin(&id, &activity.actor) {
@@ -139,6 +142,43 @@ async fn believed_object(
             "the object could not be had from its origin: {e}"
         ))),
     }
+}
+
+/// A post that quotes one of ours (or a comment under one) is listed with
+/// the post's likes and boosts; anything else it quotes is none of ours.
+async fn record_quote(
+    data: &Data<AppState>,
+    note: &RemoteNote,
+    quoted: &Url,
+) -> Result<(), FederationError> {
+    let ours = Url::parse(&InboxActivity::our_actor(data))
+        .map_err(|e| FederationError::Invalid(e.to_string()))?;
+    if !same_origin(quoted, &ours) {
+        return Ok(());
+    }
+    let conn = &mut *data.pool.get().await?;
+    let Some(anchor) = reply_chain::anchor_of(conn, quoted, &ours).await? else {
+        return Ok(());
+    };
+    let Some(author) = note.attributed_to.as_ref() else {
+        return Ok(());
+    };
+    let target = reaction::Target {
+        post_id: anchor.post.id,
+        comment_id: anchor.comment_id,
+    };
+    if reaction::add(
+        conn,
+        reaction::Kind::Quote,
+        target,
+        author.as_str(),
+        note.id.as_str(),
+    )
+    .await?
+    {
+        tracing::info!(quote = %note.id, post = %anchor.post.slug, "quoted");
+    }
+    Ok(())
 }
 
 /// Stores one reply under `parent` (or the post) unless we hold it already;

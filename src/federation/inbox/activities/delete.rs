@@ -5,7 +5,7 @@ use activitypub_federation::config::Data;
 use super::InboxActivity;
 use crate::federation::error::FederationError;
 use crate::federation::same_origin;
-use crate::models::{comment, remote_actor, tombstone};
+use crate::models::{comment, reaction, remote_actor, tombstone};
 use crate::state::AppState;
 
 /// An actor announcing its own deletion: everything it had here goes.
@@ -30,6 +30,10 @@ pub(super) async fn receive(
     let Some(id) = activity.object_id() else {
         return Ok(());
     };
+    // A quote of ours goes with the post that quoted.
+    if reaction::remove(conn, id.as_str(), activity.actor.as_str()).await? {
+        tracing::info!(quote = %id, "a quote deleted by its author");
+    }
     if comment::mark_deleted(conn, id.as_str(), activity.actor.as_str()).await? {
         tracing::info!(comment = %id, "comment deleted by its author");
     } else if same_origin(&id, &activity.actor)
