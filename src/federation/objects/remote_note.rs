@@ -437,6 +437,122 @@ mod tests {
         assert!(RemoteNote::parse(json!("https://m.example/notes/1")).is_none());
     }
 
+    /// A document from `tests/fixtures/remote/` (see SOURCES.md there for
+    /// where each comes from), its object unwrapped from a Create.
+    fn fixture(name: &str) -> RemoteNote {
+        let path = format!(
+            "{}/tests/fixtures/remote/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).expect("fixture");
+        let json: Value = serde_json::from_str(&text).expect("json");
+        let object = match json["type"].as_str() {
+            Some("Create") => json["object"].clone(),
+            _ => json,
+        };
+        RemoteNote::parse(object).unwrap_or_else(|| panic!("{name} is not read"))
+    }
+
+    #[test]
+    fn documents_as_real_servers_write_them_are_read() {
+        let url = |s: &str| Url::parse(s).expect("url");
+        // Mastodon: a reply with an image, a mention and its language.
+        let n = fixture("mastodon-reply-image.json");
+        assert_eq!(
+            n.in_reply_to,
+            Some(url(
+                "https://floss.social/users/kde/statuses/113306824627995724"
+            ))
+        );
+        assert_eq!(n.language.as_deref(), Some("en"));
+        assert_eq!(n.visibility, Visibility::Public);
+        assert_eq!(
+            n.url.as_deref(),
+            Some("https://floss.social/@kde/113306831140126616")
+        );
+        assert!(
+            n.content_html.contains("class=\"h-card\""),
+            "{}",
+            n.content_html
+        );
+        // Mastodon: hashtags as it links them stay links.
+        let n = fixture("mastodon-hashtag-image.json");
+        assert!(
+            n.content_html.contains("class=\"mention hashtag\""),
+            "{}",
+            n.content_html
+        );
+        // Mastodon: a content warning.
+        let n = fixture("mastodon-cw.json");
+        assert_eq!(
+            n.summary.as_deref(),
+            Some("reading: Punishment and Reward in the Corporate University")
+        );
+        assert!(n.sensitive);
+        // Mastodon 4.5 and Misskey: quotes.
+        let n = fixture("mastodon-quote.json");
+        assert_eq!(
+            n.quote,
+            Some(url(
+                "https://mastodon.example/users/bob/statuses/115509510238572041"
+            ))
+        );
+        let n = fixture("misskey-quote.json");
+        assert_eq!(
+            n.quote,
+            Some(url(
+                "https://example.com/objects/43479e20-c0f8-4f49-bf7f-13fab8234924"
+            ))
+        );
+        assert_eq!(n.in_reply_to, None);
+        // GoToSocial: `to` and `tag` as single values.
+        let n = fixture("gotosocial-reply.json");
+        assert_eq!(n.visibility, Visibility::Public);
+        assert_eq!(n.language.as_deref(), Some("en"));
+        assert!(n.in_reply_to.is_some());
+        assert!(
+            fixture("gotosocial-reply-approved.json")
+                .in_reply_to
+                .is_some()
+        );
+        // Pleroma: public only in cc (unlisted), an empty summary is none.
+        let n = fixture("pleroma-reply.json");
+        assert_eq!(n.visibility, Visibility::Unlisted);
+        assert_eq!(n.summary, None);
+        assert_eq!(
+            n.in_reply_to,
+            Some(url("https://enterprise.lemmy.ml/post/55143"))
+        );
+        let n = fixture("akkoma-reply-create.json");
+        assert_eq!(n.visibility, Visibility::Public);
+        assert_eq!(
+            n.in_reply_to,
+            Some(url("https://mk.absturztau.be/notes/93e7nm8wqg"))
+        );
+        // Lemmy: a comment to a post, public beside the community.
+        let n = fixture("lemmy-comment.json");
+        assert_eq!(n.visibility, Visibility::Public);
+        assert_eq!(n.content_html.trim(), "<p>first comment!</p>");
+        // PeerTube: a Video is shown (its url a list of Links), and a comment.
+        let n = fixture("peertube-video.json");
+        assert!(!n.content_html.is_empty());
+        assert!(
+            n.url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://tilvids.com/")),
+            "{:?}",
+            n.url
+        );
+        let n = fixture("peertube-comment.json");
+        assert!(n.content_html.contains("idk"), "{}", n.content_html);
+        assert_eq!(
+            n.in_reply_to,
+            Some(url(
+                "https://bae.st/objects/87c1cbf5-542a-491d-af57-0414c8648381"
+            ))
+        );
+    }
+
     #[test]
     fn mentions_and_hashtags_become_links() {
         let tags = json!([
