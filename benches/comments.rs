@@ -586,6 +586,7 @@ async fn seed(
                         reader_website: (origin == "reader").then_some("https://reader.example/"),
                         moderation_note: None,
                         language: None,
+                        attachments: serde_json::json!([]),
                     };
                     comment::insert_with_id(conn, id, &new).await?;
                     added.push((id, ap_id));

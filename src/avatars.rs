@@ -1,9 +1,10 @@
-//! Commenters' avatars, cached on our disk so that readers' browsers never
-//! load images from other servers (which would tell those servers who reads
-//! what). Fetched in the background through the guarded client, at most
-//! 1 MiB, kept only when the bytes are a PNG, JPEG, GIF or WebP image, and
-//! served as they came (never transcoded). The file name is a hash of the
-//! image's URL: no remote text ever becomes part of a path.
+//! Images from other servers (commenters' avatars, pictures attached to
+//! comments), cached on our disk so that readers' browsers never load
+//! images from other servers (which would tell those servers who reads
+//! what). Fetched in the background through the guarded client, up to a
+//! size limit, kept only when the bytes are a PNG, JPEG, GIF or WebP image,
+//! and served as they came (never transcoded). The file name is a hash of
+//! the image's URL: no remote text ever becomes part of a path.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -19,6 +20,8 @@ use crate::federation::http;
 
 /// The largest avatar kept.
 pub const MAX_AVATAR_BYTES: usize = 1024 * 1024;
+/// The largest picture attached to a comment that is kept.
+pub const MAX_ATTACHMENT_BYTES: usize = 8 * 1024 * 1024;
 /// How long a failed avatar is not tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(3600);
 /// Failures remembered at most (then the oldest are forgotten).
@@ -32,8 +35,8 @@ pub enum AvatarError {
     Request(String),
     #[error("the server answered {0}")]
     Status(u16),
-    #[error("larger than {MAX_AVATAR_BYTES} bytes")]
-    TooLarge,
+    #[error("larger than {0} bytes")]
+    TooLarge(usize),
     #[error("not a PNG, JPEG, GIF or WebP image")]
     NotAnImage,
     #[error("writing the file: {0}")]
@@ -42,6 +45,8 @@ pub enum AvatarError {
 
 pub struct Avatars {
     dir: PathBuf,
+    /// The largest image kept.
+    max_bytes: usize,
     client: ClientWithMiddleware,
     /// URLs being fetched now.
     in_flight: Mutex<HashSet<String>>,
@@ -74,9 +79,20 @@ fn is_key(s: &str) -> bool {
 }
 
 impl Avatars {
+    /// Commenters' avatars, under `avatars/` in the data directory.
     pub fn new(settings: &Settings) -> Result<Self, reqwest::Error> {
+        Self::cache(settings, "avatars", MAX_AVATAR_BYTES)
+    }
+
+    /// Pictures attached to comments, under `attachments/`.
+    pub fn attachments(settings: &Settings) -> Result<Self, reqwest::Error> {
+        Self::cache(settings, "attachments", MAX_ATTACHMENT_BYTES)
+    }
+
+    fn cache(settings: &Settings, dir: &str, max_bytes: usize) -> Result<Self, reqwest::Error> {
         Ok(Avatars {
-            dir: settings.data_dir.join("avatars"),
+            dir: settings.data_dir.join(dir),
+            max_bytes,
             client: http::client(
                 settings.federation.allow_private_addresses,
                 settings.federation.request_timeout,
@@ -130,7 +146,7 @@ impl Avatars {
         tokio::spawn(async move {
             let result = avatars.fetch(&url).await;
             if let Err(e) = &result {
-                tracing::info!(avatar = %url, error = %e, "an avatar could not be cached; initials are shown");
+                tracing::info!(image = %url, error = %e, "an image could not be cached; it is shown as a link or initials");
                 if let Ok(mut failed) = avatars.failed.lock() {
                     if failed.len() >= MAX_REMEMBERED_FAILURES {
                         failed.retain(|_, at| at.elapsed() < RETRY_AFTER);
@@ -167,9 +183,9 @@ impl Avatars {
         }
         if response
             .content_length()
-            .is_some_and(|n| n > MAX_AVATAR_BYTES as u64)
+            .is_some_and(|n| n > self.max_bytes as u64)
         {
-            return Err(AvatarError::TooLarge);
+            return Err(AvatarError::TooLarge(self.max_bytes));
         }
         let mut bytes = Vec::new();
         while let Some(chunk) = response
@@ -177,8 +193,8 @@ impl Avatars {
             .await
             .map_err(|e| AvatarError::Request(e.to_string()))?
         {
-            if bytes.len() + chunk.len() > MAX_AVATAR_BYTES {
-                return Err(AvatarError::TooLarge);
+            if bytes.len() + chunk.len() > self.max_bytes {
+                return Err(AvatarError::TooLarge(self.max_bytes));
             }
             bytes.extend_from_slice(&chunk);
         }

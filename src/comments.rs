@@ -266,6 +266,7 @@ async fn insert_local(
         source: Some(local.source),
         reader_website: local.reader_website,
         language: None,
+        attachments: serde_json::json!([]),
         moderation_note: note.as_deref(),
     };
     Ok(comment::insert_with_id(conn, id, &new).await?)

@@ -24,6 +24,8 @@ pub struct AppState {
     pub comment_limiter: Arc<RateLimiter>,
     /// Commenters' avatars, cached locally.
     pub avatars: Arc<Avatars>,
+    /// Pictures attached to comments, cached locally.
+    pub attachments: Arc<Avatars>,
     /// How much the inbox takes at once (requests, queue).
     pub inbox_gate: Arc<InboxGate>,
     /// Which servers answered or wrote to us lately.
@@ -63,6 +65,7 @@ impl AppState {
         let comment_limiter =
             RateLimiter::new(comments.reader_rate_limit, comments.reader_rate_window);
         let avatars = Avatars::new(&settings)?;
+        let attachments = Avatars::attachments(&settings)?;
         let inbox_gate = InboxGate::new(
             settings.federation.inbox_concurrency,
             settings.federation.inbox_queue_limit,
@@ -71,6 +74,7 @@ impl AppState {
             inbox_gate: Arc::new(inbox_gate),
             instance_health: Arc::default(),
             avatars: Arc::new(avatars),
+            attachments: Arc::new(attachments),
             form_secret: Arc::new(form_secret),
             comment_limiter: Arc::new(comment_limiter),
             pool,

@@ -43,6 +43,7 @@ diesel::table! {
         reader_website -> Nullable<Text>,
         moderation_note -> Nullable<Text>,
         language -> Nullable<Text>,
+        attachments -> Jsonb,
     }
 }
 

@@ -35,6 +35,35 @@ pub struct Comment {
     pub moderation_note: Option<String>,
     /// The language it is written in, when its sender said.
     pub language: Option<String>,
+    /// What it attaches ([`Attachment`]s, as JSON).
+    pub attachments: serde_json::Value,
+}
+
+impl Comment {
+    /// Its attachments (none when the stored JSON is not a list of them).
+    pub fn attachment_list(&self) -> Vec<Attachment> {
+        serde_json::from_value(self.attachments.clone()).unwrap_or_default()
+    }
+}
+
+/// Something a comment from another server attaches.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Attachment {
+    pub kind: AttachmentKind,
+    /// The original, http(s).
+    pub url: String,
+    /// Its description (alt text).
+    pub alt: Option<String>,
+    pub media_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttachmentKind {
+    Image,
+    Video,
+    Audio,
+    Document,
 }
 
 /// Where a comment comes from.
@@ -172,6 +201,7 @@ pub struct NewComment<'a> {
     pub reader_website: Option<&'a str>,
     pub moderation_note: Option<&'a str>,
     pub language: Option<&'a str>,
+    pub attachments: serde_json::Value,
 }
 
 /// The next comment id, taken before inserting a comment whose ActivityPub id contains it.
@@ -418,6 +448,7 @@ pub struct Edit<'a> {
     pub summary: Option<&'a str>,
     pub sensitive: bool,
     pub language: Option<&'a str>,
+    pub attachments: serde_json::Value,
     pub updated_at: DateTime<Utc>,
 }
 

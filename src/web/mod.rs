@@ -53,6 +53,7 @@ pub fn router(state: AppState, federation: FederationConfig<AppState>) -> Router
         .route("/static/{file}", get(pages::static_file))
         .route("/media/{file}", get(pages::profile_image))
         .route("/avatars/{key}", get(pages::avatar))
+        .route("/attachments/{key}", get(pages::attachment))
         .fallback(pages::not_found)
         .layer(from_fn_with_state(state.clone(), error::render_error_pages));
 

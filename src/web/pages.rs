@@ -1,6 +1,7 @@
 //! The public pages: home, post, tag, archive, static theme files.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -18,7 +19,7 @@ use crate::config::{CommentPolicy, Settings};
 use crate::federation::negotiate::wants_activity_json;
 use crate::federation::objects::person;
 use crate::federation::routes;
-use crate::models::comment::{self, Comment};
+use crate::models::comment::{self, AttachmentKind, Comment};
 use crate::models::post::{self, PublicScope, TimeRange};
 use crate::models::reaction;
 use crate::models::tag;
@@ -237,13 +238,29 @@ struct CommentContext {
     boosts: i64,
     /// The post page with the form set up to answer this comment.
     reply_url: Option<String>,
+    /// What it attaches: pictures from our cache, the rest as links.
+    attachments: Vec<AttachmentView>,
     /// Its answers, nested in the markup (as WordPress nests `ol.children`),
     /// so that the thread reads without the stylesheet too.
     children: Vec<CommentContext>,
 }
 
+/// An attachment as the page shows it.
+#[derive(Serialize)]
+struct AttachmentView {
+    /// The original (a link, never loaded by the page).
+    url: String,
+    /// The picture as cached here, once it is.
+    src: Option<String>,
+    alt: Option<String>,
+    /// What a link to it says: `🖼 alt`, `🎞 video`...
+    label: String,
+}
+
 /// What the comment list needs besides the comments.
 struct ThreadView<'a> {
+    /// Pictures attached to comments, cached here (fetched when missing).
+    attachments: &'a Arc<crate::avatars::Avatars>,
     settings: &'a Settings,
     post_slug: &'a str,
     counts: HashMap<i64, (i64, i64)>,
@@ -400,12 +417,51 @@ fn comment_context(
         reply_to_name,
         reply_to_anchor: None,
         children: Vec::new(),
+        attachments: attachment_views(view, c),
         likes,
         boosts,
         reply_url: view
             .replies
             .then(|| reply_url(settings, view.post_slug, c.id)),
     }
+}
+
+/// A comment's attachments for the page: a picture is shown from our cache
+/// (and fetched in the background until it is there, a link meanwhile);
+/// video, audio and documents are links to the original.
+fn attachment_views(view: &ThreadView<'_>, c: &Comment) -> Vec<AttachmentView> {
+    c.attachment_list()
+        .into_iter()
+        .map(|a| {
+            let src = match a.kind {
+                AttachmentKind::Image => match view.attachments.cached(&a.url) {
+                    Some(key) => Some(view.settings.url(&format!("/attachments/{key}"))),
+                    None => {
+                        view.attachments.fetch_in_background(&a.url);
+                        None
+                    }
+                },
+                _ => None,
+            };
+            let what = match a.kind {
+                AttachmentKind::Image => "🖼",
+                AttachmentKind::Video => "🎞 video",
+                AttachmentKind::Audio => "🔊 audio",
+                AttachmentKind::Document => "📄 document",
+            };
+            let label = match &a.alt {
+                Some(alt) => format!("{what} {alt}"),
+                None if a.kind == AttachmentKind::Image => format!("{what} picture"),
+                None => what.to_string(),
+            };
+            AttachmentView {
+                url: a.url,
+                src,
+                alt: a.alt,
+                label,
+            }
+        })
+        .collect()
 }
 
 /// The avatars of the fediverse commenters that are cached here, by actor
@@ -440,7 +496,19 @@ pub async fn avatar(
     State(state): State<AppState>,
     Path(key): Path<String>,
 ) -> Result<Response, PageError> {
-    let (bytes, content_type) = state.avatars.read(&key).await.ok_or(PageError::NotFound)?;
+    cached_image(&state.avatars, &key).await
+}
+
+/// `GET /attachments/{key}`: a picture attached to a comment, as cached here.
+pub async fn attachment(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Response, PageError> {
+    cached_image(&state.attachments, &key).await
+}
+
+async fn cached_image(cache: &crate::avatars::Avatars, key: &str) -> Result<Response, PageError> {
+    let (bytes, content_type) = cache.read(key).await.ok_or(PageError::NotFound)?;
     let mut response = (StatusCode::OK, bytes).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -642,6 +710,7 @@ pub async fn render_post(
     let settings = &state.settings;
     let comments = comment::visible_for_post(conn, row.id).await?;
     let view = ThreadView {
+        attachments: &state.attachments,
         settings,
         post_slug: &row.slug,
         counts: reaction::counts_for_comments(conn, row.id).await?,

@@ -248,6 +248,7 @@ async fn seed_comment(app: &TestApp, slug: &str, seed: Seed<'_>) -> i64 {
         reader_website: seed.reader_website,
         moderation_note: None,
         language: None,
+        attachments: serde_json::json!([]),
     };
     assert!(comment::insert(&mut conn, &new).await.expect("insert"));
     comment::find_by_ap_id(&mut conn, &seed.ap_id)

@@ -212,6 +212,15 @@ impl Remote {
         url
     }
 
+    /// Serves `bytes` at `/files/{name}`; returns its address.
+    pub(crate) fn serve_file(&self, name: &str, content_type: &str, bytes: Vec<u8>) -> String {
+        self.files
+            .lock()
+            .expect("files")
+            .insert(name.to_string(), (content_type.to_string(), bytes));
+        format!("http://localhost:{}/files/{name}", self.addr.port())
+    }
+
     /// How often `/files/{name}` (or, for `notes/{name}`, that note) was asked for.
     pub(crate) fn hits(&self, name: &str) -> usize {
         self.file_hits

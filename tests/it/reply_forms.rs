@@ -282,3 +282,78 @@ async fn posts_quoting_ours_are_listed_under_it_in_every_form() {
     let (_, body) = app.page(&format!("/posts/{slug}")).await;
     assert!(body.contains("❝ 3 quotes"), "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attached_pictures_are_shown_from_here_and_the_rest_as_links() {
+    let app = TestApp::spawn().await;
+    let remote = Remote::start().await;
+    let post = app.publish_simple("Pictures welcome", &[]).await;
+    let post_url = post["url"].as_str().expect("url").to_string();
+    let picture = remote.serve_file("cat.png", "image/png", crate::avatars::PNG.to_vec());
+    // Says it is a picture; its bytes are a page.
+    let fake = remote.serve_file(
+        "fake.png",
+        "image/png",
+        b"<html><script>x()</script>".to_vec(),
+    );
+    let video = "http://localhost:1/files/clip.mp4";
+    let c = reply(&app, &remote, 200, json!({
+        "inReplyTo": post_url,
+        "content": "<p>Look</p>",
+        "attachment": [
+            {"type": "Document", "mediaType": "image/png", "url": picture, "name": "A <b>cat</b> on a mat"},
+            {"type": "Image", "url": {"type": "Link", "href": fake}, "name": "Not really"},
+            {"type": "Document", "mediaType": "video/mp4", "url": video},
+            {"type": "Document", "mediaType": "image/png", "url": "javascript:alert(1)"},
+        ],
+    }))
+    .await
+    .expect("stored");
+    assert_eq!(c.attachment_list().len(), 3, "{:?}", c.attachments);
+
+    // The picture is cached in the background, then shown from here.
+    let slug = post["slug"].as_str().expect("slug");
+    let mut body = String::new();
+    for _ in 0..100 {
+        body = app.page(&format!("/posts/{slug}")).await.1;
+        if body.contains("/attachments/") && remote.hits("fake.png") > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let doc = html(&body);
+    let images: Vec<(String, String)> = doc
+        .select(&scraper::Selector::parse(".comment-attachments img").expect("css"))
+        .map(|e| {
+            let v = e.value();
+            (
+                v.attr("src").unwrap_or_default().to_string(),
+                v.attr("alt").unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(images.len(), 1, "{images:?}");
+    assert!(
+        images[0].0.starts_with(&app.url("/attachments/")),
+        "{images:?}"
+    );
+    assert_eq!(images[0].1, "A cat on a mat");
+    let response = app.client.get(&images[0].0).send().await.expect("GET");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "image/png");
+    assert_eq!(
+        response.bytes().await.expect("bytes").as_ref(),
+        crate::avatars::PNG
+    );
+    // Never loaded from the other server; the rest are links.
+    assert!(
+        !body.contains(&format!("src=\"{picture}\"")) && !body.contains(&format!("src=\"{fake}\""))
+    );
+    let links: Vec<String> = doc
+        .select(&scraper::Selector::parse(".comment-attachments a").expect("css"))
+        .map(|e| e.text().collect::<String>())
+        .collect();
+    assert!(links.contains(&"[🖼 Not really]".to_string()), "{links:?}");
+    assert!(links.contains(&"[🎞 video]".to_string()), "{links:?}");
+    assert!(!body.contains("javascript:alert"));
+}

@@ -10,7 +10,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::federation::{PUBLIC, object_id, same_origin};
-use crate::models::comment::Visibility;
+use crate::models::comment::{Attachment, AttachmentKind, Visibility};
 use crate::render::escape::xml_escape;
 use crate::render::sanitize;
 use crate::state::AppState;
@@ -41,6 +41,8 @@ pub struct RemoteNote {
     pub sensitive: bool,
     pub published: Option<DateTime<Utc>>,
     pub updated: Option<DateTime<Utc>>,
+    /// What it attaches (at most [`MAX_ATTACHMENTS`]).
+    pub attachments: Vec<Attachment>,
     /// What it quotes (`quote`, `quoteUrl`, `quoteUri`, `_misskey_quote`, or
     /// a FEP-e232 Link tag).
     pub quote: Option<Url>,
@@ -80,6 +82,8 @@ struct Wire {
     cc: Value,
     #[serde(default)]
     tag: Value,
+    #[serde(default)]
+    attachment: Value,
     #[serde(default)]
     quote: Value,
     #[serde(default)]
@@ -142,6 +146,7 @@ impl RemoteNote {
             published: wire.published.as_deref().and_then(timestamp),
             updated: wire.updated.as_deref().and_then(timestamp),
             url: url.map(String::from),
+            attachments: attachments(&wire.attachment),
             quote,
             visibility: visibility(&addresses(&wire.to), &addresses(&wire.cc)),
             id: wire.id,
@@ -178,6 +183,56 @@ fn content_and_language(content: Option<String>, map: &Value) -> (Option<String>
             None => (None, None),
         },
     }
+}
+
+/// The most attachments kept of one comment (Mastodon allows 4).
+pub const MAX_ATTACHMENTS: usize = 8;
+
+/// What `attachment` lists (one object or a list): each with an http(s)
+/// address, sorted by its media type (or its type) into pictures, video,
+/// audio and the rest.
+fn attachments(field: &Value) -> Vec<Attachment> {
+    let items: Vec<&Value> = match field {
+        Value::Array(items) => items.iter().collect(),
+        Value::Object(_) => vec![field],
+        _ => Vec::new(),
+    };
+    items
+        .into_iter()
+        .filter_map(|item| {
+            let url = link_of(item.get("url").unwrap_or(&Value::Null))
+                .or_else(|| link_of(item.get("href").unwrap_or(&Value::Null)))
+                .filter(|u| matches!(u.scheme(), "http" | "https"))?;
+            let media_type = item
+                .get("mediaType")
+                .and_then(Value::as_str)
+                .map(|m| m.trim().to_ascii_lowercase())
+                .filter(|m| !m.is_empty());
+            let kind = item.get("type").and_then(Value::as_str).unwrap_or_default();
+            let major = media_type
+                .as_deref()
+                .and_then(|m| m.split('/').next())
+                .unwrap_or_default();
+            let kind = match (major, kind) {
+                ("image", _) | ("", "Image") => AttachmentKind::Image,
+                ("video", _) | ("", "Video") => AttachmentKind::Video,
+                ("audio", _) | ("", "Audio") => AttachmentKind::Audio,
+                _ => AttachmentKind::Document,
+            };
+            let alt = ["name", "summary"]
+                .iter()
+                .find_map(|key| item.get(*key).and_then(Value::as_str))
+                .map(sanitize::plain_text)
+                .filter(|alt| !alt.is_empty());
+            Some(Attachment {
+                kind,
+                url: url.to_string(),
+                alt,
+                media_type,
+            })
+        })
+        .take(MAX_ATTACHMENTS)
+        .collect()
 }
 
 /// A FEP-e232 object link to an ActivityPub object in `tag` (Misskey's

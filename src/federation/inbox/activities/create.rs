@@ -11,6 +11,7 @@ use crate::federation::error::FederationError;
 use crate::federation::objects::remote_actor::RemoteActor;
 use crate::federation::objects::remote_note::{self, FetchError, RemoteNote};
 use crate::federation::{reply_chain, same_origin};
+use crate::models::comment::AttachmentKind;
 use crate::models::post::Post;
 use crate::models::{comment, reaction, received_activity, tombstone};
 use crate::state::AppState;
@@ -96,9 +97,17 @@ pub(super) async fn receive(
     })
     .await?;
     // Their avatars, cached before a reader's browser would ask for them.
-    for (_, author) in &replies {
+    // So are the pictures they attach.
+    for (note, author) in &replies {
         if let Some(icon) = &author.row.icon_url {
             data.avatars.fetch_in_background(icon);
+        }
+        for picture in note
+            .attachments
+            .iter()
+            .filter(|a| a.kind == AttachmentKind::Image)
+        {
+            data.attachments.fetch_in_background(&picture.url);
         }
     }
     Ok(())
@@ -232,6 +241,7 @@ async fn store_reply(
         reader_website: None,
         moderation_note: held_because.as_deref(),
         language: note.language.as_deref(),
+        attachments: serde_json::to_value(&note.attachments).unwrap_or_default(),
     };
     if comment::insert(conn, &new).await? {
         tracing::info!(comment = %note.id, post = %post.slug, visibility = new.visibility, state = new.state, "new comment");

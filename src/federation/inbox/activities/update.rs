@@ -46,6 +46,7 @@ async fn receive_comment_edit(
         summary: summary.as_deref(),
         sensitive: note.sensitive,
         language: note.language.as_deref(),
+        attachments: serde_json::to_value(&note.attachments).unwrap_or_default(),
         updated_at: stamped.unwrap_or_else(chrono::Utc::now),
     };
     let conn = &mut *data.pool.get().await?;
