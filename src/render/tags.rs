@@ -3,7 +3,6 @@
 //! so a tag is never found inside an attribute value.
 
 use crate::render::escape::xml_escape;
-use crate::render::markdown::truncate_at_word;
 
 /// One start tag, `<name …>`.
 pub struct Tag<'a>(&'a str);
@@ -81,11 +80,19 @@ pub fn images_as_links(html: &str, rel: &str) -> String {
                     .trim_start_matches("https://")
                     .trim_start_matches("http://")
                     .trim_start_matches("www.");
-                truncate_at_word(bare, 30)
+                shortened(bare, 30)
             }
         };
         labelled_link(&src, &format!("🖼 {label}"), rel, in_link)
     })
+}
+
+/// The first `max` characters of `s`, with "…" when it was longer.
+fn shortened(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_string(),
+    }
 }
 
 /// `<a href="url" rel="rel">[label]</a>`, or `[label]` inside a link.
