@@ -24,6 +24,8 @@ pub const MAX_AVATAR_BYTES: usize = 1024 * 1024;
 pub const MAX_ATTACHMENT_BYTES: usize = 8 * 1024 * 1024;
 /// How long a failed avatar is not tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(3600);
+/// Images fetched at once (per cache); more wait for a later page view.
+const MAX_CONCURRENT_FETCHES: usize = 4;
 /// Failures remembered at most (then the oldest are forgotten).
 const MAX_REMEMBERED_FAILURES: usize = 10_000;
 
@@ -52,6 +54,8 @@ pub struct Avatars {
     in_flight: Mutex<HashSet<String>>,
     /// URLs that failed, and when.
     failed: Mutex<HashMap<String, Instant>>,
+    /// Bounds the fetches running at once.
+    fetching: Arc<tokio::sync::Semaphore>,
 }
 
 /// The image type of `bytes`, from their first bytes.
@@ -99,6 +103,7 @@ impl Avatars {
             )?,
             in_flight: Mutex::new(HashSet::new()),
             failed: Mutex::new(HashMap::new()),
+            fetching: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_FETCHES)),
         })
     }
 
@@ -123,11 +128,15 @@ impl Avatars {
     }
 
     /// Fetches `url` in the background unless it is cached, being fetched,
-    /// or failed within the last hour.
+    /// or failed within the last hour; or, when [`MAX_CONCURRENT_FETCHES`]
+    /// are running, not now (a later view asks again).
     pub fn fetch_in_background(self: &Arc<Self>, url: &str) {
         if self.cached(url).is_some() {
             return;
         }
+        let Ok(permit) = Arc::clone(&self.fetching).try_acquire_owned() else {
+            return;
+        };
         if let Ok(failed) = self.failed.lock()
             && failed.get(url).is_some_and(|at| at.elapsed() < RETRY_AFTER)
         {
@@ -144,6 +153,7 @@ impl Avatars {
         let avatars = Arc::clone(self);
         let url = url.to_string();
         tokio::spawn(async move {
+            let _permit = permit;
             let result = avatars.fetch(&url).await;
             if let Err(e) = &result {
                 tracing::info!(image = %url, error = %e, "an image could not be cached; it is shown as a link or initials");

@@ -186,6 +186,20 @@ mod tests {
                 "<a href=\"https://m.example/v.mp4\" rel=\"nofollow noopener noreferrer ugc\">[▶ media]</a><br>end"
             )
         );
+        // Markup inside attribute values stays text: the tag rewriting on
+        // the sanitizer's output relies on `<` and `>` being escaped there.
+        let html = remote_html(concat!(
+            "<p><img src=\"https://m.example/a.png\" alt=\"<img src=x onerror=y()> <a href=z>\"></p>",
+            "<p><a href=\"https://m.example/?q=<audio src=x>\">q</a></p>"
+        ));
+        assert!(
+            !html.contains("<img") && !html.contains("<audio") && !html.contains("onerror=y()>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("[🖼 &lt;img src=x onerror=y()&gt; &lt;a href=z&gt;]"),
+            "{html}"
+        );
         // A script in an image's address never becomes a link.
         let html = remote_html("<img src=\"javascript:alert(1)\" alt=\"x\"><img alt=\"no src\">");
         assert!(

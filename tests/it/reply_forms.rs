@@ -169,13 +169,15 @@ async fn replies_in_every_legal_shape_are_understood() {
         c.content_html
     );
 
-    // Mentions written as plain text and hashtags only in `tag` become links.
+    // Mentions written as plain text and hashtags only in `tag` become links
+    // (a hashtag to the tag on the sender's server).
+    let tag_url = remote.actor().replace("/users/mallory", "/tags/fedi");
     let c = reply(&app, &remote, 16, json!({
         "inReplyTo": post_url,
         "content": "<p>cc @bob@localhost:1</p>",
         "tag": [
             {"type": "Mention", "href": "http://localhost:1/users/bob", "name": "@bob@localhost:1"},
-            {"type": "Hashtag", "href": "http://localhost:1/tags/fedi", "name": "#fedi"},
+            {"type": "Hashtag", "href": tag_url, "name": "#fedi"},
         ],
     }))
     .await
@@ -187,7 +189,7 @@ async fn replies_in_every_legal_shape_are_understood() {
     );
     assert!(
         c.content_html
-            .contains("<a href=\"http://localhost:1/tags/fedi\" class=\"mention hashtag\""),
+            .contains(&format!("<a href=\"{tag_url}\" class=\"mention hashtag\"")),
         "{}",
         c.content_html
     );

@@ -21,6 +21,11 @@ use url::Url;
 
 use super::signature::{MAX_AGE, MAX_AHEAD, Refusal};
 
+/// The most signatures (members of `Signature-Input`) and digests (members
+/// of `Content-Digest`) a request may carry: each costs work before any
+/// key is known, so more are refused outright.
+const MAX_MEMBERS: usize = 4;
+
 /// A request whose RFC 9421 signature passed the cheap checks.
 #[derive(Debug, Clone)]
 pub struct Signed {
@@ -265,6 +270,11 @@ pub fn check(
     let signatures = header("signature")
         .and_then(|h| Reader { rest: h.trim() }.signatures())
         .ok_or_else(|| malformed("Signature cannot be read"))?;
+    if inputs.len() > MAX_MEMBERS || signatures.len() > MAX_MEMBERS {
+        return Err(malformed("more than 4 signatures"));
+    }
+    // The body's digests, each computed once, only when a signature asks.
+    let digests = BodyDigests::new(body);
     let host = header("host").ok_or_else(|| unauthorized("no Host header".into()))?;
     if !host.eq_ignore_ascii_case(our_host) {
         return Err(unauthorized("the signed Host is not this server".into()));
@@ -278,7 +288,7 @@ pub fn check(
             why = format!("no signature labelled {:?}", input.label);
             continue;
         };
-        match acceptable(input, method, headers, body, now) {
+        match acceptable(input, method, headers, &digests, now) {
             Ok(key_id) => {
                 let base = signature_base(input, method, &target, host.as_str(), uri, &header)
                     .map_err(|missing| unauthorized(format!("the signed {missing} is missing")))?;
@@ -299,7 +309,7 @@ fn acceptable(
     input: &Input,
     method: &Method,
     headers: &HeaderMap,
-    body: &[u8],
+    digests: &BodyDigests<'_>,
     now: DateTime<Utc>,
 ) -> Result<Url, String> {
     let covers = |c: &str| input.components.iter().any(|x| x == c);
@@ -338,7 +348,7 @@ fn acceptable(
     }
     if method == Method::POST {
         let header = headers.get("content-digest").and_then(|v| v.to_str().ok());
-        if !content_digest_matches(header, body) {
+        if !content_digest_matches(header, digests) {
             return Err("the Content-Digest is not the body's".into());
         }
     }
@@ -346,12 +356,44 @@ fn acceptable(
     Url::parse(key_id).map_err(|_| "the keyid is not a URL".into())
 }
 
-/// `Content-Digest: sha-256=:…:` (or sha-512), one of them over exactly `body`.
-fn content_digest_matches(header: Option<&str>, body: &[u8]) -> bool {
+/// The body's SHA-256 and SHA-512, each computed the first time it is asked for.
+struct BodyDigests<'a> {
+    body: &'a [u8],
+    sha256: std::cell::OnceCell<Vec<u8>>,
+    sha512: std::cell::OnceCell<Vec<u8>>,
+}
+
+impl<'a> BodyDigests<'a> {
+    fn new(body: &'a [u8]) -> Self {
+        BodyDigests {
+            body,
+            sha256: std::cell::OnceCell::new(),
+            sha512: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn sha256(&self) -> &[u8] {
+        self.sha256
+            .get_or_init(|| Sha256::digest(self.body).to_vec())
+    }
+
+    fn sha512(&self) -> &[u8] {
+        self.sha512
+            .get_or_init(|| Sha512::digest(self.body).to_vec())
+    }
+}
+
+/// `Content-Digest: sha-256=:…:` (or sha-512), one of at most
+/// [`MAX_MEMBERS`] over exactly the body.
+fn content_digest_matches(header: Option<&str>, digests: &BodyDigests<'_>) -> bool {
     let Some(header) = header else {
         return false;
     };
-    header.split(',').any(|member| {
+    let members: Vec<&str> = header.split(',').collect();
+    if members.len() > MAX_MEMBERS {
+        return false;
+    }
+    members.into_iter().any(|member| {
         let Some((alg, value)) = member.trim().split_once('=') else {
             return false;
         };
@@ -363,8 +405,8 @@ fn content_digest_matches(header: Option<&str>, body: &[u8]) -> bool {
             return false;
         };
         match alg.trim() {
-            "sha-256" => digest == Sha256::digest(body).as_slice(),
-            "sha-512" => digest == Sha512::digest(body).as_slice(),
+            "sha-256" => digest == digests.sha256(),
+            "sha-512" => digest == digests.sha512(),
             _ => false,
         }
     })

@@ -128,7 +128,7 @@ impl RemoteNote {
         .into_iter()
         .find_map(link_of)
         .or_else(|| quote_link(&wire.tag));
-        content_html = link_tags(content_html, &wire.tag);
+        content_html = link_tags(content_html, &wire.tag, &wire.id);
         let in_reply_to_all = parents(&wire.in_reply_to);
         Some(RemoteNote {
             attributed_to: author_of(&wire.attributed_to),
@@ -184,6 +184,13 @@ fn content_and_language(content: Option<String>, map: &Value) -> (Option<String>
         },
     }
 }
+
+/// The most tags (mentions, hashtags) of one object that are linked.
+const MAX_TAGS: usize = 64;
+/// The most hashtags added at the end of a comment.
+const MAX_TRAILING_HASHTAGS: usize = 10;
+/// The most parents of an `inReplyTo` list that are looked at.
+const MAX_PARENTS: usize = 8;
 
 /// The most attachments kept of one comment (Mastodon allows 4).
 pub const MAX_ATTACHMENTS: usize = 8;
@@ -258,9 +265,13 @@ fn quote_link(tags: &Value) -> Option<Url> {
 /// writes them: `@user@server` written as plain text becomes an h-card link
 /// to the actor, `#tag` a link to the tag on the sender's server, and
 /// hashtags that are only in `tag` are added at the end.
-fn link_tags(mut html: String, tags: &Value) -> String {
+fn link_tags(mut html: String, tags: &Value, origin: &Url) -> String {
     let items: Vec<&serde_json::Map<String, Value>> = match tags {
-        Value::Array(items) => items.iter().filter_map(Value::as_object).collect(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(Value::as_object)
+            .take(MAX_TAGS)
+            .collect(),
         Value::Object(one) => vec![one],
         _ => Vec::new(),
     };
@@ -280,6 +291,8 @@ fn link_tags(mut html: String, tags: &Value) -> String {
         else {
             continue;
         };
+        // A hashtag links to the tag on the sender's own server.
+        let senders = same_origin(&href, origin);
         let href = xml_escape(href.as_str());
         match kind {
             "Mention" if name.starts_with('@') => {
@@ -296,7 +309,7 @@ fn link_tags(mut html: String, tags: &Value) -> String {
                     html = linked;
                 }
             }
-            "Hashtag" if !name.is_empty() => {
+            "Hashtag" if !name.is_empty() && senders => {
                 let text = format!("#{}", name.trim_start_matches('#'));
                 let link = format!(
                     "<a href=\"{href}\" class=\"mention hashtag\" rel=\"nofollow noopener noreferrer ugc\">#<span>{}</span></a>",
@@ -304,8 +317,11 @@ fn link_tags(mut html: String, tags: &Value) -> String {
                 );
                 match link_plain(&html, &xml_escape(&text), &link) {
                     Some(linked) => html = linked,
-                    None if !html
-                        .contains(&format!(">{}<", xml_escape(name.trim_start_matches('#')))) =>
+                    None if trailing.len() < MAX_TRAILING_HASHTAGS
+                        && !html.contains(&format!(
+                            ">{}<",
+                            xml_escape(name.trim_start_matches('#'))
+                        )) =>
                     {
                         trailing.push(link)
                     }
@@ -345,10 +361,9 @@ fn link_plain(html: &str, needle: &str, link: &str) -> Option<String> {
             for (at, _) in html[pos..text_end].match_indices(needle) {
                 let start = pos + at;
                 let after = start + needle.len();
-                let boundary = html[after..]
-                    .chars()
-                    .next()
-                    .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+                let word = |c: char| c.is_alphanumeric() || matches!(c, '_' | '@' | '#');
+                let boundary = html[after..].chars().next().is_none_or(|c| !word(c))
+                    && html[..start].chars().next_back().is_none_or(|c| !word(c));
                 if boundary {
                     return Some(format!("{}{link}{}", &html[..start], &html[after..]));
                 }
@@ -363,7 +378,7 @@ fn link_plain(html: &str, needle: &str, link: &str) -> Option<String> {
 /// (`href`), or a list of those.
 fn parents(field: &Value) -> Vec<Url> {
     match field {
-        Value::Array(items) => items.iter().filter_map(link_of).collect(),
+        Value::Array(items) => items.iter().filter_map(link_of).take(MAX_PARENTS).collect(),
         other => link_of(other).into_iter().collect(),
     }
 }
@@ -616,23 +631,35 @@ mod tests {
             {"type": "Hashtag", "href": "https://m.example/tags/only", "name": "#only"},
             {"type": "Hashtag", "href": "javascript:alert(1)", "name": "#evil"},
         ]);
+        let origin = Url::parse("https://m.example/notes/1").expect("url");
         let html = link_tags(
-            "<p>hi @bob@m.example, about #rustacean and #rust <a href=\"x\">@bob@m.example</a></p>"
+            "<p>hi @bob@m.example, about #rustacean and x#rust #rust <a href=\"x\">@bob@m.example</a></p>"
                 .into(),
             &tags,
+            &origin,
         );
         assert_eq!(
             html,
             concat!(
                 "<p>hi <span class=\"h-card\"><a href=\"https://m.example/users/bob\" class=\"u-url mention\" rel=\"nofollow noopener noreferrer ugc\">@<span>bob</span></a></span>, ",
-                "about #rustacean and <a href=\"https://m.example/tags/rust\" class=\"mention hashtag\" rel=\"nofollow noopener noreferrer ugc\">#<span>rust</span></a> ",
+                "about #rustacean and x#rust <a href=\"https://m.example/tags/rust\" class=\"mention hashtag\" rel=\"nofollow noopener noreferrer ugc\">#<span>rust</span></a> ",
                 "<a href=\"x\">@bob@m.example</a></p>",
                 "<p><a href=\"https://m.example/tags/only\" class=\"mention hashtag\" rel=\"nofollow noopener noreferrer ugc\">#<span>only</span></a></p>"
             )
         );
         // Already linked (as Mastodon writes them): unchanged.
         let mastodon = "<p><a href=\"https://m.example/tags/rust\" class=\"mention hashtag\">#<span>rust</span></a></p>";
-        assert_eq!(link_tags(mastodon.into(), &json!([tags[1]])), mastodon);
+        assert_eq!(
+            link_tags(mastodon.into(), &json!([tags[1]]), &origin),
+            mastodon
+        );
+        // A hashtag pointing at another server is not linked.
+        let elsewhere =
+            json!([{"type": "Hashtag", "href": "https://x.example/tags/rust", "name": "#rust"}]);
+        assert_eq!(
+            link_tags("<p>#rust</p>".into(), &elsewhere, &origin),
+            "<p>#rust</p>"
+        );
     }
 
     #[test]

@@ -85,29 +85,37 @@ pub(super) async fn receive(
     let settings = data.settings.clone();
     let anchor = chain.anchor;
     let mut conn = data.pool.get().await?;
-    conn.transaction::<_, FederationError, _>(async |conn| {
-        if !received_activity::record(conn, activity.id.as_str()).await? {
-            return Ok(());
-        }
-        let mut parent = anchor.comment_id;
-        for (note, author) in &replies {
-            parent = Some(store_reply(conn, &settings, &anchor.post, parent, note, author).await?);
-        }
-        Ok(())
-    })
-    .await?;
-    // Their avatars, cached before a reader's browser would ask for them.
-    // So are the pictures they attach.
+    let fresh = conn
+        .transaction::<_, FederationError, _>(async |conn| {
+            if !received_activity::record(conn, activity.id.as_str()).await? {
+                return Ok(false);
+            }
+            let mut parent = anchor.comment_id;
+            for (note, author) in &replies {
+                parent =
+                    Some(store_reply(conn, &settings, &anchor.post, parent, note, author).await?);
+            }
+            Ok(true)
+        })
+        .await?;
+    if !fresh {
+        return Ok(());
+    }
+    // Their avatars, cached before a reader's browser would ask for them;
+    // so are the pictures of those that may be shown (the page asks for
+    // the rest if they ever are).
     for (note, author) in &replies {
         if let Some(icon) = &author.row.icon_url {
             data.avatars.fetch_in_background(icon);
         }
-        for picture in note
-            .attachments
-            .iter()
-            .filter(|a| a.kind == AttachmentKind::Image)
-        {
-            data.attachments.fetch_in_background(&picture.url);
+        if note.visibility.is_shown() {
+            for picture in note
+                .attachments
+                .iter()
+                .filter(|a| a.kind == AttachmentKind::Image)
+            {
+                data.attachments.fetch_in_background(&picture.url);
+            }
         }
     }
     Ok(())
@@ -129,6 +137,9 @@ async fn believed_object(
         };
     };
     if activity.object.is_object() {
+        if !may_concern_us(&activity.object) {
+            return Ok(None);
+        }
         let Some(embedded) = RemoteNote::parse(activity.object.clone()) else {
             return Ok(None);
         };
@@ -153,8 +164,27 @@ async fn believed_object(
     }
 }
 
-/// A post that quotes one of ours (or a comment under one) is listed with
-/// the post's likes and boosts; anything else it quotes is none of ours.
+/// Whether an embedded object answers or quotes anything at all: the cheap
+/// look before it is read in full (most Creates a server sends us are
+/// posts of people who follow nothing here).
+fn may_concern_us(object: &serde_json::Value) -> bool {
+    let present = |key: &str| object.get(key).is_some_and(|v| !v.is_null());
+    [
+        "inReplyTo",
+        "quote",
+        "quoteUrl",
+        "quoteUri",
+        "_misskey_quote",
+    ]
+    .iter()
+    .any(|key| present(key))
+        || object["tag"]
+            .as_array()
+            .is_some_and(|tags| tags.iter().any(|t| t["type"] == "Link"))
+}
+
+/// A public (or unlisted) post that quotes one of ours is listed with the
+/// post's likes and boosts; anything else it quotes is none of ours.
 async fn record_quote(
     data: &Data<AppState>,
     note: &RemoteNote,
@@ -162,13 +192,17 @@ async fn record_quote(
 ) -> Result<(), FederationError> {
     let ours = Url::parse(&InboxActivity::our_actor(data))
         .map_err(|e| FederationError::Invalid(e.to_string()))?;
-    if !same_origin(quoted, &ours) {
+    if !same_origin(quoted, &ours) || !note.visibility.is_shown() {
         return Ok(());
     }
     let conn = &mut *data.pool.get().await?;
     let Some(anchor) = reply_chain::anchor_of(conn, quoted, &ours).await? else {
         return Ok(());
     };
+    if anchor.comment_id.is_some() {
+        // Quotes of comments are not shown anywhere (yet).
+        return Ok(());
+    }
     let Some(author) = note.attributed_to.as_ref() else {
         return Ok(());
     };
