@@ -13,6 +13,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, Method, Uri};
 use rsa::RsaPublicKey;
+use rsa::pkcs1::DecodeRsaPublicKey;
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::pkcs8::DecodePublicKey;
 use rsa::signature::Verifier;
@@ -443,7 +444,10 @@ fn signature_base(
 
 /// Whether the signature is the actor's (`public_key_pem` is its key).
 pub fn verify(signed: &Signed, public_key_pem: &str) -> bool {
-    let Ok(key) = RsaPublicKey::from_public_key_pem(public_key_pem) else {
+    // SubjectPublicKeyInfo (`BEGIN PUBLIC KEY`), or PKCS#1 (`BEGIN RSA PUBLIC KEY`).
+    let key = RsaPublicKey::from_public_key_pem(public_key_pem)
+        .or_else(|_| RsaPublicKey::from_pkcs1_pem(public_key_pem));
+    let Ok(key) = key else {
         return false;
     };
     let Ok(signature) = Signature::try_from(signed.signature.as_slice()) else {
