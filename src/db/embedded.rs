@@ -110,6 +110,18 @@ impl EmbeddedPostgres {
         let data_dir = data_dir
             .canonicalize()
             .map_err(io_err(format!("resolving {}", data_dir.display())))?;
+        // One process at a time creates or starts the cluster (a server and
+        // a CLI command started together on a new data directory would
+        // otherwise both run initdb); the lock goes with this function.
+        let lock_path = data_dir.join(".postgres-start.lock");
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(format!("opening {}", lock_path.display())))?;
+        lock.lock()
+            .map_err(io_err(format!("locking {}", lock_path.display())))?;
         let mut pgdata = data_dir.join("postgres");
         if let Some(user) = &run_as {
             pgdata = reachable_cluster_dir(&pgdata, user)?;

@@ -541,3 +541,32 @@ async fn an_activity_accepted_just_before_a_crash_is_processed_after_the_restart
     );
     assert!(served.stop().success());
 }
+
+/// A server and a CLI command started together on a new data directory:
+/// one creates and starts the cluster, the other waits and uses it.
+#[test]
+fn two_processes_starting_a_new_cluster_at_once_both_get_it() {
+    use fedblog::db::embedded::EmbeddedPostgres;
+    let (_guard, data) = data_dir();
+    let starts: Vec<_> = (0..2)
+        .map(|_| {
+            let data = data.clone();
+            std::thread::spawn(move || EmbeddedPostgres::start(&data, None))
+        })
+        .collect();
+    let clusters: Vec<EmbeddedPostgres> = starts
+        .into_iter()
+        .map(|t| t.join().expect("thread").expect("both starts succeed"))
+        .collect();
+    assert_eq!(
+        clusters.iter().filter(|c| c.started_here()).count(),
+        1,
+        "one started it, the other found it running"
+    );
+    assert!(postmaster_pid(&data).is_some());
+    for cluster in &clusters {
+        if cluster.started_here() {
+            cluster.stop().expect("stop");
+        }
+    }
+}
