@@ -183,6 +183,21 @@ EQeNC8fHGg4UXU8mhHnSBt3EA10qQJfRDs15M38eG2cYwB1PZpDHScDnDA0=
         );
     }
 
+    /// Checks the signature in `headers` over `base`, as a receiver would.
+    fn verifies(headers: &SignatureHeaders, base: &str, key: &RsaPrivateKey) {
+        let encoded = headers
+            .signature
+            .strip_prefix("sig1=:")
+            .and_then(|s| s.strip_suffix(':'))
+            .expect("sf binary");
+        let bytes = BASE64.decode(encoded).expect("base64");
+        let verifying = rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key.to_public_key());
+        let signature = rsa::pkcs1v15::Signature::try_from(bytes.as_slice()).expect("signature");
+        verifying
+            .verify(base.as_bytes(), &signature)
+            .expect("verifies");
+    }
+
     #[test]
     fn a_post_is_signed_in_the_profile_mastodon_verifies() {
         let key = test_key();
@@ -205,17 +220,7 @@ EQeNC8fHGg4UXU8mhHnSBt3EA10qQJfRDs15M38eG2cYwB1PZpDHScDnDA0=
             "\"@method\": POST\n\"@target-uri\": https://mastodon.example:8443/users/alice/inbox?x=1\n\"@authority\": mastodon.example:8443\n\"content-digest\": {}\n\"@signature-params\": {params}",
             headers.content_digest
         );
-        let encoded = headers
-            .signature
-            .strip_prefix("sig1=:")
-            .and_then(|s| s.strip_suffix(':'))
-            .expect("sf binary");
-        let bytes = BASE64.decode(encoded).expect("base64");
-        let verifying = rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key.to_public_key());
-        let signature = rsa::pkcs1v15::Signature::try_from(bytes.as_slice()).expect("signature");
-        verifying
-            .verify(base.as_bytes(), &signature)
-            .expect("verifies");
+        verifies(&headers, &base, &key);
         // The default port is not part of the authority, and what never
         // goes on the wire (fragment, user information) is not signed.
         let plain = Url::parse("https://u:p@mastodon.example/inbox#x").expect("url");
@@ -225,16 +230,7 @@ EQeNC8fHGg4UXU8mhHnSBt3EA10qQJfRDs15M38eG2cYwB1PZpDHScDnDA0=
             "\"@method\": POST\n\"@target-uri\": https://mastodon.example/inbox\n\"@authority\": mastodon.example\n\"content-digest\": {}\n\"@signature-params\": (\"@method\" \"@target-uri\" \"@authority\" \"content-digest\");created=1;keyid=\"k\";alg=\"rsa-v1_5-sha256\"",
             headers.content_digest
         );
-        let encoded = headers
-            .signature
-            .strip_prefix("sig1=:")
-            .and_then(|s| s.strip_suffix(':'))
-            .expect("sf binary");
-        let bytes = BASE64.decode(encoded).expect("base64");
-        let signature = rsa::pkcs1v15::Signature::try_from(bytes.as_slice()).expect("signature");
-        verifying
-            .verify(base.as_bytes(), &signature)
-            .expect("verifies");
+        verifies(&headers, &base, &key);
         assert_eq!(sf_string("a\"b\\c"), "\"a\\\"b\\\\c\"");
     }
 }
