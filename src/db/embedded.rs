@@ -84,6 +84,10 @@ pub struct EmbeddedPostgres {
     socket_dir: PathBuf,
     run_as: Option<RunAs>,
     started_here: bool,
+    /// A shared lock held while this process uses the cluster, so that no
+    /// other process stops it under us ([`EmbeddedPostgres::stop_unless_in_use`]).
+    users: fs::File,
+    users_path: PathBuf,
 }
 
 impl EmbeddedPostgres {
@@ -114,14 +118,14 @@ impl EmbeddedPostgres {
         // a CLI command started together on a new data directory would
         // otherwise both run initdb); the lock goes with this function.
         let lock_path = data_dir.join(".postgres-start.lock");
-        let lock = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_err(format!("opening {}", lock_path.display())))?;
+        let lock = open_lock_file(&lock_path)?;
         lock.lock()
             .map_err(io_err(format!("locking {}", lock_path.display())))?;
+        let users_path = data_dir.join(".postgres-users.lock");
+        let users = open_lock_file(&users_path)?;
+        users
+            .lock_shared()
+            .map_err(io_err(format!("locking {}", users_path.display())))?;
         let mut pgdata = data_dir.join("postgres");
         if let Some(user) = &run_as {
             pgdata = reachable_cluster_dir(&pgdata, user)?;
@@ -138,6 +142,8 @@ impl EmbeddedPostgres {
             socket_dir,
             run_as,
             started_here: false,
+            users,
+            users_path,
         };
         if !cluster.pgdata.join("PG_VERSION").is_file() {
             cluster.init()?;
@@ -169,6 +175,26 @@ impl EmbeddedPostgres {
 
     pub fn pgdata(&self) -> &Path {
         &self.pgdata
+    }
+
+    /// Stops the cluster unless another process is using it (a server
+    /// started while a CLI command ran, or another command): then it is
+    /// left running for them, and the next start finds it. True when stopped.
+    pub fn stop_unless_in_use(&self) -> Result<bool, EmbeddedError> {
+        let action = format!("locking {}", self.users_path.display());
+        self.users.unlock().map_err(io_err(action.clone()))?;
+        let probe = open_lock_file(&self.users_path)?;
+        match probe.try_lock() {
+            Ok(()) => {
+                self.stop()?;
+                Ok(true)
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                tracing::info!("embedded PostgreSQL is in use by another process; left running");
+                Ok(false)
+            }
+            Err(fs::TryLockError::Error(e)) => Err(io_err(action)(e)),
+        }
     }
 
     /// Stops the cluster (fast shutdown: sessions are ended, data is flushed).
@@ -311,6 +337,15 @@ impl EmbeddedPostgres {
         let program = cmd.get_program().to_string_lossy().into_owned();
         cmd.output().map_err(io_err(format!("running {program}")))
     }
+}
+
+fn open_lock_file(path: &Path) -> Result<fs::File, EmbeddedError> {
+    fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(io_err(format!("opening {}", path.display())))
 }
 
 fn check(command: &str, out: &Output) -> Result<(), EmbeddedError> {

@@ -119,7 +119,7 @@ impl Database {
 }
 
 fn stop_quietly(cluster: &EmbeddedPostgres) {
-    if let Err(e) = cluster.stop() {
+    if let Err(e) = cluster.stop_unless_in_use() {
         tracing::error!(error = %e, "could not stop the embedded PostgreSQL");
     }
 }

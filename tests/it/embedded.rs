@@ -570,3 +570,26 @@ fn two_processes_starting_a_new_cluster_at_once_both_get_it() {
         }
     }
 }
+
+/// A cluster started by one process (a CLI command) is not stopped under
+/// another that came to use it meanwhile (a server); the last one out stops it.
+#[test]
+fn a_cluster_in_use_by_another_process_is_left_running() {
+    use fedblog::db::embedded::EmbeddedPostgres;
+    let (_guard, data) = data_dir();
+    let first = EmbeddedPostgres::start(&data, None).expect("start");
+    assert!(first.started_here());
+    let second = EmbeddedPostgres::start(&data, None).expect("found running");
+    assert!(!second.started_here());
+    assert!(
+        !first.stop_unless_in_use().expect("stop"),
+        "in use: left running"
+    );
+    assert!(postmaster_pid(&data).is_some_and(process_alive));
+    drop(second);
+    assert!(
+        first.stop_unless_in_use().expect("stop"),
+        "alone now: stopped"
+    );
+    assert!(postmaster_pid(&data).is_none());
+}
