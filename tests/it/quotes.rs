@@ -274,3 +274,122 @@ async fn a_quoting_post_named_by_id_is_fetched_and_a_blocked_quoter_loses_the_ap
     assert_eq!(status, StatusCode::GONE);
     assert_eq!(gone["type"], "Tombstone");
 }
+
+/// The second peer: Fedify 2 on Node.js 22 (tests/peer2), started as a child.
+struct Quoter {
+    child: std::process::Child,
+    _stdin: Option<std::process::ChildStdin>,
+    base: String,
+}
+
+impl Quoter {
+    fn start() -> Quoter {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peer2");
+        let node = dir.join("node_modules/.bin/node");
+        assert!(
+            node.exists(),
+            "the second peer is not installed: run `bash .ci/install-deps` (npm ci in tests/peer2)"
+        );
+        let mut child = Command::new(node)
+            .arg("quoter.mjs")
+            .current_dir(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start tests/peer2/quoter.mjs");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("ready line");
+        let base = line
+            .trim()
+            .strip_prefix("PEER READY ")
+            .expect("PEER READY")
+            .to_string();
+        Quoter {
+            _stdin: child.stdin.take(),
+            child,
+            base,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request =
+            crate::common::client().request(method, format!("{}/control/{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request
+            .send()
+            .await
+            .expect("control")
+            .json()
+            .await
+            .expect("json")
+    }
+}
+
+impl Drop for Quoter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A quote from a second, independent implementation: Fedify 2's own
+/// QuoteRequest, signed with RFC 9421 by Fedify 2; our Accept reaches a
+/// server that takes only RFC 9421 (the double knock), where Fedify 2
+/// verifies it and reads it as the Accept of a QuoteRequest.
+#[tokio::test(flavor = "multi_thread")]
+async fn fedify_2_quotes_a_post_over_rfc_9421_both_ways() {
+    let app = TestApp::spawn().await;
+    let quoter = Quoter::start();
+    let post = app.publish_simple("Quote me again", &[]).await;
+    let post_id = app.url(&format!("/posts/{}", post["slug"].as_str().expect("slug")));
+    let sent = quoter
+        .call(
+            reqwest::Method::POST,
+            "quote",
+            Some(json!({"post": post_id, "inbox": app.url("/users/blog/inbox")})),
+        )
+        .await;
+    assert_eq!(sent["status"], 202, "{sent}");
+    app.inbox_idle().await;
+    let mut accepted = None;
+    for _ in 0..100 {
+        app.deliver().await;
+        let log = quoter.call(reqwest::Method::GET, "inbox", None).await;
+        if let Some(a) = log["activities"]
+            .as_array()
+            .and_then(|l| l.iter().find(|a| a["type"] == "Accept"))
+        {
+            accepted = Some((a.clone(), log.clone()));
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (accept, log) = accepted.expect("an Accept reached the second peer");
+    assert_eq!(accept["signer"], app.url("/users/blog"), "{log}");
+    assert_eq!(accept["spec"], "rfc9421");
+    assert_eq!(accept["objectType"], "QuoteRequest", "{log}");
+    assert_eq!(accept["objectId"], sent["id"]);
+    // Its first knock, draft-cavage, was refused; then remembered.
+    assert!(
+        log["activities"].as_array().is_some_and(|l| l
+            .iter()
+            .any(|a| a["refused"] == "not an RFC 9421 signature")),
+        "{log}"
+    );
+    let result = accept["result"].as_str().expect("result");
+    let (status, _, stamp) = app.fetch_ap(result).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(stamp["interactionTarget"], post_id);
+    assert_eq!(
+        stamp["interactingObject"],
+        format!("{}/notes/1", quoter.base)
+    );
+}
