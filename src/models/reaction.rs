@@ -134,11 +134,12 @@ pub async fn count(conn: &mut AsyncPgConnection, target: Target, kind: Kind) -> 
     query.count().get_result(conn).await
 }
 
-/// Likes and boosts of each comment of a post: comment id → (likes, boosts).
+/// Likes, boosts and quotes of each comment of a post: comment id →
+/// (likes, boosts, quotes).
 pub async fn counts_for_comments(
     conn: &mut AsyncPgConnection,
     post_id: i64,
-) -> QueryResult<std::collections::HashMap<i64, (i64, i64)>> {
+) -> QueryResult<std::collections::HashMap<i64, (i64, i64, i64)>> {
     let rows: Vec<(Option<i64>, String)> = reactions::table
         .filter(reactions::post_id.eq(post_id))
         .filter(reactions::comment_id.is_not_null())
@@ -148,11 +149,13 @@ pub async fn counts_for_comments(
     let mut out = std::collections::HashMap::new();
     for (comment, kind) in rows {
         if let Some(comment) = comment {
-            let entry = out.entry(comment).or_insert((0, 0));
+            let entry = out.entry(comment).or_insert((0, 0, 0));
             if kind == Kind::Like.as_str() {
                 entry.0 += 1;
             } else if kind == Kind::Announce.as_str() {
                 entry.1 += 1;
+            } else if kind == Kind::Quote.as_str() {
+                entry.2 += 1;
             }
         }
     }

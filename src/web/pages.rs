@@ -236,6 +236,8 @@ struct CommentContext {
     reply_to_anchor: Option<String>,
     likes: i64,
     boosts: i64,
+    /// Posts elsewhere that quote it.
+    quotes: i64,
     /// The post page with the form set up to answer this comment.
     reply_url: Option<String>,
     /// What it attaches: pictures from our cache, the rest as links.
@@ -263,7 +265,7 @@ struct ThreadView<'a> {
     attachments: &'a Arc<crate::avatars::Avatars>,
     settings: &'a Settings,
     post_slug: &'a str,
-    counts: HashMap<i64, (i64, i64)>,
+    counts: HashMap<i64, (i64, i64, i64)>,
     /// Whether readers can answer (the form is on).
     replies: bool,
     /// Cached avatars by commenter (actor id).
@@ -377,7 +379,7 @@ fn comment_context(
         "author" => (Some(settings.url("/")), None, c.author_ap_id.clone()),
         _ => (Some(c.author_ap_id.clone()), None, c.author_ap_id.clone()),
     };
-    let (likes, boosts) = view.counts.get(&c.id).copied().unwrap_or((0, 0));
+    let (likes, boosts, quotes) = view.counts.get(&c.id).copied().unwrap_or((0, 0, 0));
     CommentContext {
         id: c.id,
         depth: depth.min(MAX_COMMENT_DEPTH),
@@ -420,6 +422,7 @@ fn comment_context(
         attachments: attachment_views(view, c),
         likes,
         boosts,
+        quotes,
         reply_url: view
             .replies
             .then(|| reply_url(settings, view.post_slug, c.id)),

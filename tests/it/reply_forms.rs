@@ -283,6 +283,34 @@ async fn posts_quoting_ours_are_listed_under_it_in_every_form() {
     assert_eq!(status, StatusCode::ACCEPTED);
     let (_, body) = app.page(&format!("/posts/{slug}")).await;
     assert!(body.contains("❝ 3 quotes"), "{body}");
+
+    // A quote of a comment under it is counted on the comment.
+    let response = app
+        .api(reqwest::Method::POST, &format!("/posts/{slug}/replies"))
+        .json(&json!({"text": "Thanks!"}))
+        .send()
+        .await
+        .expect("answer");
+    let answer: Value = response.json().await.expect("json");
+    let answer_id = answer["ap_id"].as_str().expect("ap_id").to_string();
+    reply(
+        &app,
+        &remote,
+        120,
+        json!({"quote": answer_id, "content": "<p>this</p>"}),
+    )
+    .await;
+    let (_, body) = app.page(&format!("/posts/{slug}")).await;
+    let doc = html(&body);
+    let quotes: Vec<String> = doc
+        .select(&scraper::Selector::parse(".comment-quotes").expect("css"))
+        .map(|e| e.text().collect::<String>())
+        .collect();
+    assert_eq!(quotes, ["❝ 1 quote"], "{body}");
+    assert!(
+        body.contains("❝ 3 quotes"),
+        "the post's own count is unchanged"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -184,7 +184,8 @@ fn may_concern_us(object: &serde_json::Value) -> bool {
 }
 
 /// A public (or unlisted) post that quotes one of ours is listed with the
-/// post's likes and boosts; anything else it quotes is none of ours.
+/// post's likes and boosts (one that quotes a comment under it, counted on
+/// the comment); anything else it quotes is none of ours.
 async fn record_quote(
     data: &Data<AppState>,
     note: &RemoteNote,
@@ -199,10 +200,6 @@ async fn record_quote(
     let Some(anchor) = reply_chain::anchor_of(conn, quoted, &ours).await? else {
         return Ok(());
     };
-    if anchor.comment_id.is_some() {
-        // Quotes of comments are not shown anywhere (yet).
-        return Ok(());
-    }
     let Some(author) = note.attributed_to.as_ref() else {
         return Ok(());
     };
