@@ -30,7 +30,7 @@ const MAX_CONCURRENT_FETCHES: usize = 4;
 const MAX_REMEMBERED_FAILURES: usize = 10_000;
 
 #[derive(Debug, thiserror::Error)]
-pub enum AvatarError {
+pub enum ImageError {
     #[error("not an http(s) URL")]
     NotHttp,
     #[error("request failed: {0}")]
@@ -45,7 +45,7 @@ pub enum AvatarError {
     Io(#[from] std::io::Error),
 }
 
-pub struct Avatars {
+pub struct ImageCache {
     dir: PathBuf,
     /// The largest image kept.
     max_bytes: usize,
@@ -82,9 +82,9 @@ fn is_key(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-impl Avatars {
+impl ImageCache {
     /// Commenters' avatars, under `avatars/` in the data directory.
-    pub fn new(settings: &Settings) -> Result<Self, reqwest::Error> {
+    pub fn avatars(settings: &Settings) -> Result<Self, reqwest::Error> {
         Self::cache(settings, "avatars", MAX_AVATAR_BYTES)
     }
 
@@ -94,7 +94,7 @@ impl Avatars {
     }
 
     fn cache(settings: &Settings, dir: &str, max_bytes: usize) -> Result<Self, reqwest::Error> {
-        Ok(Avatars {
+        Ok(ImageCache {
             dir: settings.data_dir.join(dir),
             max_bytes,
             client: http::client(
@@ -173,10 +173,10 @@ impl Avatars {
     }
 
     /// Fetches and stores one avatar.
-    pub async fn fetch(&self, url: &str) -> Result<(), AvatarError> {
-        let parsed = Url::parse(url).map_err(|_| AvatarError::NotHttp)?;
+    pub async fn fetch(&self, url: &str) -> Result<(), ImageError> {
+        let parsed = Url::parse(url).map_err(|_| ImageError::NotHttp)?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(AvatarError::NotHttp);
+            return Err(ImageError::NotHttp);
         }
         let mut response = self
             .client
@@ -187,28 +187,28 @@ impl Avatars {
             )
             .send()
             .await
-            .map_err(|e| AvatarError::Request(e.to_string()))?;
+            .map_err(|e| ImageError::Request(e.to_string()))?;
         if !response.status().is_success() {
-            return Err(AvatarError::Status(response.status().as_u16()));
+            return Err(ImageError::Status(response.status().as_u16()));
         }
         if response
             .content_length()
             .is_some_and(|n| n > self.max_bytes as u64)
         {
-            return Err(AvatarError::TooLarge(self.max_bytes));
+            return Err(ImageError::TooLarge(self.max_bytes));
         }
         let mut bytes = Vec::new();
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| AvatarError::Request(e.to_string()))?
+            .map_err(|e| ImageError::Request(e.to_string()))?
         {
             if bytes.len() + chunk.len() > self.max_bytes {
-                return Err(AvatarError::TooLarge(self.max_bytes));
+                return Err(ImageError::TooLarge(self.max_bytes));
             }
             bytes.extend_from_slice(&chunk);
         }
-        sniff(&bytes).ok_or(AvatarError::NotAnImage)?;
+        sniff(&bytes).ok_or(ImageError::NotAnImage)?;
         tokio::fs::create_dir_all(&self.dir).await?;
         let key = key(url);
         // Written aside, then renamed: a reader never sees half a file.

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::avatars::Avatars;
+use crate::avatars::ImageCache;
 use crate::config::Settings;
 use crate::db::Pool;
 use crate::delivery::health::InstanceHealth;
@@ -23,9 +23,9 @@ pub struct AppState {
     /// Comments through the form per client address.
     pub comment_limiter: Arc<RateLimiter>,
     /// Commenters' avatars, cached locally.
-    pub avatars: Arc<Avatars>,
+    pub avatars: Arc<ImageCache>,
     /// Pictures attached to comments, cached locally.
-    pub attachments: Arc<Avatars>,
+    pub attachments: Arc<ImageCache>,
     /// How much the inbox takes at once (requests, queue).
     pub inbox_gate: Arc<InboxGate>,
     /// Which servers answered or wrote to us lately.
@@ -64,8 +64,8 @@ impl AppState {
         let comments = &settings.comments;
         let comment_limiter =
             RateLimiter::new(comments.reader_rate_limit, comments.reader_rate_window);
-        let avatars = Avatars::new(&settings)?;
-        let attachments = Avatars::attachments(&settings)?;
+        let avatars = ImageCache::avatars(&settings)?;
+        let attachments = ImageCache::attachments(&settings)?;
         let inbox_gate = InboxGate::new(
             settings.federation.inbox_concurrency,
             settings.federation.inbox_queue_limit,

@@ -57,7 +57,7 @@ fn serialize_params(components: &[(&str, &str)], created: i64, key_id: &str) -> 
 }
 
 /// A structured-field string (RFC 8941 §3.3.3): quoted, `"` and `\` escaped.
-fn sf_string(s: &str) -> String {
+pub fn sf_string(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 

@@ -262,7 +262,7 @@ struct AttachmentView {
 /// What the comment list needs besides the comments.
 struct ThreadView<'a> {
     /// Pictures attached to comments, cached here (fetched when missing).
-    attachments: &'a Arc<crate::avatars::Avatars>,
+    attachments: &'a Arc<crate::avatars::ImageCache>,
     settings: &'a Settings,
     post_slug: &'a str,
     counts: HashMap<i64, (i64, i64, i64)>,
@@ -510,7 +510,10 @@ pub async fn attachment(
     cached_image(&state.attachments, &key).await
 }
 
-async fn cached_image(cache: &crate::avatars::Avatars, key: &str) -> Result<Response, PageError> {
+async fn cached_image(
+    cache: &crate::avatars::ImageCache,
+    key: &str,
+) -> Result<Response, PageError> {
     let (bytes, content_type) = cache.read(key).await.ok_or(PageError::NotFound)?;
     let mut response = (StatusCode::OK, bytes).into_response();
     let headers = response.headers_mut();

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256, Sha512};
 use url::Url;
 
 use super::signature::{MAX_AGE, MAX_AHEAD, Refusal};
+use crate::delivery::rfc9421::{self, sf_string};
 
 /// The most signatures (members of `Signature-Input`) and digests (members
 /// of `Content-Digest`) a request may carry: each costs work before any
@@ -85,10 +86,6 @@ impl Input {
         }
         out
     }
-}
-
-fn sf_string(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// A small reader of the structured-field dictionaries these headers are.
@@ -423,7 +420,7 @@ fn signature_base(
     uri: &Uri,
     header: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, String> {
-    let mut base = String::new();
+    let mut values = Vec::with_capacity(input.components.len());
     for component in &input.components {
         let value = match component.as_str() {
             "@method" => method.as_str().to_string(),
@@ -436,10 +433,10 @@ fn signature_base(
             name if name.starts_with('@') => return Err(name.to_string()),
             name => header(name).ok_or_else(|| name.to_string())?,
         };
-        base.push_str(&format!("\"{component}\": {value}\n"));
+        values.push((component.as_str(), value));
     }
-    base.push_str(&format!("\"@signature-params\": {}", input.serialized()));
-    Ok(base)
+    let components: Vec<(&str, &str)> = values.iter().map(|(c, v)| (*c, v.as_str())).collect();
+    Ok(rfc9421::signature_base(&components, &input.serialized()))
 }
 
 /// Whether the signature is the actor's (`public_key_pem` is its key).
