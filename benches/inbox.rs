@@ -16,7 +16,8 @@
 //! Requests are signed before the clock starts, so the load generator's RSA
 //! work does not compete with the server. The server, its workers and the
 //! fleet share this process and its 2 cores; CPU is read per thread group
-//! from /proc, PostgreSQL's from its processes.
+//! from /proc (the blog's, and the fleet's: remote servers and load
+//! generator), PostgreSQL's from its processes.
 
 mod common;
 
@@ -119,6 +120,8 @@ struct Row {
     settled_s: f64,
     server_cpu_s: f64,
     pg_cpu_s: f64,
+    /// The remote servers and the load generator (the bench's other threads).
+    fleet_cpu_s: f64,
     peak_rss_mib: f64,
 }
 
@@ -262,6 +265,7 @@ where
         reset_peak_rss();
     }
     let (cpu0, pg0) = (thread_cpu(SERVER_THREAD, hz), postgres_cpu(postmaster, hz));
+    let fleet0 = thread_cpu(CLIENT_THREAD, hz);
     let started = Instant::now();
     let answers: Vec<(u16, f64)> = client_rt.block_on(
         futures_util::stream::iter(requests)
@@ -280,6 +284,7 @@ where
         anyhow::Ok(started.elapsed().as_secs_f64())
     })?;
     let (cpu1, pg1) = (thread_cpu(SERVER_THREAD, hz), postgres_cpu(postmaster, hz));
+    let fleet1 = thread_cpu(CLIENT_THREAD, hz);
     let mut latencies = Vec::new();
     let mut errors = HashMap::new();
     for (status, ms) in answers {
@@ -300,6 +305,7 @@ where
         settled_s,
         server_cpu_s: cpu1 - cpu0,
         pg_cpu_s: pg1 - pg0,
+        fleet_cpu_s: fleet1 - fleet0,
         peak_rss_mib: status_kb("VmHWM:").unwrap_or(0) as f64 / 1024.0,
     };
     println!(
@@ -560,9 +566,11 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 fn print_report(rows: &[Row], reset: bool) {
     println!();
     println!(
-        "| phase | sent | in flight | 202/s | p50 ms | p99 ms | errors | all answered s | all processed s | processed/s | server CPU ms/activity | PG CPU ms/activity | peak RSS MiB |"
+        "| phase | sent | in flight | 202/s | p50 ms | p99 ms | errors | all answered s | all processed s | processed/s | server CPU ms/activity | PG CPU ms/activity | fleet CPU ms/activity | peak RSS MiB |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!(
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    );
     for r in rows {
         let errors = if r.errors.is_empty() {
             "0".to_string()
@@ -572,7 +580,7 @@ fn print_report(rows: &[Row], reset: bool) {
             e.join(", ")
         };
         println!(
-            "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} |",
+            "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0} |",
             r.what,
             r.count,
             r.in_flight,
@@ -585,6 +593,7 @@ fn print_report(rows: &[Row], reset: bool) {
             r.count as f64 / r.settled_s,
             r.server_cpu_s * 1000.0 / r.count as f64,
             r.pg_cpu_s * 1000.0 / r.count as f64,
+            r.fleet_cpu_s * 1000.0 / r.count as f64,
             r.peak_rss_mib,
         );
     }
