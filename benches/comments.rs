@@ -52,11 +52,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use fedblog::authoring;
 use fedblog::config::Settings;
 use fedblog::db::Pool;
 use fedblog::db::embedded::EmbeddedPostgres;
 use fedblog::models::comment::{self, NewComment};
+use fedblog::posts;
 use fedblog::render::sanitize;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -303,7 +303,7 @@ struct Blog {
     threads: usize,
     deepest: usize,
     /// Kept for as long as the blog runs: they process the signed Creates.
-    _inbox_workers: fedblog::federation::inbox::worker::InboxWorkers,
+    _inbox_workers: fedblog::inbox::worker::InboxWorkers,
 }
 
 impl Blog {
@@ -343,7 +343,7 @@ async fn start_blog(
     .await?;
 
     let mut conn = AsyncPgConnection::establish(&db_url).await?;
-    let post = authoring::create(
+    let post = posts::create(
         &mut conn,
         &settings,
         post_input("Comments benchmark", &["benchmark"]),

@@ -25,7 +25,7 @@
 //!    loopback (so the key is published at the keyId, as receivers fetch it);
 //!    inserts the followers with `models::follower::upsert` in batched
 //!    transactions, then runs `ANALYZE`;
-//! 2. **queue**: times `authoring::create`, which publishes a post and, in the
+//! 2. **queue**: times `posts::create`, which publishes a post and, in the
 //!    same transaction, queues one delivery per distinct inbox (a shared inbox
 //!    counts once);
 //! 3. **deliver**: starts the real workers (`Workers::spawn`) and runs the
@@ -63,13 +63,13 @@ use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use fedblog::authoring;
 use fedblog::config::Settings;
 use fedblog::db::Pool;
 use fedblog::db::embedded::EmbeddedPostgres;
 use fedblog::delivery::worker::Workers;
 use fedblog::models::delivery::{self as queue, DeliveryFilter};
 use fedblog::models::follower;
+use fedblog::posts;
 use futures_util::{StreamExt, TryStreamExt};
 use rsa::RsaPublicKey;
 use rsa::pkcs1v15::{Signature, VerifyingKey};
@@ -560,7 +560,7 @@ async fn child_run(spec: &RunSpec) -> anyhow::Result<RunResult> {
     let rss_reset = reset_peak_rss();
     let rss_base_mib = status_kb("VmRSS:").unwrap_or(0) as f64 / 1024.0;
     let started = Instant::now();
-    let post = authoring::create(
+    let post = posts::create(
         &mut conn,
         &settings,
         post_input("Delivery benchmark", &["benchmark", "fediverse"]),
@@ -607,7 +607,7 @@ async fn child_run(spec: &RunSpec) -> anyhow::Result<RunResult> {
     let (key_id, public_key_pem) = fetch_actor_key(port).await?;
     let given_up = queue::count(&mut conn, DeliveryFilter::GivenUp).await?;
     let listed = queue::list(&mut conn, DeliveryFilter::Delivered, i64::MAX, 0).await?;
-    // The Create that `authoring::create` queued (each activity has an id of its own).
+    // The Create that `posts::create` queued (each activity has an id of its own).
     let activity_id = <[_]>::first(&listed)
         .map(|d: &fedblog::models::delivery::DeliveryStatus| d.activity.clone())
         .unwrap_or_default();
@@ -1101,7 +1101,7 @@ fn print_table(rows: &[Row], quick: bool) {
     }
     println!();
     println!(
-        "queue ms      authoring::create: the post and one delivery row per distinct inbox, one transaction\n\
+        "queue ms      posts::create: the post and one delivery row per distinct inbox, one transaction\n\
          deliver s     from Workers::spawn until no delivery is unfinished (polled every {} ms)\n\
          CPU s         fedblog's user+sys CPU over `deliver s` (the run's process, less its polling thread)\n\
          RSS base      the run's resident set just before queueing (blog loaded, followers inserted), MiB\n\

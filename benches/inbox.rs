@@ -36,7 +36,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use fedblog::authoring;
+use fedblog::posts;
 use futures_util::StreamExt;
 use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
@@ -144,7 +144,7 @@ fn run(
         .block_on(async { fedblog::delivery::worker::Workers::spawn(blog.federation.clone()) })?;
     let post_url = server_rt.block_on(async {
         let mut conn = AsyncPgConnection::establish(&db_url).await?;
-        let post = authoring::create(&mut conn, &blog.settings, post_input("Popular", &[])).await?;
+        let post = posts::create(&mut conn, &blog.settings, post_input("Popular", &[])).await?;
         anyhow::Ok(post.post.ap_id.unwrap_or_default())
     })?;
     let postmaster = cluster.running_pid().context("the cluster's postmaster")?;

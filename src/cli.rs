@@ -1,7 +1,7 @@
 //! The command line: `serve`, `migrate`, `post ...`, `comment ...` (in
 //! cli_comments.rs), blocks, deliveries and `admin ...`. Post
 //! commands work on the database directly (starting the embedded cluster if
-//! the server is not running) through the same `authoring` code as the API.
+//! the server is not running) through the same `posts` code as the API.
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
@@ -11,12 +11,12 @@ use anyhow::{Context, bail};
 use crate::cli_output::out;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::authoring::{self, AuthoringError, PostEdit, PostInput, PostWithTags};
 use crate::config::Settings;
 use crate::db::{Database, OnClose};
 use crate::models::delivery::{self, DeliveryFilter};
 use crate::models::post::{self, PostStatus, StatusFilter};
 use crate::models::{block, follower};
+use crate::posts::{self, PostEdit, PostError, PostInput, PostWithTags};
 use crate::urls;
 use crate::web::auth;
 
@@ -545,7 +545,7 @@ async fn post_command(
             file,
         } => {
             let body = read_body(file.as_ref())?;
-            let created = authoring::create(
+            let created = posts::create(
                 conn,
                 settings,
                 PostInput {
@@ -581,7 +581,7 @@ async fn post_command(
             out!("\n{shown_to} of {total} posts");
         }
         PostCommand::Show { slug } => {
-            let item = authoring::get(conn, &slug).await.map_err(cli_error)?;
+            let item = posts::get(conn, &slug).await.map_err(cli_error)?;
             let p = &item.post;
             out!("title:     {}", p.title);
             out!("slug:      {}", p.slug);
@@ -658,7 +658,7 @@ async fn post_command(
                     "nothing to change: give --title, --file, --summary, --clear-summary, --tag, --clear-tags, --language or --clear-language"
                 );
             }
-            let item = authoring::edit(conn, settings, &slug, edit)
+            let item = posts::edit(conn, settings, &slug, edit)
                 .await
                 .map_err(cli_error)?;
             if item.post.slug != slug {
@@ -667,13 +667,13 @@ async fn post_command(
             report("updated", settings, &item);
         }
         PostCommand::Publish { slug } => {
-            let item = authoring::publish(conn, settings, &slug)
+            let item = posts::publish(conn, settings, &slug)
                 .await
                 .map_err(cli_error)?;
             report("published", settings, &item);
         }
         PostCommand::Delete { slug } => {
-            authoring::delete(conn, settings, &slug)
+            posts::delete(conn, settings, &slug)
                 .await
                 .map_err(cli_error)?;
             out!("deleted {slug}; its address now answers 410 Gone");
@@ -682,9 +682,9 @@ async fn post_command(
     Ok(())
 }
 
-fn cli_error(e: AuthoringError) -> anyhow::Error {
+fn cli_error(e: PostError) -> anyhow::Error {
     match e {
-        AuthoringError::Invalid { field, message } => anyhow::anyhow!("invalid {field}: {message}"),
+        PostError::Invalid { field, message } => anyhow::anyhow!("invalid {field}: {message}"),
         other => other.into(),
     }
 }

@@ -1,6 +1,6 @@
 //! What happens to comments through the CLI, the API and the comment form:
 //! the author's answers, readers' comments, and moderation. Like
-//! [`crate::authoring`], input is validated first, then each change runs in
+//! [`crate::posts`], input is validated first, then each change runs in
 //! one transaction together with the activities it sends.
 
 use chrono::Utc;

@@ -4,8 +4,6 @@
 //! `authoring` (what the author does to posts); `models` (tables and queries);
 //! `db` (pool, migrations, the embedded cluster); `render` and `config`.
 
-pub mod authoring;
-pub mod avatars;
 pub mod cli;
 pub mod cli_comments;
 pub mod cli_output;
@@ -14,7 +12,10 @@ pub mod config;
 pub mod db;
 pub mod delivery;
 pub mod federation;
+pub mod inbox;
 pub mod models;
+pub mod net;
+pub mod posts;
 pub mod profile;
 pub mod render;
 pub mod server;

@@ -15,7 +15,7 @@ fn main() -> ExitCode {
         }
     };
     init_tracing(&settings, cli.command.is_server());
-    fedblog::federation::http::install_crypto_provider();
+    fedblog::net::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -9,10 +9,10 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
 use crate::delivery;
-use crate::federation::keys::ActorKeys;
 use crate::federation::objects::person::blog_actor;
 use crate::federation::outgoing;
 use crate::models::instance_setting;
+use crate::state::keys::ActorKeys;
 
 /// The digest of the actor document last published.
 const PUBLISHED_DIGEST: &str = "actor_document_digest";

@@ -11,7 +11,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use crate::config::Settings;
 use crate::db::{Database, OnClose};
 use crate::delivery::worker::Workers;
-use crate::federation::inbox::worker::InboxWorkers;
+use crate::inbox::worker::InboxWorkers;
 use crate::state::AppState;
 use crate::web;
 

@@ -10,11 +10,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use activitypub_federation::config::FederationConfig;
-use fedblog::authoring::PostInput;
 use fedblog::config::Settings;
 use fedblog::db::embedded::EmbeddedPostgres;
 use fedblog::db::{self, Pool};
-use fedblog::federation::inbox::worker::InboxWorkers;
+use fedblog::inbox::worker::InboxWorkers;
+use fedblog::posts::PostInput;
 use fedblog::state::AppState;
 
 /// Server settings for the throw-away cluster: durability is irrelevant here.
@@ -154,7 +154,7 @@ pub fn post_input(title: &str, tags: &[&str]) -> PostInput {
 
 /// A client builder for loopback: the crypto provider installed, no proxy.
 pub fn client_builder() -> reqwest::ClientBuilder {
-    fedblog::federation::http::install_crypto_provider();
+    fedblog::net::install_crypto_provider();
     reqwest::Client::builder().no_proxy()
 }
 

@@ -7,7 +7,7 @@
 //! connection, instead of waiting for a slot that the task itself may be
 //! keeping busy; and the federation HTTP client asks [`held_by_this_task`]
 //! before every request and refuses to send while a connection is held
-//! (`federation::http`). Code that fetches therefore must take no connection,
+//! (`net`). Code that fetches therefore must take no connection,
 //! and code that holds one cannot fetch: a violation fails on its first run, in
 //! tests, rather than as pool exhaustion under load.
 //!

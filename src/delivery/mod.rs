@@ -2,8 +2,6 @@
 //! in the same transaction as the change that causes them, and workers sign
 //! and send them, retrying with back-off, at least once.
 
-pub mod health;
-pub mod rfc9421;
 pub mod worker;
 
 use diesel_async::AsyncPgConnection;

@@ -18,11 +18,12 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use url::Url;
 
-use super::rfc9421;
 use crate::db::queue_runner::{self, Queue};
 use crate::federation::objects::person;
-use crate::federation::{ACTIVITY_JSON, context, http};
+use crate::federation::rfc9421;
+use crate::federation::{ACTIVITY_JSON, context};
 use crate::models::delivery::{self as queue, Claimed};
+use crate::net;
 use crate::state::AppState;
 
 /// How long a claimed delivery is reserved for the worker that took it, at
@@ -101,7 +102,7 @@ pub struct Workers {
 impl Workers {
     pub fn spawn(config: FederationConfig<AppState>) -> Result<Self, reqwest::Error> {
         let federation = config.to_request_data().settings.federation.clone();
-        let client = http::client(
+        let client = net::client(
             federation.allow_private_addresses,
             federation.request_timeout,
         )?;
@@ -198,7 +199,7 @@ async fn claim(data: &Data<AppState>, limit: i64) -> Vec<Claimed> {
 pub async fn drain(config: &FederationConfig<AppState>) -> Result<usize, reqwest::Error> {
     let data = config.to_request_data();
     let federation = &data.settings.federation;
-    let client = http::client(
+    let client = net::client(
         federation.allow_private_addresses,
         federation.request_timeout,
     )?;

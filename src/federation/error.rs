@@ -9,7 +9,7 @@ use serde_json::json;
 
 use activitypub_federation::error::Error as ProtocolError;
 
-use super::http;
+use crate::net;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FederationError {
@@ -50,8 +50,8 @@ impl FederationError {
     /// The network or a remote server failed us, for now.
     pub fn is_transient_protocol(error: &ProtocolError) -> bool {
         match error {
-            ProtocolError::ReqwestMiddleware(e) => http::is_transient(e),
-            ProtocolError::Reqwest(e) => http::is_transient_network(e),
+            ProtocolError::ReqwestMiddleware(e) => net::is_transient(e),
+            ProtocolError::Reqwest(e) => net::is_transient_network(e),
             ProtocolError::DomainResolveError(_) => true,
             _ => false,
         }

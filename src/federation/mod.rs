@@ -4,15 +4,11 @@
 
 pub mod context;
 pub mod error;
-pub mod http;
-pub mod inbox;
-pub mod keys;
 pub mod negotiate;
 pub mod objects;
 pub mod outgoing;
 pub mod reply_chain;
-pub mod routes;
-pub mod thread;
+pub mod rfc9421;
 
 use activitypub_federation::config::FederationConfig;
 use url::Url;
@@ -50,7 +46,7 @@ pub async fn config(state: AppState) -> Result<FederationConfig<AppState>, Setup
     FederationConfig::builder()
         .domain(settings.domain.clone())
         .app_data(state)
-        .client(http::client(
+        .client(crate::net::client(
             allow_private,
             settings.federation.request_timeout,
         )?)

@@ -14,10 +14,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::auth::Admin;
 use super::error::ApiError;
-use crate::authoring::{self, PostEdit, PostInput, PostWithTags};
 use crate::config::Settings;
 use crate::models::delivery::{self, DeliveryFilter};
 use crate::models::post::{self, PostStatus, StatusFilter};
+use crate::posts::{self, PostEdit, PostInput, PostWithTags};
 use crate::state::AppState;
 use crate::urls;
 
@@ -217,7 +217,7 @@ async fn create(
         language: body.language,
         draft: body.draft,
     };
-    let created = authoring::create(&mut conn, &state.settings, input).await?;
+    let created = posts::create(&mut conn, &state.settings, input).await?;
     let location = format!("/api/v1/posts/{}", created.post.slug);
     let mut response = (
         StatusCode::CREATED,
@@ -260,7 +260,7 @@ async fn list(
     let mut conn = state.pool.get().await?;
     let total = post::count_for_author(&mut conn, filter).await?;
     let rows = post::list_for_author(&mut conn, filter, paging.per_page, paging.offset()).await?;
-    let posts: Vec<PostJson> = authoring::with_tags_many(&mut conn, rows)
+    let posts: Vec<PostJson> = posts::with_tags_many(&mut conn, rows)
         .await?
         .into_iter()
         .map(|p| PostJson::new(&state.settings, p))
@@ -279,7 +279,7 @@ async fn show(
     Path(slug): Path<String>,
 ) -> Result<Json<PostJson>, ApiError> {
     let mut conn = state.pool.get().await?;
-    let item = authoring::get(&mut conn, &slug).await?;
+    let item = posts::get(&mut conn, &slug).await?;
     Ok(Json(PostJson::new(&state.settings, item)))
 }
 
@@ -297,7 +297,7 @@ async fn update(
         tags: body.tags,
         language: body.language,
     };
-    let item = authoring::edit(&mut conn, &state.settings, &slug, edit).await?;
+    let item = posts::edit(&mut conn, &state.settings, &slug, edit).await?;
     Ok(Json(PostJson::new(&state.settings, item)))
 }
 
@@ -307,7 +307,7 @@ async fn publish(
     Path(slug): Path<String>,
 ) -> Result<Json<PostJson>, ApiError> {
     let mut conn = state.pool.get().await?;
-    let item = authoring::publish(&mut conn, &state.settings, &slug).await?;
+    let item = posts::publish(&mut conn, &state.settings, &slug).await?;
     Ok(Json(PostJson::new(&state.settings, item)))
 }
 
@@ -317,7 +317,7 @@ async fn remove(
     Path(slug): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let mut conn = state.pool.get().await?;
-    authoring::delete(&mut conn, &state.settings, &slug).await?;
+    posts::delete(&mut conn, &state.settings, &slug).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

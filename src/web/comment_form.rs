@@ -12,10 +12,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
 
+use super::client_ip::client_ip;
 use super::csrf::BrowserId;
 use super::error::PageError;
 use super::pages::{FormInput, render_post};
-use super::rate_limit::client_ip;
 use crate::comments::{self, CommentError, ReaderInput, Target};
 use crate::models::comment;
 use crate::models::post::{self, Post};
@@ -67,7 +67,7 @@ pub async fn submit(
         .filter(|b| {
             state
                 .form_secret
-                .verify(&fields.token, b, post.id, Utc::now())
+                .verify(&fields.token, b.as_str(), post.id, Utc::now())
         })
         .ok_or_else(|| PageError::Forbidden(EXPIRED.into()))?;
     let ip = client_ip(peer, &headers, state.settings.trust_proxy);

@@ -7,7 +7,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::authoring::AuthoringError;
+use crate::posts::PostError;
 use crate::state::AppState;
 
 /// An error on a public page; rendered with the theme's error.html.
@@ -117,10 +117,10 @@ internal_from!(
     minijinja::Error
 );
 
-impl From<AuthoringError> for PageError {
-    fn from(e: AuthoringError) -> Self {
+impl From<PostError> for PageError {
+    fn from(e: PostError) -> Self {
         match e {
-            AuthoringError::NotFound(_) => PageError::NotFound,
+            PostError::NotFound(_) => PageError::NotFound,
             other => PageError::Internal(other.to_string()),
         }
     }
@@ -216,19 +216,19 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<AuthoringError> for ApiError {
-    fn from(e: AuthoringError) -> Self {
+impl From<PostError> for ApiError {
+    fn from(e: PostError) -> Self {
         match e {
-            AuthoringError::Invalid { field, message } => ApiError::field(
+            PostError::Invalid { field, message } => ApiError::field(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 field,
                 format!("{field}: {message}"),
             ),
-            AuthoringError::NotFound(slug) => ApiError::new(
+            PostError::NotFound(slug) => ApiError::new(
                 StatusCode::NOT_FOUND,
                 format!("no post with the slug {slug:?}"),
             ),
-            AuthoringError::Database(e) => ApiError::internal(e.to_string()),
+            PostError::Database(e) => ApiError::internal(e.to_string()),
         }
     }
 }

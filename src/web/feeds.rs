@@ -9,10 +9,10 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
 use super::error::PageError;
-use crate::authoring::{self, PostWithTags};
 use crate::config::Settings;
 use crate::models::comment::{self, Comment, Origin};
 use crate::models::post::{self, PublicScope};
+use crate::posts::{self, PostWithTags};
 use crate::render::escape::xml_escape;
 use crate::state::AppState;
 use crate::urls;
@@ -26,7 +26,7 @@ pub const COMMENT_FEED_ENTRIES: i64 = 50;
 async fn newest(state: &AppState) -> Result<Vec<PostWithTags>, PageError> {
     let mut conn = state.pool.get().await?;
     let rows = post::list_public(&mut conn, PublicScope::All, FEED_ENTRIES, 0).await?;
-    Ok(authoring::with_tags_many(&mut conn, rows).await?)
+    Ok(posts::with_tags_many(&mut conn, rows).await?)
 }
 
 fn last_change(p: &PostWithTags) -> DateTime<Utc> {

@@ -1,15 +1,16 @@
 //! HTTP: the router, its layers (request ids, tracing, limits, security
 //! headers), the health check and graceful serving.
 
+pub mod activitypub;
 pub mod api;
 pub mod api_comments;
 pub mod auth;
+pub mod client_ip;
 pub mod comment_form;
 pub mod csrf;
 pub mod error;
 pub mod feeds;
 pub mod pages;
-pub mod rate_limit;
 
 use std::time::Duration;
 
@@ -27,8 +28,9 @@ use tower_http::trace::TraceLayer;
 
 use activitypub_federation::config::{FederationConfig, FederationMiddleware};
 
-use crate::federation::{inbox, routes, thread};
+use crate::inbox;
 use crate::state::AppState;
+use activitypub::thread;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -58,17 +60,20 @@ pub fn router(state: AppState, federation: FederationConfig<AppState>) -> Router
         .layer(from_fn_with_state(state.clone(), error::render_error_pages));
 
     let federation = Router::new()
-        .route("/.well-known/webfinger", get(routes::webfinger))
-        .route("/.well-known/host-meta", get(routes::host_meta))
-        .route("/.well-known/host-meta.json", get(routes::host_meta_json))
-        .route("/.well-known/nodeinfo", get(routes::nodeinfo_links))
-        .route("/nodeinfo/{version}", get(routes::nodeinfo))
-        .route("/users/{handle}", get(routes::actor))
-        .route("/users/{handle}/outbox", get(routes::outbox))
-        .route("/users/{handle}/followers", get(routes::followers))
+        .route("/.well-known/webfinger", get(activitypub::webfinger))
+        .route("/.well-known/host-meta", get(activitypub::host_meta))
+        .route(
+            "/.well-known/host-meta.json",
+            get(activitypub::host_meta_json),
+        )
+        .route("/.well-known/nodeinfo", get(activitypub::nodeinfo_links))
+        .route("/nodeinfo/{version}", get(activitypub::nodeinfo))
+        .route("/users/{handle}", get(activitypub::actor))
+        .route("/users/{handle}/outbox", get(activitypub::outbox))
+        .route("/users/{handle}/followers", get(activitypub::followers))
         .route(
             "/users/{handle}/{collection}",
-            get(routes::empty_collection),
+            get(activitypub::empty_collection),
         )
         .route("/posts/{slug}/replies", get(thread::post_replies))
         .route("/posts/{slug}/context", get(thread::post_context))
@@ -77,10 +82,13 @@ pub fn router(state: AppState, federation: FederationConfig<AppState>) -> Router
             "/comments/{id}/{collection}",
             get(thread::comment_reactions),
         )
-        .route("/posts/{slug}/{collection}", get(routes::post_reactions))
+        .route(
+            "/posts/{slug}/{collection}",
+            get(activitypub::post_reactions),
+        )
         .route(
             "/quote-authorizations/{id}",
-            get(routes::quote_authorization),
+            get(activitypub::quote_authorization),
         )
         .route("/inbox", post(inbox::shared_inbox))
         .route("/users/{handle}/inbox", post(inbox::actor_inbox))

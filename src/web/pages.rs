@@ -13,20 +13,20 @@ use sha2::{Digest, Sha256};
 
 use super::csrf::BrowserId;
 use super::error::PageError;
-use crate::authoring::{self, PostWithTags};
 use crate::comments;
 use crate::config::{CommentPolicy, Settings};
 use crate::federation::negotiate::wants_activity_json;
 use crate::federation::objects::person;
-use crate::federation::routes;
 use crate::models::comment::{self, AttachmentKind, Comment};
 use crate::models::post::{self, PublicScope, TimeRange};
 use crate::models::reaction;
 use crate::models::tag;
+use crate::posts::{self, PostWithTags};
 use crate::render::markdown::{self, FirstImage};
 use crate::render::{slug, time};
 use crate::state::AppState;
 use crate::urls;
+use crate::web::activitypub;
 
 #[derive(Serialize)]
 pub struct SiteContext {
@@ -262,7 +262,7 @@ struct AttachmentView {
 /// What the comment list needs besides the comments.
 struct ThreadView<'a> {
     /// Pictures attached to comments, cached here (fetched when missing).
-    attachments: &'a Arc<crate::avatars::ImageCache>,
+    attachments: &'a Arc<crate::state::image_cache::ImageCache>,
     settings: &'a Settings,
     post_slug: &'a str,
     counts: HashMap<i64, (i64, i64, i64)>,
@@ -511,7 +511,7 @@ pub async fn attachment(
 }
 
 async fn cached_image(
-    cache: &crate::avatars::ImageCache,
+    cache: &crate::state::image_cache::ImageCache,
     key: &str,
 ) -> Result<Response, PageError> {
     let (bytes, content_type) = cache.read(key).await.ok_or(PageError::NotFound)?;
@@ -585,7 +585,7 @@ async fn listing(
     let rows = post::list_public(&mut conn, scope, per_page, (page - 1) * per_page).await?;
     let ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
     let comment_counts = comment::visible_counts(&mut conn, &ids).await?;
-    let posts: Vec<PostContext> = authoring::with_tags_many(&mut conn, rows)
+    let posts: Vec<PostContext> = posts::with_tags_many(&mut conn, rows)
         .await?
         .into_iter()
         .map(|p| {
@@ -633,11 +633,13 @@ pub async fn show_comment(
     headers: HeaderMap,
 ) -> Response {
     let as_json = wants_activity_json(&headers);
-    match crate::federation::thread::comment_document(&state, id, as_json).await {
+    match crate::web::activitypub::thread::comment_document(&state, id, as_json).await {
         Ok(response) => response,
         Err(e) if as_json => e.into_response(),
-        Err(routes::FedError(StatusCode::NOT_FOUND, _)) => PageError::NotFound.into_response(),
-        Err(routes::FedError(_, message)) => PageError::Internal(message.into()).into_response(),
+        Err(activitypub::FedError(StatusCode::NOT_FOUND, _)) => PageError::NotFound.into_response(),
+        Err(activitypub::FedError(_, message)) => {
+            PageError::Internal(message.into()).into_response()
+        }
     }
 }
 
@@ -651,7 +653,7 @@ pub async fn show_post(
         return Err(PageError::NotFound);
     }
     if wants_activity_json(&headers) {
-        return Ok(routes::post_json(&state, &slug).await.into_response());
+        return Ok(activitypub::post_json(&state, &slug).await.into_response());
     }
     let mut conn = state.pool.get().await?;
     match post::find_by_slug(&mut conn, &slug).await? {
@@ -730,13 +732,15 @@ pub async fn render_post(
             Some(b) => (b, false),
             None => (BrowserId::generate(), true),
         };
-        let token = state.form_secret.issue(&browser, row.id, Utc::now());
+        let token = state
+            .form_secret
+            .issue(browser.as_str(), row.id, Utc::now());
         let context = form_context(settings, &row.slug, &thread, form, token);
         (is_new.then_some(browser), Some(context))
     } else {
         (None, None)
     };
-    let item = authoring::with_tags(conn, row).await?;
+    let item = posts::with_tags(conn, row).await?;
     let mut response = html_page(
         state,
         "post.html",

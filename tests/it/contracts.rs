@@ -16,7 +16,8 @@ use crate::common::TestApp;
 use fedblog::comments::{self, ReaderInput, Target};
 use fedblog::federation::context::WithContext;
 use fedblog::federation::objects::person;
-use fedblog::federation::{keys, outgoing};
+use fedblog::federation::outgoing;
+use fedblog::state::keys;
 
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
@@ -148,9 +149,7 @@ async fn every_document_other_servers_read_matches_its_contract() {
     comments::approve(&mut conn, settings, reader.id)
         .await
         .expect("approve");
-    let item = fedblog::authoring::get(&mut conn, &slug)
-        .await
-        .expect("post");
+    let item = fedblog::posts::get(&mut conn, &slug).await.expect("post");
     let approval = fedblog::models::quote::approve(
         &mut conn,
         item.post.id,

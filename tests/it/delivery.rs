@@ -455,8 +455,7 @@ async fn the_address_guard_refuses_loopback_in_every_spelling() {
             drop(stream);
         }
     });
-    let guarded = fedblog::federation::http::client(false, std::time::Duration::from_secs(5))
-        .expect("client");
+    let guarded = fedblog::net::client(false, std::time::Duration::from_secs(5)).expect("client");
     for host in [
         "127.0.0.1",
         "127.1",
@@ -477,8 +476,7 @@ async fn the_address_guard_refuses_loopback_in_every_spelling() {
         "no connection was made"
     );
     // The same request with the test switch on does connect: the test can fail.
-    let open =
-        fedblog::federation::http::client(true, std::time::Duration::from_secs(5)).expect("client");
+    let open = fedblog::net::client(true, std::time::Duration::from_secs(5)).expect("client");
     let _ = open.get(format!("http://127.0.0.1:{port}/")).send().await;
     assert!(connections.load(Ordering::SeqCst) >= 1);
 }

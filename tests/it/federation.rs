@@ -193,7 +193,7 @@ async fn the_actor_document_has_what_mastodon_reads() {
     let (_, _, again) = app.fetch_ap("/users/blog").await;
     assert_eq!(again["publicKey"], actor["publicKey"]);
     let mut conn = app.pool.get().await.expect("conn");
-    let stored = fedblog::federation::keys::load_or_create(&mut conn)
+    let stored = fedblog::state::keys::load_or_create(&mut conn)
         .await
         .expect("keys");
     assert_eq!(stored.public_pem, pem);
@@ -671,7 +671,7 @@ async fn a_profile_changed_between_two_starts_reaches_followers_as_an_update() {
     app.deliver().await;
     let keys = {
         let mut conn = app.pool.get().await.expect("conn");
-        fedblog::federation::keys::load_or_create(&mut conn)
+        fedblog::state::keys::load_or_create(&mut conn)
             .await
             .expect("keys")
     };

@@ -458,7 +458,7 @@ async fn a_full_queue_answers_503_and_what_was_accepted_is_processed_after_a_res
         "{out}"
     );
     // Workers start again (as after a restart) and process what was accepted.
-    app.inbox_workers = Some(fedblog::federation::inbox::worker::InboxWorkers::spawn(
+    app.inbox_workers = Some(fedblog::inbox::worker::InboxWorkers::spawn(
         app.federation.clone(),
     ));
     app.inbox_idle().await;

@@ -744,9 +744,11 @@ async fn the_authors_answers_carry_a_badge_and_local_comments_their_likes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_form_secret_is_made_once_and_outlives_a_restart() {
     use diesel_async::RunQueryDsl;
-    use fedblog::web::csrf::{BrowserId, FormSecret};
+    use fedblog::state::form_secret::FormSecret;
+    use fedblog::web::csrf::BrowserId;
     let app = TestApp::spawn().await;
     let browser = BrowserId::generate();
+    let browser = browser.as_str();
     let now = chrono::Utc::now();
     let restarted = fedblog::state::AppState::load(app.settings.clone(), app.pool.clone())
         .await
@@ -754,8 +756,8 @@ async fn the_form_secret_is_made_once_and_outlives_a_restart() {
     let before = FormSecret::load_or_create(&mut app.pool.get().await.expect("conn"))
         .await
         .expect("secret");
-    let token = before.issue(&browser, 1, now);
-    assert!(restarted.form_secret.verify(&token, &browser, 1, now));
+    let token = before.issue(browser, 1, now);
+    assert!(restarted.form_secret.verify(&token, browser, 1, now));
 
     // Two processes starting at once on an empty table agree on one secret.
     diesel::sql_query("DELETE FROM instance_settings WHERE key = 'comment_form_secret'")
@@ -772,9 +774,9 @@ async fn the_form_secret_is_made_once_and_outlives_a_restart() {
     };
     let (one, two) = tokio::join!(start(), start());
     let (one, two) = (one.expect("one"), two.expect("two"));
-    let token = one.issue(&browser, 1, now);
-    assert!(two.verify(&token, &browser, 1, now));
-    assert!(!before.verify(&token, &browser, 1, now), "a new secret");
+    let token = one.issue(browser, 1, now);
+    assert!(two.verify(&token, browser, 1, now));
+    assert!(!before.verify(&token, browser, 1, now), "a new secret");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,8 +6,8 @@ use activitypub_federation::traits::{Actor, Object};
 use url::Url;
 
 use crate::federation::error::FederationError;
-use crate::federation::keys::ActorKeys;
 use crate::state::AppState;
+use crate::state::keys::ActorKeys;
 
 #[derive(Debug, Clone)]
 pub struct BlogActor {

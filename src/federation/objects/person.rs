@@ -6,9 +6,9 @@ use serde::Serialize;
 use crate::config::MediaFile;
 
 use crate::config::Settings;
-use crate::federation::keys::ActorKeys;
 use crate::render::escape::xml_escape;
 use crate::render::markdown;
+use crate::state::keys::ActorKeys;
 use crate::urls;
 
 #[derive(Debug, Serialize)]

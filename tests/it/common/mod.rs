@@ -17,7 +17,7 @@ use activitypub_federation::config::FederationConfig;
 use fedblog::config::Settings;
 use fedblog::db::embedded::EmbeddedPostgres;
 use fedblog::db::{self, Pool};
-use fedblog::federation::inbox::worker::InboxWorkers;
+use fedblog::inbox::worker::InboxWorkers;
 use fedblog::state::AppState;
 use fedblog::web;
 use reqwest::{Response, StatusCode};
@@ -173,7 +173,7 @@ impl Drop for TestApp {
                 fedblog::db::rule_violations(),
                 0,
                 "a task held a database connection across network I/O or took a second one \
-                 (see the error logged by db::pool or federation::http)"
+                 (see the error logged by db::pool or net)"
             );
         }
     }
@@ -378,7 +378,7 @@ pub fn clean_env(cmd: &mut Command) {
 }
 
 pub fn client() -> reqwest::Client {
-    fedblog::federation::http::install_crypto_provider();
+    fedblog::net::install_crypto_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()

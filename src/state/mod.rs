@@ -1,16 +1,23 @@
 //! What every request handler shares.
 
+pub mod form_secret;
+pub mod gate;
+pub mod health;
+pub mod image_cache;
+pub mod keys;
+pub mod rate_limit;
+
 use std::sync::Arc;
 
-use crate::avatars::ImageCache;
 use crate::config::Settings;
 use crate::db::Pool;
-use crate::delivery::health::InstanceHealth;
-use crate::federation::inbox::gate::InboxGate;
-use crate::federation::keys::{self, ActorKeys, KeyError};
 use crate::render::templates::{Templates, ThemeError};
-use crate::web::csrf::FormSecret;
-use crate::web::rate_limit::RateLimiter;
+use crate::state::form_secret::FormSecret;
+use crate::state::gate::InboxGate;
+use crate::state::health::InstanceHealth;
+use crate::state::image_cache::ImageCache;
+use crate::state::rate_limit::RateLimiter;
+use keys::{ActorKeys, KeyError};
 
 #[derive(Clone)]
 pub struct AppState {

@@ -7,11 +7,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::Value;
 
-use super::negotiate::ActivityJson;
-use super::objects::replies::{PAGE, direct_replies, replies_with_first_page};
-use super::objects::tombstone::Tombstone;
-use super::objects::{collection, note};
-use super::routes::{FedError, PageQuery, not_found, public_post};
+use super::{FedError, PageQuery, not_found, public_post};
+use crate::federation::negotiate::ActivityJson;
+use crate::federation::objects::replies::{PAGE, direct_replies, replies_with_first_page};
+use crate::federation::objects::tombstone::Tombstone;
+use crate::federation::objects::{collection, note};
 use crate::models::comment::{self, Comment, State as CommentState};
 use crate::models::post::{self, Post};
 use crate::models::reaction;

@@ -22,7 +22,7 @@ pub const MAX_TAGS: usize = 20;
 pub const MAX_TAG_CHARS: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
-pub enum AuthoringError {
+pub enum PostError {
     #[error("{field}: {message}")]
     Invalid {
         field: &'static str,
@@ -34,8 +34,8 @@ pub enum AuthoringError {
     Database(#[from] DieselError),
 }
 
-fn invalid(field: &'static str, message: impl Into<String>) -> AuthoringError {
-    AuthoringError::Invalid {
+fn invalid(field: &'static str, message: impl Into<String>) -> PostError {
+    PostError::Invalid {
         field,
         message: message.into(),
     }
@@ -75,7 +75,7 @@ struct Content {
 }
 
 impl Content {
-    fn new(title: &str, body: &str, summary: Option<&str>) -> Result<Self, AuthoringError> {
+    fn new(title: &str, body: &str, summary: Option<&str>) -> Result<Self, PostError> {
         let title = valid_title(title)?;
         if body.len() > MAX_BODY_BYTES {
             return Err(invalid(
@@ -113,7 +113,7 @@ impl Content {
 }
 
 /// A post's language: a language tag, or nothing (blank means nothing).
-fn valid_language(language: Option<&str>) -> Result<Option<String>, AuthoringError> {
+fn valid_language(language: Option<&str>) -> Result<Option<String>, PostError> {
     match language.map(str::trim).filter(|l| !l.is_empty()) {
         None => Ok(None),
         Some(tag) if crate::config::is_language_tag(tag) => Ok(Some(tag.to_string())),
@@ -124,7 +124,7 @@ fn valid_language(language: Option<&str>) -> Result<Option<String>, AuthoringErr
     }
 }
 
-fn valid_title(title: &str) -> Result<String, AuthoringError> {
+fn valid_title(title: &str) -> Result<String, PostError> {
     let title = title.split_whitespace().collect::<Vec<_>>().join(" ");
     if title.is_empty() {
         return Err(invalid("title", "must not be empty"));
@@ -142,7 +142,7 @@ fn valid_title(title: &str) -> Result<String, AuthoringError> {
 }
 
 /// Normalises tags: trimmed, a leading `#` dropped, duplicates (by slug) removed.
-pub fn parse_tags(raw: &[String]) -> Result<Vec<TagName>, AuthoringError> {
+pub fn parse_tags(raw: &[String]) -> Result<Vec<TagName>, PostError> {
     let mut tags: Vec<TagName> = Vec::new();
     for item in raw {
         let name = item
@@ -195,7 +195,7 @@ pub async fn create(
     conn: &mut AsyncPgConnection,
     settings: &Settings,
     input: PostInput,
-) -> Result<PostWithTags, AuthoringError> {
+) -> Result<PostWithTags, PostError> {
     let content = Content::new(&input.title, &input.body, input.summary.as_deref())?;
     let tags = parse_tags(&input.tags)?;
     let language = valid_language(input.language.as_deref())?;
@@ -203,7 +203,7 @@ pub async fn create(
     let mut attempt = 0;
     loop {
         let result = conn
-            .transaction::<_, AuthoringError, _>(async |conn| {
+            .transaction::<_, PostError, _>(async |conn| {
                 let (content, tags, base) = (&content, &tags, &base);
                 {
                     let slug = free_slug(conn, base, None).await?;
@@ -235,7 +235,7 @@ pub async fn create(
             })
             .await;
         match result {
-            Err(AuthoringError::Database(e)) if is_slug_conflict(&e) && attempt < SLUG_RETRIES => {
+            Err(PostError::Database(e)) if is_slug_conflict(&e) && attempt < SLUG_RETRIES => {
                 attempt += 1
             }
             other => return other,
@@ -248,7 +248,7 @@ pub async fn edit(
     settings: &Settings,
     current_slug: &str,
     edit: PostEdit,
-) -> Result<PostWithTags, AuthoringError> {
+) -> Result<PostWithTags, PostError> {
     if let Some(title) = &edit.title {
         valid_title(title)?;
     }
@@ -261,12 +261,12 @@ pub async fn edit(
     let mut attempt = 0;
     loop {
         let result = conn
-            .transaction::<_, AuthoringError, _>(async |conn| {
+            .transaction::<_, PostError, _>(async |conn| {
                 let (edit, tags, language) = (&edit, &tags, &language);
                 {
                     let existing = post::lock_by_slug(conn, current_slug)
                         .await?
-                        .ok_or_else(|| AuthoringError::NotFound(current_slug.to_string()))?;
+                        .ok_or_else(|| PostError::NotFound(current_slug.to_string()))?;
                     let content = Content::new(
                         edit.title.as_deref().unwrap_or(&existing.title),
                         edit.body.as_deref().unwrap_or(&existing.body_markdown),
@@ -323,7 +323,7 @@ pub async fn edit(
             })
             .await;
         match result {
-            Err(AuthoringError::Database(e)) if is_slug_conflict(&e) && attempt < SLUG_RETRIES => {
+            Err(PostError::Database(e)) if is_slug_conflict(&e) && attempt < SLUG_RETRIES => {
                 attempt += 1
             }
             other => return other,
@@ -336,11 +336,11 @@ pub async fn publish(
     conn: &mut AsyncPgConnection,
     settings: &Settings,
     slug: &str,
-) -> Result<PostWithTags, AuthoringError> {
-    conn.transaction::<_, AuthoringError, _>(async |conn| {
+) -> Result<PostWithTags, PostError> {
+    conn.transaction::<_, PostError, _>(async |conn| {
         let existing = post::lock_by_slug(conn, slug)
             .await?
-            .ok_or_else(|| AuthoringError::NotFound(slug.to_string()))?;
+            .ok_or_else(|| PostError::NotFound(slug.to_string()))?;
         let row = if existing.status() == PostStatus::Published {
             existing
         } else {
@@ -367,11 +367,11 @@ pub async fn delete(
     conn: &mut AsyncPgConnection,
     settings: &Settings,
     slug: &str,
-) -> Result<(), AuthoringError> {
-    conn.transaction::<_, AuthoringError, _>(async |conn| {
+) -> Result<(), PostError> {
+    conn.transaction::<_, PostError, _>(async |conn| {
         let existing = post::lock_by_slug(conn, slug)
             .await?
-            .ok_or_else(|| AuthoringError::NotFound(slug.to_string()))?;
+            .ok_or_else(|| PostError::NotFound(slug.to_string()))?;
         if existing.is_public() {
             comments::withdraw_under(conn, settings, &existing).await?;
         }
@@ -388,17 +388,14 @@ pub async fn delete(
 }
 
 /// A post by slug for the author (drafts included, deleted posts not).
-pub async fn get(conn: &mut AsyncPgConnection, slug: &str) -> Result<PostWithTags, AuthoringError> {
+pub async fn get(conn: &mut AsyncPgConnection, slug: &str) -> Result<PostWithTags, PostError> {
     match post::find_by_slug(conn, slug).await? {
         Some(row) if row.deleted_at.is_none() => with_tags(conn, row).await,
-        _ => Err(AuthoringError::NotFound(slug.to_string())),
+        _ => Err(PostError::NotFound(slug.to_string())),
     }
 }
 
-pub async fn with_tags(
-    conn: &mut AsyncPgConnection,
-    row: Post,
-) -> Result<PostWithTags, AuthoringError> {
+pub async fn with_tags(conn: &mut AsyncPgConnection, row: Post) -> Result<PostWithTags, PostError> {
     let mut tags = tag::for_posts(conn, &[row.id]).await?;
     Ok(PostWithTags {
         tags: tags.remove(&row.id).unwrap_or_default(),
@@ -410,7 +407,7 @@ pub async fn with_tags(
 pub async fn with_tags_many(
     conn: &mut AsyncPgConnection,
     rows: Vec<Post>,
-) -> Result<Vec<PostWithTags>, AuthoringError> {
+) -> Result<Vec<PostWithTags>, PostError> {
     let ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
     let mut tags = tag::for_posts(conn, &ids).await?;
     Ok(rows
@@ -426,7 +423,7 @@ async fn free_slug(
     conn: &mut AsyncPgConnection,
     base: &str,
     post_id: Option<i64>,
-) -> Result<String, AuthoringError> {
+) -> Result<String, PostError> {
     for n in 1..=1000 {
         let candidate = slug::numbered(base, n);
         if !post::slug_taken(conn, &candidate, post_id).await? {
@@ -448,12 +445,12 @@ mod tests {
         );
         assert!(matches!(
             valid_title("   "),
-            Err(AuthoringError::Invalid { field: "title", .. })
+            Err(PostError::Invalid { field: "title", .. })
         ));
         assert!(valid_title(&"é".repeat(300)).is_ok());
         assert!(matches!(
             valid_title(&"é".repeat(301)),
-            Err(AuthoringError::Invalid { field: "title", .. })
+            Err(PostError::Invalid { field: "title", .. })
         ));
     }
 
@@ -461,7 +458,7 @@ mod tests {
     fn body_limit_is_one_mebibyte() {
         assert!(Content::new("t", &"a".repeat(MAX_BODY_BYTES), None).is_ok());
         let err = Content::new("t", &"a".repeat(MAX_BODY_BYTES + 1), None).expect_err("too big");
-        assert!(matches!(err, AuthoringError::Invalid { field: "body", .. }));
+        assert!(matches!(err, PostError::Invalid { field: "body", .. }));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Discovery and the blog actor's documents: WebFinger, host-meta, NodeInfo,
 //! the actor, its outbox and collections, and posts as Articles.
 
+pub mod thread;
+
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -8,15 +10,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::negotiate::{ActivityJson, wants_activity_json};
-use super::objects::replies;
-use super::objects::tombstone::Tombstone;
-use super::objects::{collection, person};
-use super::outgoing;
-use crate::authoring;
 use crate::config::Settings;
+use crate::federation::negotiate::{ActivityJson, wants_activity_json};
+use crate::federation::objects::replies;
+use crate::federation::objects::tombstone::Tombstone;
+use crate::federation::objects::{collection, person};
+use crate::federation::outgoing;
 use crate::models::post::{self, PublicScope};
 use crate::models::{block, follower, quote, reaction};
+use crate::posts;
 use crate::state::AppState;
 use crate::urls;
 
@@ -47,7 +49,7 @@ macro_rules! internal_from {
 internal_from!(
     diesel::result::Error,
     crate::db::PoolError,
-    crate::authoring::AuthoringError
+    crate::posts::PostError
 );
 
 pub(crate) fn not_found() -> FedError {
@@ -96,7 +98,7 @@ pub async fn webfinger(
         "subject": format!("acct:{account}"),
         "aliases": [actor, settings.url("/")],
         "links": [
-            {"rel": "self", "type": super::ACTIVITY_JSON, "href": actor},
+            {"rel": "self", "type": crate::federation::ACTIVITY_JSON, "href": actor},
             {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": settings.url("/")},
         ],
     });
@@ -262,7 +264,7 @@ pub async fn outbox(
         (page - 1) * OUTBOX_PAGE,
     )
     .await?;
-    let items = authoring::with_tags_many(&mut conn, rows)
+    let items = posts::with_tags_many(&mut conn, rows)
         .await?
         .iter()
         .filter_map(|item| outgoing::outbox_create(settings, item))
@@ -351,7 +353,7 @@ pub async fn post_json(state: &AppState, slug: &str) -> Result<Response, FedErro
         let tombstone = Tombstone::new(ap_id, "Article").deleted(deleted);
         return Ok(ActivityJson(StatusCode::GONE, tombstone).into_response());
     }
-    let item = authoring::with_tags(&mut conn, row).await?;
+    let item = posts::with_tags(&mut conn, row).await?;
     match replies::article_document(&mut conn, settings, &item).await? {
         Some(document) => Ok(ActivityJson(StatusCode::OK, document).into_response()),
         None => Err(not_found()),

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256, Sha512};
 use url::Url;
 
 use super::signature::{MAX_AGE, MAX_AHEAD, Refusal};
-use crate::delivery::rfc9421::{self, sf_string};
+use crate::federation::rfc9421::{self, sf_string};
 
 /// The most signatures (members of `Signature-Input`) and digests (members
 /// of `Content-Digest`) a request may carry: each costs work before any
@@ -462,7 +462,7 @@ mod tests {
     use rsa::pkcs8::DecodePrivateKey;
 
     use super::*;
-    use crate::delivery::rfc9421::sign_post;
+    use crate::federation::rfc9421::sign_post;
 
     const HOST: &str = "blog.example";
 
@@ -614,7 +614,7 @@ mod tests {
         let now = Utc::now();
         let created = now.timestamp();
         let body = b"{}";
-        let digest = crate::delivery::rfc9421::content_digest(body);
+        let digest = crate::federation::rfc9421::content_digest(body);
         let with_input = |input: &str| {
             let mut headers = HeaderMap::new();
             headers.insert("host", HeaderValue::from_static(HOST));

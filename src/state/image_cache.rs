@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::config::Settings;
-use crate::federation::http;
+use crate::net;
 
 /// The largest avatar kept.
 pub const MAX_AVATAR_BYTES: usize = 1024 * 1024;
@@ -97,7 +97,7 @@ impl ImageCache {
         Ok(ImageCache {
             dir: settings.data_dir.join(dir),
             max_bytes,
-            client: http::client(
+            client: net::client(
                 settings.federation.allow_private_addresses,
                 settings.federation.request_timeout,
             )?,

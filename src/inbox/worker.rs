@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 use crate::db::queue_runner::{self, Queue};
 use crate::federation::error::FederationError;
-use crate::federation::inbox::activities::{self, InboxActivity};
+use crate::inbox::activities::{self, InboxActivity};
 use crate::models::inbox_queue::{self as queue, Claimed};
 use crate::state::AppState;
 

@@ -19,7 +19,6 @@
 //! `Retry-After` at once, never a hang.
 
 pub mod activities;
-pub mod gate;
 pub mod rfc9421;
 pub mod signature;
 pub mod worker;
@@ -38,9 +37,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::error::FederationError;
-use super::objects::remote_actor::RemoteActor;
-use super::same_origin;
+use crate::federation::error::FederationError;
+use crate::federation::objects::remote_actor::RemoteActor;
+use crate::federation::same_origin;
 use crate::models::delivery as delivery_model;
 use crate::models::{block, inbox_queue, remote_actor};
 use crate::state::AppState;
