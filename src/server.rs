@@ -32,7 +32,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 async fn run(settings: Settings, db: &Database, shutdown: ShutdownSignal) -> anyhow::Result<()> {
     {
         let mut conn = db.pool.get().await.context("connecting to the database")?;
-        if let Some(token) = web::auth::ensure_token(&mut conn, &settings).await? {
+        if let Some(token) = crate::access::ensure_token(&mut conn, &settings).await? {
             println!(
                 "\nA token for the JSON API was generated. It is shown only this once; keep it safe:\n\n    {token}\n\n\
                  (`fedblog admin token --reset` makes a new one.)\n"

@@ -3,7 +3,6 @@
 
 pub mod activitypub;
 pub mod api;
-pub mod api_comments;
 pub mod auth;
 pub mod client_ip;
 pub mod comment_form;
@@ -11,6 +10,7 @@ pub mod csrf;
 pub mod error;
 pub mod feeds;
 pub mod pages;
+pub mod site;
 
 use std::time::Duration;
 

@@ -11,10 +11,10 @@ static CLOSED: AtomicBool = AtomicBool::new(false);
 /// Prints one line of a command's output (the CLI's `println!`).
 macro_rules! out {
     () => {
-        $crate::cli_output::line(format_args!(""))
+        $crate::cli::output::line(format_args!(""))
     };
     ($($arg:tt)*) => {
-        $crate::cli_output::line(format_args!($($arg)*))
+        $crate::cli::output::line(format_args!($($arg)*))
     };
 }
 pub(crate) use out;
@@ -33,4 +33,15 @@ pub fn line(args: std::fmt::Arguments<'_>) {
             eprintln!("error: writing the output failed: {e}");
         }
     }
+}
+
+/// Text from other servers as a terminal may show it: no control characters
+/// (escape sequences could rewrite the screen) and no bidirectional overrides.
+pub fn terminal_safe(text: &str) -> String {
+    text.chars()
+        .filter(|&c| {
+            (!c.is_control() || c == '\n')
+                && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
 }

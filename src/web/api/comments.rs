@@ -1,38 +1,21 @@
-//! The author's JSON API for comments and blocks, under /api/v1: list and
-//! moderate comments, answer them as the blog, and block actors or servers.
+//! Comments in the API: list and moderate them, answer them as the blog.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::api::{ApiJson, Paging, query};
-use super::auth::Admin;
-use super::error::ApiError;
+use super::extract::{ApiJson, Paging, query};
 use crate::comments::{self, CommentError, Target};
 use crate::config::Settings;
-use crate::models::block;
 use crate::models::comment::{self, Comment, ListFilter, State as CommentState};
 use crate::models::post;
 use crate::state::AppState;
 use crate::urls;
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/comments", get(list))
-        .route("/comments/{id}", get(show).patch(edit).delete(remove))
-        .route("/comments/{id}/approve", post(approve))
-        .route("/comments/{id}/reject", post(reject))
-        .route("/comments/{id}/replies", post(reply_to_comment))
-        .route("/posts/{slug}/replies", post(reply_to_post))
-        .route(
-            "/blocks",
-            get(list_blocks).post(add_block).delete(remove_block),
-        )
-}
+use crate::web::auth::Admin;
+use crate::web::error::ApiError;
 
 impl From<CommentError> for ApiError {
     fn from(e: CommentError) -> Self {
@@ -115,7 +98,7 @@ async fn to_json(state: &AppState, c: Comment) -> Result<CommentJson, ApiError> 
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ListParams {
+pub(super) struct ListParams {
     state: Option<String>,
     post: Option<String>,
     page: Option<i64>,
@@ -124,7 +107,7 @@ struct ListParams {
 
 /// `GET /api/v1/comments?state=pending|approved|rejected|deleted|all&post=SLUG`
 /// (pending by default), newest first.
-async fn list(
+pub(super) async fn list(
     State(state): State<AppState>,
     _: Admin,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
@@ -181,7 +164,7 @@ fn no_comment(id: i64) -> ApiError {
     )
 }
 
-async fn show(
+pub(super) async fn show(
     State(state): State<AppState>,
     _: Admin,
     Path(id): Path<i64>,
@@ -196,12 +179,12 @@ async fn show(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TextBody {
+pub(super) struct TextBody {
     text: String,
 }
 
 /// `PATCH /api/v1/comments/{id}` `{"text": "..."}`: edit one of the blog's answers.
-async fn edit(
+pub(super) async fn edit(
     State(state): State<AppState>,
     _: Admin,
     Path(id): Path<i64>,
@@ -213,7 +196,7 @@ async fn edit(
     Ok(Json(to_json(&state, c).await?))
 }
 
-async fn remove(
+pub(super) async fn remove(
     State(state): State<AppState>,
     _: Admin,
     Path(id): Path<i64>,
@@ -224,7 +207,7 @@ async fn remove(
     Ok(Json(to_json(&state, c).await?))
 }
 
-async fn approve(
+pub(super) async fn approve(
     State(state): State<AppState>,
     _: Admin,
     Path(id): Path<i64>,
@@ -235,7 +218,7 @@ async fn approve(
     Ok(Json(to_json(&state, c).await?))
 }
 
-async fn reject(
+pub(super) async fn reject(
     State(state): State<AppState>,
     _: Admin,
     Path(id): Path<i64>,
@@ -254,7 +237,7 @@ async fn reply(state: &AppState, target: Target, text: &str) -> Result<Response,
 }
 
 /// `POST /api/v1/comments/{id}/replies` `{"text": "..."}`: answer a comment as the blog.
-async fn reply_to_comment(
+pub(super) async fn reply_to_comment(
     State(state): State<AppState>,
     _: Admin,
     Path(id): Path<i64>,
@@ -264,98 +247,11 @@ async fn reply_to_comment(
 }
 
 /// `POST /api/v1/posts/{slug}/replies` `{"text": "..."}`: answer a post as the blog.
-async fn reply_to_post(
+pub(super) async fn reply_to_post(
     State(state): State<AppState>,
     _: Admin,
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<TextBody>,
 ) -> Result<Response, ApiError> {
     reply(&state, Target::Post(slug), &body.text).await
-}
-
-async fn list_blocks(
-    State(state): State<AppState>,
-    _: Admin,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let mut conn = state.pool.get().await?;
-    let blocks = block::list(&mut conn).await?;
-    Ok(Json(json!({"blocks": blocks})))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BlockBody {
-    /// "actor" or "domain".
-    kind: String,
-    value: String,
-    #[serde(default)]
-    reason: Option<String>,
-}
-
-fn parse_block(kind: &str, value: &str) -> Result<(block::Kind, String), ApiError> {
-    let invalid = |m: String| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "value", m);
-    match kind {
-        "actor" => Ok((
-            block::Kind::Actor,
-            block::parse_actor(value).map_err(invalid)?,
-        )),
-        "domain" => Ok((
-            block::Kind::Domain,
-            block::parse_domain(value).map_err(invalid)?,
-        )),
-        other => Err(ApiError::field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "kind",
-            format!("kind must be \"actor\" or \"domain\", not {other:?}"),
-        )),
-    }
-}
-
-/// `POST /api/v1/blocks` `{"kind": "actor"|"domain", "value": ..., "reason": ...}`.
-async fn add_block(
-    State(state): State<AppState>,
-    _: Admin,
-    ApiJson(body): ApiJson<BlockBody>,
-) -> Result<Response, ApiError> {
-    let (kind, value) = parse_block(&body.kind, &body.value)?;
-    let mut conn = state.pool.get().await?;
-    let added = block::add(&mut conn, kind, &value, body.reason.as_deref()).await?;
-    block::apply(&mut conn).await?;
-    let status = if added {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((
-        status,
-        Json(json!({"kind": kind.as_str(), "value": value, "created": added})),
-    )
-        .into_response())
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UnblockParams {
-    kind: String,
-    value: String,
-}
-
-/// `DELETE /api/v1/blocks?kind=actor|domain&value=...`.
-async fn remove_block(
-    State(state): State<AppState>,
-    _: Admin,
-    params: Result<Query<UnblockParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let params = query(params)?;
-    let (kind, value) = parse_block(&params.kind, &params.value)?;
-    let mut conn = state.pool.get().await?;
-    if !block::remove(&mut conn, kind, &value).await? {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("{value} is not blocked"),
-        ));
-    }
-    Ok(Json(
-        json!({"kind": kind.as_str(), "value": value, "removed": true}),
-    ))
 }

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 
-use crate::cli_output::out;
+use super::input::text_of;
+use super::output::{out, terminal_safe};
 use clap::{Subcommand, ValueEnum};
 use diesel_async::AsyncPgConnection;
 
@@ -98,13 +99,6 @@ fn cli_error(e: CommentError) -> anyhow::Error {
     }
 }
 
-fn text_of(text: Option<String>, file: Option<&PathBuf>) -> anyhow::Result<String> {
-    match text {
-        Some(text) => Ok(text),
-        None => super::cli::read_body(file),
-    }
-}
-
 /// Who wrote a comment, as the author reads it.
 pub fn author_label(c: &Comment) -> String {
     terminal_safe(&raw_author_label(c))
@@ -156,17 +150,6 @@ fn raw_plain_text(c: &Comment) -> String {
         .replace("&amp;", "&")
         .trim()
         .to_string()
-}
-
-/// Text from other servers as a terminal may show it: no control characters
-/// (escape sequences could rewrite the screen) and no bidirectional overrides.
-pub(crate) fn terminal_safe(text: &str) -> String {
-    text.chars()
-        .filter(|&c| {
-            (!c.is_control() || c == '\n')
-                && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-        })
-        .collect()
 }
 
 fn one_line(text: &str, max: usize) -> String {

@@ -1,0 +1,101 @@
+//! Blocks in the API: list, block an actor or a server, lift a block.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::extract::{ApiJson, query};
+use crate::models::block;
+use crate::state::AppState;
+use crate::web::auth::Admin;
+use crate::web::error::ApiError;
+
+pub(super) async fn list(
+    State(state): State<AppState>,
+    _: Admin,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let mut conn = state.pool.get().await?;
+    let blocks = block::list(&mut conn).await?;
+    Ok(Json(json!({"blocks": blocks})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BlockBody {
+    /// "actor" or "domain".
+    kind: String,
+    value: String,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+fn parse_block(kind: &str, value: &str) -> Result<(block::Kind, String), ApiError> {
+    let invalid = |m: String| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "value", m);
+    match kind {
+        "actor" => Ok((
+            block::Kind::Actor,
+            block::parse_actor(value).map_err(invalid)?,
+        )),
+        "domain" => Ok((
+            block::Kind::Domain,
+            block::parse_domain(value).map_err(invalid)?,
+        )),
+        other => Err(ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "kind",
+            format!("kind must be \"actor\" or \"domain\", not {other:?}"),
+        )),
+    }
+}
+
+/// `POST /api/v1/blocks` `{"kind": "actor"|"domain", "value": ..., "reason": ...}`.
+pub(super) async fn add(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiJson(body): ApiJson<BlockBody>,
+) -> Result<Response, ApiError> {
+    let (kind, value) = parse_block(&body.kind, &body.value)?;
+    let mut conn = state.pool.get().await?;
+    let added = block::add(&mut conn, kind, &value, body.reason.as_deref()).await?;
+    block::apply(&mut conn).await?;
+    let status = if added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(json!({"kind": kind.as_str(), "value": value, "created": added})),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UnblockParams {
+    kind: String,
+    value: String,
+}
+
+/// `DELETE /api/v1/blocks?kind=actor|domain&value=...`.
+pub(super) async fn remove(
+    State(state): State<AppState>,
+    _: Admin,
+    params: Result<Query<UnblockParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let params = query(params)?;
+    let (kind, value) = parse_block(&params.kind, &params.value)?;
+    let mut conn = state.pool.get().await?;
+    if !block::remove(&mut conn, kind, &value).await? {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("{value} is not blocked"),
+        ));
+    }
+    Ok(Json(
+        json!({"kind": kind.as_str(), "value": value, "removed": true}),
+    ))
+}

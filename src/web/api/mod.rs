@@ -1,0 +1,48 @@
+//! The author's JSON API under /api/v1, a file per resource. Every route
+//! requires the admin bearer token.
+
+mod blocks;
+mod comments;
+mod deliveries;
+pub mod extract;
+mod posts;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+use crate::web::error::ApiError;
+
+pub use comments::CommentJson;
+pub use posts::PostJson;
+
+/// Largest request body the API reads; a 1 MiB post with JSON escaping fits.
+pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/posts", get(posts::list).post(posts::create))
+        .route(
+            "/posts/{slug}",
+            get(posts::show).patch(posts::update).delete(posts::remove),
+        )
+        .route("/posts/{slug}/publish", post(posts::publish))
+        .route("/posts/{slug}/replies", post(comments::reply_to_post))
+        .route("/comments", get(comments::list))
+        .route(
+            "/comments/{id}",
+            get(comments::show)
+                .patch(comments::edit)
+                .delete(comments::remove),
+        )
+        .route("/comments/{id}/approve", post(comments::approve))
+        .route("/comments/{id}/reject", post(comments::reject))
+        .route("/comments/{id}/replies", post(comments::reply_to_comment))
+        .route(
+            "/blocks",
+            get(blocks::list).post(blocks::add).delete(blocks::remove),
+        )
+        .route("/deliveries", get(deliveries::list))
+        .route("/deliveries/retry", post(deliveries::retry))
+        .fallback(|| async { ApiError::not_found() })
+}
