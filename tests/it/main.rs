@@ -2,6 +2,7 @@
 //! process, against a real PostgreSQL.
 
 mod api;
+mod architecture;
 mod avatars;
 mod cli;
 mod comments;
