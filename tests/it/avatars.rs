@@ -7,8 +7,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::common::remote::{Remote, Signing, post_inbox};
 use crate::common::{TestApp, attrs, html};
-use crate::inbox::{Remote, Signing, post_inbox};
 
 /// A 1×1 PNG.
 pub(crate) const PNG: &[u8] = &[

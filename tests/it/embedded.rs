@@ -451,7 +451,7 @@ async fn the_server_delivers_in_the_background_and_nothing_queued_is_lost_in_a_c
 /// is on the page all the same.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_activity_accepted_just_before_a_crash_is_processed_after_the_restart() {
-    use crate::inbox::{Remote, Signing, send_signed};
+    use crate::common::remote::{Remote, Signing, send_signed};
     let (_guard, data) = data_dir();
     let port = free_port();
     let settings = [("FEDBLOG__FEDERATION__REQUEST_TIMEOUT_SECS", "2")];

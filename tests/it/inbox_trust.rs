@@ -12,7 +12,7 @@ use rsa::pkcs8::{EncodePublicKey, LineEnding};
 use serde_json::{Value, json};
 
 use crate::common::TestApp;
-use crate::inbox::{Remote, Signing, comment_count, post_inbox};
+use crate::common::remote::{Remote, Signing, comment_count, post_inbox};
 
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 

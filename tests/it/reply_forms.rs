@@ -7,8 +7,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::common::remote::{Remote, Signing, post_inbox};
 use crate::common::{TestApp, html};
-use crate::inbox::{Remote, Signing, post_inbox};
 use fedblog::models::comment::{self, Comment};
 
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";

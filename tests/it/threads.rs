@@ -9,8 +9,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::peer::Peer;
+use crate::common::remote::{Remote, Signing, comment_count, post_inbox};
 use crate::common::{TestApp, attrs, html, texts};
-use crate::inbox::{Remote, Signing, comment_count, post_inbox};
 
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 

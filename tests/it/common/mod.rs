@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod peer;
+pub mod remote;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
