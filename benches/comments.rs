@@ -55,7 +55,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use fedblog::config::Settings;
 use fedblog::db::Pool;
 use fedblog::db::embedded::EmbeddedPostgres;
-use fedblog::models::comment::{self, NewComment};
+use fedblog::models::comment::{self, NewComment, Origin, State, Visibility};
 use fedblog::posts;
 use fedblog::render::sanitize;
 use rand::rngs::StdRng;
@@ -501,22 +501,22 @@ fn raw_comment_html(rng: &mut StdRng, marker: &str, target: usize) -> String {
 }
 
 /// Who wrote a seeded comment.
-fn author(settings: &Settings, i: usize, rng: &mut StdRng) -> (&'static str, String, String) {
+fn author(settings: &Settings, i: usize, rng: &mut StdRng) -> (Origin, String, String) {
     match rng.random_range(0..20) {
         0 => (
-            "author",
+            Origin::Author,
             fedblog::urls::actor(settings),
             settings.blog.author_name.clone(),
         ),
         1 | 2 => (
-            "reader",
+            Origin::Reader,
             fedblog::urls::actor(settings),
             format!("Reader {i}"),
         ),
         _ => {
             let n = rng.random_range(0..60);
             (
-                "remote",
+                Origin::Remote,
                 format!("https://social{}.example/users/user{n}", n % 7),
                 format!("User {n} 🌱"),
             )
@@ -551,12 +551,12 @@ async fn seed(
                     });
                     let id = comment::next_id(conn).await?;
                     let (origin, author_ap_id, name) = author(settings, i, &mut rng);
-                    let ap_id = if origin == "remote" {
+                    let ap_id = if origin == Origin::Remote {
                         format!("{author_ap_id}/statuses/{id}")
                     } else {
                         fedblog::urls::comment(settings, id)
                     };
-                    let handle = (origin == "remote").then(|| {
+                    let handle = (origin == Origin::Remote).then(|| {
                         format!(
                             "@{}@social.example",
                             author_ap_id.rsplit('/').next().unwrap_or("x")
@@ -578,12 +578,13 @@ async fn seed(
                         content_html: &html,
                         summary: warning,
                         sensitive: warning.is_some(),
-                        visibility: "public",
+                        visibility: Visibility::Public,
                         published_at: start + chrono::Duration::minutes(i as i64),
-                        state: "approved",
+                        state: State::Approved,
                         origin,
                         source: None,
-                        reader_website: (origin == "reader").then_some("https://reader.example/"),
+                        reader_website: (origin == Origin::Reader)
+                            .then_some("https://reader.example/"),
                         moderation_note: None,
                         language: None,
                         attachments: serde_json::json!([]),

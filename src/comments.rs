@@ -85,7 +85,7 @@ async fn thread_of(conn: &mut AsyncPgConnection, target: &Target) -> Result<Thre
             let parent = comment::find(conn, *id)
                 .await?
                 .ok_or_else(|| CommentError::NotFound(format!("no comment with the id {id}")))?;
-            if parent.state == State::Pending.as_str() {
+            if parent.state == State::Pending {
                 return Err(CommentError::Conflict(format!(
                     "comment {id} waits for moderation; approve it before answering it"
                 )));
@@ -187,7 +187,7 @@ async fn recipients(
     c: &Comment,
     parent: Option<&Comment>,
 ) -> Result<Vec<String>, DieselError> {
-    let mut inboxes = if c.origin == Origin::Author.as_str() {
+    let mut inboxes = if c.origin == Origin::Author {
         follower::delivery_inboxes(conn).await?
     } else {
         Vec::new()
@@ -259,10 +259,10 @@ async fn insert_local(
         content_html: &content_html,
         summary: None,
         sensitive: false,
-        visibility: comment::Visibility::Public.as_str(),
+        visibility: comment::Visibility::Public,
         published_at: Utc::now(),
-        state: state.as_str(),
-        origin: local.origin.as_str(),
+        state,
+        origin: local.origin,
         source: Some(local.source),
         reader_website: local.reader_website,
         language: None,
@@ -293,7 +293,7 @@ pub async fn reply_as_author(
             reader_website: None,
         };
         let c = insert_local(conn, &settings, &thread, local).await?;
-        if c.state == State::Approved.as_str() {
+        if c.state == State::Approved {
             send(conn, &settings, &c, &thread.post, outgoing::create_note).await?;
         }
         Ok(c)
@@ -343,7 +343,7 @@ pub async fn submit_reader_comment(
             reader_website: website.as_deref(),
         };
         let c = insert_local(conn, &settings, &thread, local).await?;
-        if c.state == State::Approved.as_str() {
+        if c.state == State::Approved {
             send(conn, &settings, &c, &thread.post, outgoing::create_note).await?;
         }
         Ok(c)
@@ -434,9 +434,9 @@ pub async fn approve(
     let settings = settings.clone();
     conn.transaction::<_, CommentError, _>(async |conn| {
         let (c, post) = locked(conn, id).await?;
-        match State::parse(&c.state) {
-            Some(State::Approved) => return Ok(c),
-            Some(State::Deleted) => {
+        match c.state {
+            State::Approved => return Ok(c),
+            State::Deleted => {
                 return Err(CommentError::Conflict(format!("comment {id} was deleted")));
             }
             _ => {}
@@ -481,14 +481,14 @@ async fn withdraw(
     let settings = settings.clone();
     conn.transaction::<_, CommentError, _>(async |conn| {
         let (c, post) = locked(conn, id).await?;
-        if c.state == State::Deleted.as_str() {
+        if c.state == State::Deleted {
             return if to == State::Deleted {
                 Ok(c)
             } else {
                 Err(CommentError::Conflict(format!("comment {id} was deleted")))
             };
         }
-        let was_published = c.state == State::Approved.as_str();
+        let was_published = c.state == State::Approved;
         if was_published && let Some(post) = &post {
             send(conn, &settings, &c, post, outgoing::delete_note).await?;
         }
@@ -533,12 +533,12 @@ pub async fn edit_author_reply(
     let settings = settings.clone();
     conn.transaction::<_, CommentError, _>(async |conn| {
         let (c, post) = locked(conn, id).await?;
-        if c.origin != Origin::Author.as_str() {
+        if c.origin != Origin::Author {
             return Err(CommentError::Conflict(format!(
                 "comment {id} is not one of the author's answers; only those can be edited"
             )));
         }
-        if c.state == State::Deleted.as_str() {
+        if c.state == State::Deleted {
             return Err(CommentError::Conflict(format!("comment {id} was deleted")));
         }
         let html = markdown::comment_to_html(&body);
@@ -546,7 +546,7 @@ pub async fn edit_author_reply(
         let c = comment::find(conn, id)
             .await?
             .ok_or_else(|| CommentError::NotFound(format!("no comment with the id {id}")))?;
-        if c.state == State::Approved.as_str()
+        if c.state == State::Approved
             && let Some(post) = &post
         {
             send(conn, &settings, &c, post, outgoing::update_note).await?;

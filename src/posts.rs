@@ -218,7 +218,11 @@ pub async fn create(
                             body_html: &content.body_html,
                             summary: content.summary.as_deref(),
                             excerpt: &content.excerpt,
-                            status: if input.draft { "draft" } else { "published" },
+                            status: if input.draft {
+                                PostStatus::Draft
+                            } else {
+                                PostStatus::Published
+                            },
                             published_at: (!input.draft).then_some(now),
                             ap_id: ap_id.as_deref(),
                             language: language.as_deref(),
@@ -288,7 +292,7 @@ pub async fn edit(
                     if slug != existing.slug {
                         post::record_rename(conn, existing.id, &existing.slug, &slug).await?;
                     }
-                    let published = existing.status() == PostStatus::Published;
+                    let published = existing.status == PostStatus::Published;
                     let row = post::update_content(
                         conn,
                         existing.id,
@@ -341,7 +345,7 @@ pub async fn publish(
         let existing = post::lock_by_slug(conn, slug)
             .await?
             .ok_or_else(|| PostError::NotFound(slug.to_string()))?;
-        let row = if existing.status() == PostStatus::Published {
+        let row = if existing.status == PostStatus::Published {
             existing
         } else {
             let ap_id = existing

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use clap::{Subcommand, ValueEnum};
+use clap::Subcommand;
 
 use super::Conn;
 use super::output::out;
@@ -25,12 +25,6 @@ pub enum BlockCommand {
     },
     /// Import a domain blocklist in Mastodon's CSV export format.
     Import { file: PathBuf },
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum BlockKind {
-    Actor,
-    Domain,
 }
 
 fn parse_actor(value: &str) -> anyhow::Result<String> {
@@ -97,10 +91,10 @@ pub async fn block(conn: &mut Conn, cmd: BlockCommand) -> anyhow::Result<()> {
 }
 
 /// `fedblog unblock KIND VALUE`.
-pub async fn unblock(conn: &mut Conn, kind: BlockKind, value: &str) -> anyhow::Result<()> {
-    let (kind, value) = match kind {
-        BlockKind::Actor => (block::Kind::Actor, parse_actor(value)?),
-        BlockKind::Domain => (block::Kind::Domain, parse_domain(value)?),
+pub async fn unblock(conn: &mut Conn, kind: block::Kind, value: &str) -> anyhow::Result<()> {
+    let value = match kind {
+        block::Kind::Actor => parse_actor(value)?,
+        block::Kind::Domain => parse_domain(value)?,
     };
     if !block::remove(conn, kind, &value).await? {
         bail!("{value} is not blocked");

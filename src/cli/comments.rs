@@ -4,15 +4,14 @@
 use std::path::PathBuf;
 
 use anyhow::bail;
+use clap::Subcommand;
+use diesel_async::AsyncPgConnection;
 
 use super::input::text_of;
 use super::output::{out, terminal_safe};
-use clap::{Subcommand, ValueEnum};
-use diesel_async::AsyncPgConnection;
-
 use crate::comments::{self, CommentError, Target};
 use crate::config::Settings;
-use crate::models::comment::{self, Comment, ListFilter, State};
+use crate::models::comment::{self, Comment, ListFilter, Origin, StateFilter};
 use crate::models::post;
 use crate::urls;
 
@@ -20,8 +19,8 @@ use crate::urls;
 pub enum CommentCommand {
     /// List comments, newest first (pending ones by default).
     List {
-        #[arg(long, value_enum, default_value_t = StateArg::Pending)]
-        state: StateArg,
+        #[arg(long, value_enum, default_value_t = StateFilter::Pending)]
+        state: StateFilter,
         /// Only the comments under this post.
         #[arg(long, value_name = "SLUG")]
         post: Option<String>,
@@ -71,27 +70,6 @@ pub enum CommentCommand {
     },
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum StateArg {
-    Pending,
-    Approved,
-    Rejected,
-    Deleted,
-    All,
-}
-
-impl StateArg {
-    fn state(self) -> Option<State> {
-        match self {
-            StateArg::Pending => Some(State::Pending),
-            StateArg::Approved => Some(State::Approved),
-            StateArg::Rejected => Some(State::Rejected),
-            StateArg::Deleted => Some(State::Deleted),
-            StateArg::All => None,
-        }
-    }
-}
-
 fn cli_error(e: CommentError) -> anyhow::Error {
     match e {
         CommentError::Invalid { field, message } => anyhow::anyhow!("invalid {field}: {message}"),
@@ -106,16 +84,16 @@ pub fn author_label(c: &Comment) -> String {
 
 fn raw_author_label(c: &Comment) -> String {
     let name = c.author_name.clone().unwrap_or_default();
-    match c.origin.as_str() {
-        "author" => format!("{name} (you)"),
-        "reader" => match &c.reader_website {
+    match c.origin {
+        Origin::Author => format!("{name} (you)"),
+        Origin::Reader => match &c.reader_website {
             Some(site) => format!(
                 "{name} <{}> (reader)",
                 crate::render::website::display_website(site)
             ),
             None => format!("{name} (reader)"),
         },
-        _ => match &c.author_handle {
+        Origin::Remote => match &c.author_handle {
             Some(handle) if name.is_empty() => handle.clone(),
             Some(handle) => format!("{name} {handle}"),
             None => c.author_ap_id.clone(),

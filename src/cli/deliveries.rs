@@ -1,7 +1,7 @@
 //! `fedblog deliveries`: the queue of activities we send.
 
 use anyhow::bail;
-use clap::{Subcommand, ValueEnum};
+use clap::Subcommand;
 
 use super::Conn;
 use super::output::out;
@@ -11,28 +11,6 @@ use crate::models::delivery::{self, DeliveryFilter};
 pub enum DeliveriesCommand {
     /// Make failing and given-up deliveries due now (all, or one by id).
     Retry { id: Option<i64> },
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum DeliveryState {
-    /// Pending and failing.
-    Unfinished,
-    Failing,
-    GivenUp,
-    Delivered,
-    All,
-}
-
-impl From<DeliveryState> for DeliveryFilter {
-    fn from(state: DeliveryState) -> Self {
-        match state {
-            DeliveryState::Unfinished => DeliveryFilter::Unfinished,
-            DeliveryState::Failing => DeliveryFilter::Failing,
-            DeliveryState::GivenUp => DeliveryFilter::GivenUp,
-            DeliveryState::Delivered => DeliveryFilter::Delivered,
-            DeliveryState::All => DeliveryFilter::All,
-        }
-    }
 }
 
 pub async fn run(
@@ -63,7 +41,7 @@ pub async fn run(
         "INBOX"
     );
     for r in &rows {
-        let next = if r.state == "pending" || r.state == "failing" {
+        let next = if r.state.is_unfinished() {
             r.next_attempt_at.format("%Y-%m-%d %H:%M:%S").to_string()
         } else {
             "-".into()

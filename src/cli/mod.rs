@@ -20,14 +20,15 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 pub use admin::AdminCommand;
-pub use blocks::{BlockCommand, BlockKind};
+pub use blocks::BlockCommand;
 pub use comments::CommentCommand;
-pub use deliveries::{DeliveriesCommand, DeliveryState};
+pub use deliveries::DeliveriesCommand;
 pub use inbox::InboxCommand;
-pub use posts::{ListStatus, PostCommand};
+pub use posts::PostCommand;
 
 use crate::config::Settings;
 use crate::db::{Database, OnClose};
+use crate::models::delivery::DeliveryFilter;
 use output::out;
 
 #[derive(Debug, Parser)]
@@ -67,8 +68,8 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<DeliveriesCommand>,
         /// Which deliveries to list.
-        #[arg(long, value_enum, default_value_t = DeliveryState::Unfinished)]
-        state: DeliveryState,
+        #[arg(long, value_enum, default_value_t = DeliveryFilter::Unfinished)]
+        state: DeliveryFilter,
         #[arg(long, default_value_t = 50)]
         limit: i64,
     },
@@ -89,7 +90,7 @@ pub enum Command {
     /// Lift a block.
     Unblock {
         #[arg(value_enum)]
-        kind: BlockKind,
+        kind: crate::models::block::Kind,
         value: String,
     },
     /// List the blocks.
@@ -126,7 +127,7 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             limit,
         } => {
             with_database(&settings, async |conn| {
-                deliveries::run(conn, action, state.into(), limit).await
+                deliveries::run(conn, action, state, limit).await
             })
             .await
         }

@@ -4,13 +4,13 @@
 use std::path::PathBuf;
 
 use anyhow::bail;
-use clap::{Subcommand, ValueEnum};
+use clap::Subcommand;
 
 use super::Conn;
 use super::input::read_body;
 use super::output::out;
 use crate::config::Settings;
-use crate::models::post::{self, PostStatus, StatusFilter};
+use crate::models::post::{self, StatusFilter};
 use crate::posts::{self, PostEdit, PostError, PostInput, PostWithTags};
 use crate::urls;
 
@@ -38,8 +38,8 @@ pub enum PostCommand {
     },
     /// List posts, drafts included.
     List {
-        #[arg(long, value_enum, default_value_t = ListStatus::All)]
-        status: ListStatus,
+        #[arg(long, value_enum, default_value_t = StatusFilter::All)]
+        status: StatusFilter,
         #[arg(long, default_value_t = 1)]
         page: i64,
         #[arg(long, default_value_t = 50)]
@@ -79,13 +79,6 @@ pub enum PostCommand {
     Delete { slug: String },
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ListStatus {
-    All,
-    Draft,
-    Published,
-}
-
 pub async fn run(cmd: PostCommand, settings: &Settings, conn: &mut Conn) -> anyhow::Result<()> {
     match cmd {
         PostCommand::New {
@@ -121,13 +114,8 @@ pub async fn run(cmd: PostCommand, settings: &Settings, conn: &mut Conn) -> anyh
             if page < 1 || !(1..=1000).contains(&per_page) {
                 bail!("--page must be 1 or more and --per-page 1 to 1000");
             }
-            let filter = match status {
-                ListStatus::All => StatusFilter::All,
-                ListStatus::Draft => StatusFilter::Only(PostStatus::Draft),
-                ListStatus::Published => StatusFilter::Only(PostStatus::Published),
-            };
-            let total = post::count_for_author(conn, filter).await?;
-            let rows = post::list_for_author(conn, filter, per_page, (page - 1) * per_page).await?;
+            let total = post::count_for_author(conn, status).await?;
+            let rows = post::list_for_author(conn, status, per_page, (page - 1) * per_page).await?;
             print_table(settings, &rows);
             let shown_to = ((page - 1) * per_page + rows.len() as i64).min(total);
             out!("\n{shown_to} of {total} posts");
@@ -137,7 +125,7 @@ pub async fn run(cmd: PostCommand, settings: &Settings, conn: &mut Conn) -> anyh
             let p = &item.post;
             out!("title:     {}", p.title);
             out!("slug:      {}", p.slug);
-            out!("status:    {}", p.status().as_str());
+            out!("status:    {}", p.status);
             out!("url:       {}", urls::post(settings, &p.slug));
             out!(
                 "tags:      {}",
@@ -243,12 +231,7 @@ fn cli_error(e: PostError) -> anyhow::Error {
 
 fn report(what: &str, settings: &Settings, item: &PostWithTags) {
     let p = &item.post;
-    let state = if p.status() == PostStatus::Published {
-        "published"
-    } else {
-        "draft"
-    };
-    out!("{what} ({state}): {}", p.title);
+    out!("{what} ({}): {}", p.status, p.title);
     out!("slug: {}", p.slug);
     out!("url:  {}", urls::post(settings, &p.slug));
 }
@@ -263,7 +246,7 @@ fn print_table(settings: &Settings, rows: &[post::Post]) {
             .unwrap_or_else(|| "-".into());
         out!(
             "{:<10} {:<17} {:<40} {}",
-            p.status().as_str(),
+            p.status,
             published,
             p.slug,
             p.title

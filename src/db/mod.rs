@@ -6,6 +6,7 @@ pub(crate) mod pool;
 pub mod prepared;
 pub mod queue_runner;
 pub mod schema;
+pub mod text_enum;
 
 use std::time::Duration;
 

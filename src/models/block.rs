@@ -7,19 +7,15 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::prepared;
 use crate::db::schema::blocks;
+use crate::db::text_enum::text_enum;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Actor,
-    Domain,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Actor => "actor",
-            Kind::Domain => "domain",
-        }
+text_enum! {
+    /// What a block names.
+    pub enum Kind {
+        /// One actor, by its id (e.g. https://mastodon.example/users/spammer).
+        Actor = "actor",
+        /// A server and its subdomains (e.g. spam.example).
+        Domain = "domain",
     }
 }
 
@@ -27,7 +23,7 @@ impl Kind {
 #[diesel(table_name = blocks)]
 pub struct Block {
     pub id: i64,
-    pub kind: String,
+    pub kind: Kind,
     pub value: String,
     pub reason: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -89,7 +85,7 @@ pub async fn add(
 ) -> QueryResult<bool> {
     diesel::insert_into(blocks::table)
         .values((
-            blocks::kind.eq(kind.as_str()),
+            blocks::kind.eq(kind),
             blocks::value.eq(value),
             blocks::reason.eq(reason),
         ))
@@ -102,7 +98,7 @@ pub async fn add(
 pub async fn remove(conn: &mut AsyncPgConnection, kind: Kind, value: &str) -> QueryResult<bool> {
     diesel::delete(
         blocks::table
-            .filter(blocks::kind.eq(kind.as_str()))
+            .filter(blocks::kind.eq(kind))
             .filter(blocks::value.eq(value)),
     )
     .execute(conn)

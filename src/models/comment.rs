@@ -9,6 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::prepared;
 use crate::db::schema::comments;
+use crate::db::text_enum::text_enum;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = comments)]
@@ -25,11 +26,11 @@ pub struct Comment {
     pub content_html: String,
     pub summary: Option<String>,
     pub sensitive: bool,
-    pub visibility: String,
-    pub state: String,
+    pub visibility: Visibility,
+    pub state: State,
     pub published_at: DateTime<Utc>,
     pub updated_at: Option<DateTime<Utc>>,
-    pub origin: String,
+    pub origin: Origin,
     pub source: Option<String>,
     pub reader_website: Option<String>,
     pub moderation_note: Option<String>,
@@ -66,98 +67,77 @@ pub enum AttachmentKind {
     Document,
 }
 
-/// Where a comment comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    Remote,
-    Author,
-    Reader,
-}
-
-impl Origin {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Origin::Remote => "remote",
-            Origin::Author => "author",
-            Origin::Reader => "reader",
-        }
+text_enum! {
+    /// Where a comment comes from.
+    pub enum Origin {
+        Remote = "remote",
+        Author = "author",
+        Reader = "reader",
     }
 }
 
-/// Who may see a comment, from its addressing (Mastodon's four levels).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Visibility {
-    /// Addressed to the public: shown and listed.
-    Public,
-    /// The public only in `cc`: shown on the page, as Mastodon shows it on profiles.
-    Unlisted,
-    /// To the author's followers only: never shown here.
-    Followers,
-    /// To named people only: never shown here.
-    Direct,
+text_enum! {
+    /// Who may see a comment, from its addressing (Mastodon's four levels).
+    pub enum Visibility {
+        /// Addressed to the public: shown and listed.
+        Public = "public",
+        /// The public only in `cc`: shown on the page, as Mastodon shows it on profiles.
+        Unlisted = "unlisted",
+        /// To the author's followers only: never shown here.
+        Followers = "followers",
+        /// To named people only: never shown here.
+        Direct = "direct",
+    }
 }
 
 impl Visibility {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Visibility::Public => "public",
-            Visibility::Unlisted => "unlisted",
-            Visibility::Followers => "followers",
-            Visibility::Direct => "direct",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "public" => Visibility::Public,
-            "unlisted" => Visibility::Unlisted,
-            "followers" => Visibility::Followers,
-            "direct" => Visibility::Direct,
-            _ => return None,
-        })
-    }
-
     /// Whether a comment so addressed may be shown to everyone.
     pub fn is_shown(self) -> bool {
         matches!(self, Visibility::Public | Visibility::Unlisted)
     }
 }
 
-/// A comment's moderation state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    Pending,
-    Approved,
-    /// Rejected as spam: never shown, kept so a redelivery does not bring it back.
-    Rejected,
-    Deleted,
+text_enum! {
+    /// A comment's moderation state.
+    pub enum State {
+        /// Held for the author's approval.
+        Pending = "pending",
+        Approved = "approved",
+        /// Rejected as spam: never shown, kept so a redelivery does not bring it back.
+        Rejected = "rejected",
+        Deleted = "deleted",
+    }
 }
 
-impl State {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Pending => "pending",
-            State::Approved => "approved",
-            State::Rejected => "rejected",
-            State::Deleted => "deleted",
-        }
+text_enum! {
+    /// Which comments the author's listing shows.
+    pub enum StateFilter {
+        /// Held for approval.
+        Pending = "pending",
+        Approved = "approved",
+        Rejected = "rejected",
+        Deleted = "deleted",
+        All = "all",
     }
+}
 
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => State::Pending,
-            "approved" => State::Approved,
-            "rejected" => State::Rejected,
-            "deleted" => State::Deleted,
-            _ => return None,
-        })
+impl StateFilter {
+    /// The one state listed, or `None` for all.
+    pub fn state(self) -> Option<State> {
+        match self {
+            StateFilter::Pending => Some(State::Pending),
+            StateFilter::Approved => Some(State::Approved),
+            StateFilter::Rejected => Some(State::Rejected),
+            StateFilter::Deleted => Some(State::Deleted),
+            StateFilter::All => None,
+        }
     }
 }
 
 impl Comment {
     /// Written here (by the author or a reader), so its id is ours.
     pub fn is_local(&self) -> bool {
-        self.origin != Origin::Remote.as_str()
+        self.origin != Origin::Remote
     }
 
     /// The name to show: the display name, else the handle, else the actor id.
@@ -171,13 +151,12 @@ impl Comment {
 
     /// Shown on the page and listed in collections (blocks aside).
     pub fn is_visible(&self) -> bool {
-        self.state == State::Approved.as_str()
-            && Visibility::parse(&self.visibility).is_some_and(Visibility::is_shown)
+        self.state == State::Approved && self.visibility.is_shown()
     }
 }
 
 /// The visibilities [`Visibility::is_shown`] accepts, as stored.
-const SHOWN: [&str; 2] = [Visibility::Public.as_str(), Visibility::Unlisted.as_str()];
+const SHOWN: [Visibility; 2] = [Visibility::Public, Visibility::Unlisted];
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = comments)]
@@ -193,10 +172,10 @@ pub struct NewComment<'a> {
     pub content_html: &'a str,
     pub summary: Option<&'a str>,
     pub sensitive: bool,
-    pub visibility: &'a str,
+    pub visibility: Visibility,
     pub published_at: DateTime<Utc>,
-    pub state: &'a str,
-    pub origin: &'a str,
+    pub state: State,
+    pub origin: Origin,
     pub source: Option<&'a str>,
     pub reader_website: Option<&'a str>,
     pub moderation_note: Option<&'a str>,
@@ -251,7 +230,7 @@ pub async fn has_approved(conn: &mut AsyncPgConnection, author: &str) -> QueryRe
     diesel::select(diesel::dsl::exists(
         comments::table
             .filter(comments::author_ap_id.eq(author))
-            .filter(comments::state.eq(State::Approved.as_str())),
+            .filter(comments::state.eq(State::Approved)),
     ))
     .get_result(conn)
     .await
@@ -265,7 +244,7 @@ pub async fn set_state(
 ) -> QueryResult<()> {
     diesel::update(comments::table.find(id))
         .set((
-            comments::state.eq(state.as_str()),
+            comments::state.eq(state),
             comments::moderation_note.eq(note),
         ))
         .execute(conn)
@@ -281,8 +260,8 @@ pub async fn published_local(
 ) -> QueryResult<Vec<Comment>> {
     comments::table
         .filter(comments::post_id.eq(post_id))
-        .filter(comments::origin.ne(Origin::Remote.as_str()))
-        .filter(comments::state.eq(State::Approved.as_str()))
+        .filter(comments::origin.ne(Origin::Remote))
+        .filter(comments::state.eq(State::Approved))
         .order(comments::id)
         .select(Comment::as_select())
         .load(conn)
@@ -337,7 +316,7 @@ pub async fn list(
 ) -> QueryResult<Vec<Comment>> {
     let mut query = comments::table.select(Comment::as_select()).into_boxed();
     if let Some(state) = filter.state {
-        query = query.filter(comments::state.eq(state.as_str()));
+        query = query.filter(comments::state.eq(state));
     }
     if let Some(post) = filter.post_id {
         query = query.filter(comments::post_id.eq(post));
@@ -359,9 +338,9 @@ pub async fn recent_visible(
     use crate::db::schema::posts;
     comments::table
         .inner_join(posts::table)
-        .filter(comments::state.eq(State::Approved.as_str()))
-        .filter(comments::visibility.eq(Visibility::Public.as_str()))
-        .filter(posts::status.eq("published"))
+        .filter(comments::state.eq(State::Approved))
+        .filter(comments::visibility.eq(Visibility::Public))
+        .filter(posts::status.eq(crate::models::post::PostStatus::Published))
         .filter(posts::deleted_at.is_null())
         .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
             "NOT {}",
@@ -408,7 +387,7 @@ pub async fn visible_for_post(
 ) -> QueryResult<Vec<Comment>> {
     comments::table
         .filter(comments::post_id.eq(post_id))
-        .filter(comments::state.eq(State::Approved.as_str()))
+        .filter(comments::state.eq(State::Approved))
         .filter(comments::visibility.eq_any(SHOWN))
         .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
             "NOT {}",
@@ -427,7 +406,7 @@ pub async fn visible_counts(
 ) -> QueryResult<std::collections::HashMap<i64, i64>> {
     let rows: Vec<(i64, i64)> = comments::table
         .filter(comments::post_id.eq_any(post_ids))
-        .filter(comments::state.eq(State::Approved.as_str()))
+        .filter(comments::state.eq(State::Approved))
         .filter(comments::visibility.eq_any(SHOWN))
         .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
             "NOT {}",
@@ -466,7 +445,7 @@ pub async fn apply_edit(
     let mine = comments::table
         .filter(comments::ap_id.eq(ap_id))
         .filter(comments::author_ap_id.eq(author))
-        .filter(comments::state.ne("deleted"));
+        .filter(comments::state.ne(State::Deleted));
     let applied = if stamped {
         // Compared by the second: servers write `updated` without fractions.
         let at = edit
@@ -500,7 +479,10 @@ pub async fn mark_deleted(
             .filter(comments::ap_id.eq(ap_id))
             .filter(comments::author_ap_id.eq(author)),
     )
-    .set((comments::state.eq("deleted"), comments::content_html.eq("")))
+    .set((
+        comments::state.eq(State::Deleted),
+        comments::content_html.eq(""),
+    ))
     .execute(conn)
     .await
     .map(|n| n > 0)

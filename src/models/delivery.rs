@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::db::prepared;
 use crate::db::schema::deliveries;
+use crate::db::text_enum::text_enum;
 
 /// The channel workers LISTEN on; a NOTIFY is sent when rows are queued.
 pub const CHANNEL: &str = "fedblog_deliveries";
@@ -272,7 +273,7 @@ pub struct DeliveryStatus {
     #[diesel(sql_type = Text)]
     pub inbox: String,
     #[diesel(sql_type = Text)]
-    pub state: String,
+    pub state: DeliveryState,
     #[diesel(sql_type = Integer)]
     pub attempts: i32,
     #[diesel(sql_type = Timestamptz)]
@@ -285,16 +286,37 @@ pub struct DeliveryStatus {
     pub created_at: DateTime<Utc>,
 }
 
-/// Which deliveries to list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryFilter {
-    /// Not yet delivered and not given up (pending or failing).
-    Unfinished,
-    /// Tried at least once and not delivered yet.
-    Failing,
-    GivenUp,
-    Delivered,
-    All,
+text_enum! {
+    /// Where a delivery is.
+    pub enum DeliveryState {
+        /// Not tried yet, or not yet failed.
+        Pending = "pending",
+        /// Tried and failed; tried again later.
+        Failing = "failing",
+        /// Failed for too long; not tried again unless retried by hand.
+        GivenUp = "given-up",
+        Delivered = "delivered",
+    }
+}
+
+impl DeliveryState {
+    /// Whether it will still be tried.
+    pub fn is_unfinished(self) -> bool {
+        matches!(self, DeliveryState::Pending | DeliveryState::Failing)
+    }
+}
+
+text_enum! {
+    /// Which deliveries to list.
+    pub enum DeliveryFilter {
+        /// Pending and failing.
+        Unfinished = "unfinished",
+        /// Tried at least once and not delivered yet.
+        Failing = "failing",
+        GivenUp = "given-up",
+        Delivered = "delivered",
+        All = "all",
+    }
 }
 
 impl DeliveryFilter {

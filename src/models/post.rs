@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::schema::{post_slug_redirects, post_tags, posts};
+use crate::db::text_enum::text_enum;
 
 /// A post with its tags, as pages, feeds, documents and the author's tools
 /// show it.
@@ -15,18 +16,30 @@ pub struct PostWithTags {
     pub tags: Vec<crate::models::tag::Tag>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PostStatus {
-    Draft,
-    Published,
+text_enum! {
+    /// Whether the public sees a post.
+    pub enum PostStatus {
+        Draft = "draft",
+        Published = "published",
+    }
 }
 
-impl PostStatus {
-    pub fn as_str(self) -> &'static str {
+text_enum! {
+    /// Which posts an author's listing shows.
+    pub enum StatusFilter {
+        All = "all",
+        Draft = "draft",
+        Published = "published",
+    }
+}
+
+impl StatusFilter {
+    /// The one status listed, or `None` for all.
+    pub fn status(self) -> Option<PostStatus> {
         match self {
-            PostStatus::Draft => "draft",
-            PostStatus::Published => "published",
+            StatusFilter::All => None,
+            StatusFilter::Draft => Some(PostStatus::Draft),
+            StatusFilter::Published => Some(PostStatus::Published),
         }
     }
 }
@@ -41,7 +54,7 @@ pub struct Post {
     pub body_html: String,
     pub summary: Option<String>,
     pub excerpt: String,
-    pub status: String,
+    pub status: PostStatus,
     pub created_at: DateTime<Utc>,
     pub published_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
@@ -58,17 +71,9 @@ impl Post {
         self.language.as_deref().unwrap_or(blog_language)
     }
 
-    pub fn status(&self) -> PostStatus {
-        if self.status == "published" {
-            PostStatus::Published
-        } else {
-            PostStatus::Draft
-        }
-    }
-
     /// Published and not deleted: what the public may see.
     pub fn is_public(&self) -> bool {
-        self.status() == PostStatus::Published && self.deleted_at.is_none()
+        self.status == PostStatus::Published && self.deleted_at.is_none()
     }
 }
 
@@ -81,7 +86,7 @@ pub struct NewPost<'a> {
     pub body_html: &'a str,
     pub summary: Option<&'a str>,
     pub excerpt: &'a str,
-    pub status: &'a str,
+    pub status: PostStatus,
     pub published_at: Option<DateTime<Utc>>,
     pub ap_id: Option<&'a str>,
     pub language: Option<&'a str>,
@@ -99,13 +104,6 @@ pub struct ContentUpdate<'a> {
     pub excerpt: &'a str,
     pub language: Option<&'a str>,
     pub updated_at: Option<DateTime<Utc>>,
-}
-
-/// Which posts an author's listing shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusFilter {
-    All,
-    Only(PostStatus),
 }
 
 /// A span of publication times `[start, end)`, e.g. a month in the blog's zone.
@@ -127,7 +125,7 @@ type BoxedPosts<'a> = posts::BoxedQuery<'a, diesel::pg::Pg>;
 
 fn public(scope: PublicScope) -> BoxedPosts<'static> {
     let query = posts::table
-        .filter(posts::status.eq("published"))
+        .filter(posts::status.eq(PostStatus::Published))
         .filter(posts::deleted_at.is_null())
         .into_boxed();
     match scope {
@@ -173,13 +171,7 @@ pub async fn list_for_author(
     limit: i64,
     offset: i64,
 ) -> QueryResult<Vec<Post>> {
-    let mut query = posts::table
-        .filter(posts::deleted_at.is_null())
-        .into_boxed();
-    if let StatusFilter::Only(status) = filter {
-        query = query.filter(posts::status.eq(status.as_str()));
-    }
-    query
+    for_author(filter)
         .order((
             posts::published_at.desc().nulls_first(),
             posts::created_at.desc(),
@@ -196,13 +188,18 @@ pub async fn count_for_author(
     conn: &mut AsyncPgConnection,
     filter: StatusFilter,
 ) -> QueryResult<i64> {
-    let mut query = posts::table
+    for_author(filter).count().get_result(conn).await
+}
+
+/// The posts an author's listing shows: not deleted, of the filter's status.
+fn for_author(filter: StatusFilter) -> BoxedPosts<'static> {
+    let query = posts::table
         .filter(posts::deleted_at.is_null())
         .into_boxed();
-    if let StatusFilter::Only(status) = filter {
-        query = query.filter(posts::status.eq(status.as_str()));
+    match filter.status() {
+        Some(status) => query.filter(posts::status.eq(status)),
+        None => query,
     }
-    query.count().get_result(conn).await
 }
 
 /// A post by its current slug, in any state (deleted ones too, for 410).
@@ -349,7 +346,7 @@ pub async fn mark_published(
 ) -> QueryResult<Post> {
     diesel::update(posts::table.find(id))
         .set((
-            posts::status.eq("published"),
+            posts::status.eq(PostStatus::Published),
             posts::published_at.eq(at),
             posts::ap_id.eq(ap_id),
         ))

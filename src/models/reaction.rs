@@ -4,22 +4,16 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::schema::{reactions, remote_actors};
+use crate::db::text_enum::text_enum;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Like,
-    Announce,
-    /// A post elsewhere quoting ours; its activity id is the quoting post's.
-    Quote,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Like => "like",
-            Kind::Announce => "announce",
-            Kind::Quote => "quote",
-        }
+text_enum! {
+    /// What a reaction is.
+    pub enum Kind {
+        Like = "like",
+        /// A boost.
+        Announce = "announce",
+        /// A post elsewhere quoting ours; its activity id is the quoting post's.
+        Quote = "quote",
     }
 }
 
@@ -40,7 +34,7 @@ pub async fn add(
 ) -> QueryResult<bool> {
     diesel::insert_into(reactions::table)
         .values((
-            reactions::kind.eq(kind.as_str()),
+            reactions::kind.eq(kind),
             reactions::post_id.eq(target.post_id),
             reactions::comment_id.eq(target.comment_id),
             reactions::actor_ap_id.eq(actor),
@@ -86,7 +80,7 @@ pub async fn quotes(
         .left_join(remote_actors::table.on(remote_actors::ap_id.eq(reactions::actor_ap_id)))
         .filter(reactions::post_id.eq(post_id))
         .filter(reactions::comment_id.is_null())
-        .filter(reactions::kind.eq(Kind::Quote.as_str()))
+        .filter(reactions::kind.eq(Kind::Quote))
         .order(reactions::id.desc())
         .limit(limit)
         .select((
@@ -113,7 +107,7 @@ pub async fn people(
         .left_join(remote_actors::table.on(remote_actors::ap_id.eq(reactions::actor_ap_id)))
         .filter(reactions::post_id.eq(post_id))
         .filter(reactions::comment_id.is_null())
-        .filter(reactions::kind.eq(kind.as_str()))
+        .filter(reactions::kind.eq(kind))
         .order(reactions::id.desc())
         .limit(limit)
         .select((reactions::actor_ap_id, remote_actors::name.nullable()))
@@ -125,7 +119,7 @@ pub async fn people(
 pub async fn count(conn: &mut AsyncPgConnection, target: Target, kind: Kind) -> QueryResult<i64> {
     let query = reactions::table
         .filter(reactions::post_id.eq(target.post_id))
-        .filter(reactions::kind.eq(kind.as_str()))
+        .filter(reactions::kind.eq(kind))
         .into_boxed();
     let query = match target.comment_id {
         Some(c) => query.filter(reactions::comment_id.eq(c)),
@@ -140,7 +134,7 @@ pub async fn counts_for_comments(
     conn: &mut AsyncPgConnection,
     post_id: i64,
 ) -> QueryResult<std::collections::HashMap<i64, (i64, i64, i64)>> {
-    let rows: Vec<(Option<i64>, String)> = reactions::table
+    let rows: Vec<(Option<i64>, Kind)> = reactions::table
         .filter(reactions::post_id.eq(post_id))
         .filter(reactions::comment_id.is_not_null())
         .select((reactions::comment_id, reactions::kind))
@@ -150,12 +144,10 @@ pub async fn counts_for_comments(
     for (comment, kind) in rows {
         if let Some(comment) = comment {
             let entry = out.entry(comment).or_insert((0, 0, 0));
-            if kind == Kind::Like.as_str() {
-                entry.0 += 1;
-            } else if kind == Kind::Announce.as_str() {
-                entry.1 += 1;
-            } else if kind == Kind::Quote.as_str() {
-                entry.2 += 1;
+            match kind {
+                Kind::Like => entry.0 += 1,
+                Kind::Announce => entry.1 += 1,
+                Kind::Quote => entry.2 += 1,
             }
         }
     }

@@ -125,9 +125,9 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 /// Where a comment's author lives on the web: the fediverse actor, the
 /// reader's own website (if they gave one), or the blog for the author's answers.
 fn comment_author_uri(settings: &Settings, c: &Comment) -> Option<String> {
-    if c.origin == Origin::Reader.as_str() {
+    if c.origin == Origin::Reader {
         c.reader_website.clone()
-    } else if c.origin == Origin::Author.as_str() {
+    } else if c.origin == Origin::Author {
         Some(settings.url("/"))
     } else {
         Some(c.author_ap_id.clone())

@@ -296,7 +296,7 @@ async fn a_reader_comment_approved_from_the_cli_is_a_note_that_reaches_the_comme
         .await
         .expect("stored")
     };
-    assert_eq!(reader.state, "pending");
+    assert_eq!(reader.state.as_str(), "pending");
     let (_, body) = app.page("/posts/open-thread").await;
     assert!(
         !body.contains("I <em>agree</em>"),

@@ -222,7 +222,7 @@ async fn an_inbox_that_does_not_answer_in_time_is_retried() {
         "the timeout cut the request short"
     );
     let row = &deliveries(&app).await[0];
-    assert_eq!(row.state, "failing");
+    assert_eq!(row.state.as_str(), "failing");
     assert!(
         row.last_error
             .as_deref()
@@ -231,7 +231,7 @@ async fn an_inbox_that_does_not_answer_in_time_is_retried() {
     );
     retry_now(&app).await;
     assert_eq!(app.deliver().await, 1);
-    assert_eq!(deliveries(&app).await[0].state, "delivered");
+    assert_eq!(deliveries(&app).await[0].state.as_str(), "delivered");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -286,7 +286,7 @@ async fn a_gone_inbox_is_final_and_an_unreachable_one_is_retried() {
         ("given-up", Some(410))
     );
     let to_closed = by_inbox(closed);
-    assert_eq!(to_closed.state, "failing");
+    assert_eq!(to_closed.state.as_str(), "failing");
     assert!(
         to_closed
             .last_error
@@ -437,7 +437,7 @@ async fn a_delivery_claimed_by_a_crashed_worker_is_sent_after_its_lease() {
     }
     assert_eq!(app.deliver().await, 1);
     assert_eq!(sink.log().len(), 1);
-    assert_eq!(deliveries(&app).await[0].state, "delivered");
+    assert_eq!(deliveries(&app).await[0].state.as_str(), "delivered");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -590,7 +590,7 @@ async fn two_worker_pools_on_one_queue_send_each_delivery_once() {
     let rows = deliveries(&app).await;
     assert!(
         rows.iter()
-            .all(|r| r.attempts == 1 && r.state == "delivered"),
+            .all(|r| r.attempts == 1 && r.state.as_str() == "delivered"),
         "no delivery was claimed twice"
     );
 }

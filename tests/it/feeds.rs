@@ -5,6 +5,8 @@ use quick_xml::events::Event;
 use reqwest::StatusCode;
 use serde_json::json;
 
+use fedblog::models::comment::{Origin, State, Visibility};
+
 use crate::common::TestApp;
 
 /// A small XML tree: (name, attributes, text, children).
@@ -240,10 +242,10 @@ async fn seed_comment(app: &TestApp, slug: &str, seed: Seed<'_>) -> i64 {
         content_html: seed.content_html,
         summary: seed.summary,
         sensitive: seed.summary.is_some(),
-        visibility: seed.visibility,
+        visibility: Visibility::parse(seed.visibility).expect("a visibility"),
         published_at: chrono::Utc::now() - chrono::Duration::minutes(seed.minutes_ago),
-        state: seed.state,
-        origin: seed.origin,
+        state: State::parse(seed.state).expect("a state"),
+        origin: Origin::parse(seed.origin).expect("an origin"),
         source: None,
         reader_website: seed.reader_website,
         moderation_note: None,

@@ -249,8 +249,8 @@ async fn a_comment_is_held_by_default_and_not_shown() {
     );
     let rows = stored(&app).await;
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].state, "pending");
-    assert_eq!(rows[0].origin, "reader");
+    assert_eq!(rows[0].state.as_str(), "pending");
+    assert_eq!(rows[0].origin.as_str(), "reader");
     assert_eq!(rows[0].author_name.as_deref(), Some("Ada"));
     assert_eq!(rows[0].source.as_deref(), Some("First *thought*."));
 
@@ -285,7 +285,7 @@ async fn an_approved_comment_shows_under_the_readers_name_and_website() {
     assert_eq!(sent.status, StatusCode::SEE_OTHER);
     let rows = stored(&app).await;
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].state, "approved");
+    assert_eq!(rows[0].state.as_str(), "approved");
     assert_eq!(
         location(&sent),
         app.url(&format!("/posts/{slug}#comment-{}", rows[0].id))

@@ -59,7 +59,7 @@ async fn replies_in_every_legal_shape_are_understood() {
         )
         .await
         .expect("stored");
-        assert_eq!(c.visibility, "public", "to: {n}");
+        assert_eq!(c.visibility.as_str(), "public", "to: {n}");
     }
     // inReplyTo as a one-element list, a Link, or several parents (ours chosen).
     for (n, in_reply_to) in [

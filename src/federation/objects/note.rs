@@ -104,7 +104,7 @@ pub fn note(
         });
     }
     let mut content = String::new();
-    if comment.origin == Origin::Reader.as_str() {
+    if comment.origin == Origin::Reader {
         let name = xml_escape(comment.author_name.as_deref().unwrap_or("A reader"));
         match &comment.reader_website {
             Some(site) => content.push_str(&format!(
@@ -131,8 +131,8 @@ pub fn note(
     }
     // The author writes in the post's language; a reader's is not known.
     let language = post.language_or(&settings.blog.language).to_string();
-    let content_map = (comment.origin == Origin::Author.as_str())
-        .then(|| BTreeMap::from([(language, content.clone())]));
+    let content_map =
+        (comment.origin == Origin::Author).then(|| BTreeMap::from([(language, content.clone())]));
     Some(Note {
         replies: json!(format!("{id}/replies")),
         likes: format!("{id}/likes"),

@@ -264,10 +264,10 @@ async fn store_reply(
         content_html: &note.content_html,
         summary: note.summary.as_deref(),
         sensitive: note.sensitive,
-        visibility: note.visibility.as_str(),
+        visibility: note.visibility,
         published_at: note.published.unwrap_or_else(chrono::Utc::now),
-        state: state.as_str(),
-        origin: comment::Origin::Remote.as_str(),
+        state,
+        origin: comment::Origin::Remote,
         source: None,
         reader_website: None,
         moderation_note: held_because.as_deref(),
@@ -275,7 +275,7 @@ async fn store_reply(
         attachments: serde_json::to_value(&note.attachments).unwrap_or_default(),
     };
     if comment::insert(conn, &new).await? {
-        tracing::info!(comment = %note.id, post = %post.slug, visibility = new.visibility, state = new.state, "new comment");
+        tracing::info!(comment = %note.id, post = %post.slug, visibility = %new.visibility, state = %new.state, "new comment");
     }
     let stored = comment::find_by_ap_id(conn, note.id.as_str())
         .await?

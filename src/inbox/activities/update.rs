@@ -58,7 +58,7 @@ async fn receive_comment_edit(
     let text = format!("{} {content}", summary.as_deref().unwrap_or_default());
     if let Some(word) = crate::comments::held_keyword(&data.settings, &text)
         && let Some(c) = comment::find_by_ap_id(conn, object_ap_id.as_str()).await?
-        && c.state == comment::State::Approved.as_str()
+        && c.state == comment::State::Approved
     {
         let note = format!("edited to contain \"{word}\"");
         comment::set_state(conn, c.id, comment::State::Pending, Some(&note)).await?;

@@ -120,7 +120,7 @@ pub async fn comment_document(
     let Some(c) = comment::find(&mut conn, id).await? else {
         return Err(not_found());
     };
-    if as_json && c.is_local() && c.state == CommentState::Deleted.as_str() {
+    if as_json && c.is_local() && c.state == CommentState::Deleted {
         let tombstone = Tombstone::new(&c.ap_id, "Note");
         return Ok(ActivityJson(StatusCode::GONE, tombstone).into_response());
     }

@@ -34,19 +34,19 @@ pub(super) struct BlockBody {
 
 fn parse_block(kind: &str, value: &str) -> Result<(block::Kind, String), ApiError> {
     let invalid = |m: String| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "value", m);
-    match kind {
-        "actor" => Ok((
+    match block::Kind::parse(kind) {
+        Some(block::Kind::Actor) => Ok((
             block::Kind::Actor,
             block::parse_actor(value).map_err(invalid)?,
         )),
-        "domain" => Ok((
+        Some(block::Kind::Domain) => Ok((
             block::Kind::Domain,
             block::parse_domain(value).map_err(invalid)?,
         )),
-        other => Err(ApiError::field(
+        None => Err(ApiError::field(
             StatusCode::UNPROCESSABLE_ENTITY,
             "kind",
-            format!("kind must be \"actor\" or \"domain\", not {other:?}"),
+            format!("kind must be \"actor\" or \"domain\", not {kind:?}"),
         )),
     }
 }

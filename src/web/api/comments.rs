@@ -7,10 +7,12 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::extract::{ApiJson, Paging, query};
+use super::extract::{ApiJson, Paging, choice, query};
 use crate::comments::{self, CommentError, Target};
 use crate::config::Settings;
-use crate::models::comment::{self, Comment, ListFilter, State as CommentState};
+use crate::models::comment::{
+    self, Comment, ListFilter, Origin, State as CommentState, StateFilter, Visibility,
+};
 use crate::models::post;
 use crate::state::AppState;
 use crate::urls;
@@ -42,9 +44,9 @@ pub struct CommentJson {
     parent_id: Option<i64>,
     in_reply_to: String,
     /// "remote" (the fediverse), "author" (the blog's answers) or "reader" (the form).
-    origin: String,
-    state: String,
-    visibility: String,
+    origin: Origin,
+    state: CommentState,
+    visibility: Visibility,
     author_id: String,
     author_name: Option<String>,
     author_handle: Option<String>,
@@ -113,17 +115,7 @@ pub(super) async fn list(
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let params = query(params)?;
-    let wanted = params.state.as_deref().unwrap_or("pending");
-    let state_filter = match wanted {
-        "all" => None,
-        other => Some(CommentState::parse(other).ok_or_else(|| {
-            ApiError::field(
-                StatusCode::BAD_REQUEST,
-                "state",
-                format!("state must be pending, approved, rejected, deleted or all, not {other:?}"),
-            )
-        })?),
-    };
+    let state_filter = choice("state", params.state.as_deref(), StateFilter::Pending)?.state();
     let paging = Paging::new(params.page, params.per_page, 50, 500)?;
     let mut conn = state.pool.get().await?;
     let post_id = match &params.post {

@@ -6,7 +6,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use super::extract::{Paging, query};
+use super::extract::{Paging, choice, query};
 use crate::models::delivery::{self, DeliveryFilter};
 use crate::state::AppState;
 use crate::web::auth::Admin;
@@ -27,22 +27,7 @@ pub(super) async fn list(
     params: Result<Query<DeliveryParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let params = query(params)?;
-    let filter = match params.state.as_deref().unwrap_or("unfinished") {
-        "unfinished" => DeliveryFilter::Unfinished,
-        "failing" => DeliveryFilter::Failing,
-        "given-up" => DeliveryFilter::GivenUp,
-        "delivered" => DeliveryFilter::Delivered,
-        "all" => DeliveryFilter::All,
-        other => {
-            return Err(ApiError::field(
-                StatusCode::BAD_REQUEST,
-                "state",
-                format!(
-                    "state must be unfinished, failing, given-up, delivered or all, not {other:?}"
-                ),
-            ));
-        }
-    };
+    let filter = choice("state", params.state.as_deref(), DeliveryFilter::Unfinished)?;
     let paging = Paging::new(params.page, params.per_page, 50, 500)?;
     let mut conn = state.pool.get().await?;
     let total = delivery::count(&mut conn, filter).await?;

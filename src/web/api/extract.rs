@@ -2,6 +2,8 @@
 //! offending field: bodies ([`ApiJson`]), query strings ([`query`]) and
 //! paging ([`Paging`]).
 
+use std::str::FromStr;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Query, Request};
 use axum::http::StatusCode;
@@ -65,6 +67,22 @@ pub fn query<T>(
     params
         .map(|Query(p)| p)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))
+}
+
+/// A query parameter that names one value of an enum (`status=draft`),
+/// `default` when it is absent; another value is a 400 naming the field and
+/// the values it may take.
+pub fn choice<T: FromStr<Err = String>>(
+    field: &'static str,
+    value: Option<&str>,
+    default: T,
+) -> Result<T, ApiError> {
+    match value {
+        None => Ok(default),
+        Some(value) => value
+            .parse()
+            .map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, field, format!("{field} {e}"))),
+    }
 }
 
 /// One page of a listing: `page` from 1, `per_page` from 1 to a maximum.

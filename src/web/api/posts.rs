@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::extract::{ApiJson, Paging, query};
+use super::extract::{ApiJson, Paging, choice, query};
 use crate::config::Settings;
 use crate::models::post::{self, PostStatus, StatusFilter};
 use crate::posts::{self, PostEdit, PostInput, PostWithTags};
@@ -73,7 +73,7 @@ impl PostJson {
         let PostWithTags { post, tags } = item;
         PostJson {
             url: urls::post(settings, &post.slug),
-            status: post.status(),
+            status: post.status,
             slug: post.slug,
             title: post.title,
             summary: post.summary,
@@ -130,18 +130,7 @@ pub(super) async fn list(
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let params = query(params)?;
-    let filter = match params.status.as_deref().unwrap_or("all") {
-        "all" => StatusFilter::All,
-        "draft" => StatusFilter::Only(PostStatus::Draft),
-        "published" => StatusFilter::Only(PostStatus::Published),
-        other => {
-            return Err(ApiError::field(
-                StatusCode::BAD_REQUEST,
-                "status",
-                format!("status must be all, draft or published, not {other:?}"),
-            ));
-        }
-    };
+    let filter = choice("status", params.status.as_deref(), StatusFilter::All)?;
     let paging = Paging::new(params.page, params.per_page, 20, 100)?;
     let mut conn = state.pool.get().await?;
     let total = post::count_for_author(&mut conn, filter).await?;

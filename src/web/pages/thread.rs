@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
 use crate::federation::objects::person;
-use crate::models::comment::{AttachmentKind, Comment};
+use crate::models::comment::{AttachmentKind, Comment, Origin};
 use crate::render::time;
 use crate::state::AppState;
 use crate::urls;
@@ -26,7 +26,7 @@ pub(super) struct CommentContext {
     pub(super) id: i64,
     depth: usize,
     /// "remote", "author" or "reader".
-    origin: String,
+    origin: Origin,
     pub(super) author_name: String,
     author_handle: Option<String>,
     /// The profile (fediverse), the blog (author) or the website (reader), if any.
@@ -182,8 +182,8 @@ pub(super) fn comment_context(
     let settings = view.settings;
     let tz = settings.blog.time_zone;
     let name = c.display_name();
-    let (author_link, website_display, colour_key) = match c.origin.as_str() {
-        "reader" => (
+    let (author_link, website_display, colour_key) = match c.origin {
+        Origin::Reader => (
             c.reader_website.clone(),
             c.reader_website
                 .as_deref()
@@ -193,29 +193,29 @@ pub(super) fn comment_context(
                 c.reader_website.as_deref().unwrap_or("")
             ),
         ),
-        "author" => (Some(settings.url("/")), None, c.author_ap_id.clone()),
-        _ => (Some(c.author_ap_id.clone()), None, c.author_ap_id.clone()),
+        Origin::Author => (Some(settings.url("/")), None, c.author_ap_id.clone()),
+        Origin::Remote => (Some(c.author_ap_id.clone()), None, c.author_ap_id.clone()),
     };
     let (likes, boosts, quotes) = view.counts.get(&c.id).copied().unwrap_or((0, 0, 0));
     CommentContext {
         id: c.id,
         depth: depth.min(MAX_COMMENT_DEPTH),
-        origin: c.origin.clone(),
-        author_handle: (!c.origin.eq("reader"))
+        origin: c.origin,
+        author_handle: (c.origin != Origin::Reader)
             .then(|| c.author_handle.clone())
             .flatten(),
         author_link,
         website_display,
         initials: initials(&name),
-        avatar_url: match c.origin.as_str() {
+        avatar_url: match c.origin {
             // The blog's own profile picture, when it has one.
-            "author" => settings
+            Origin::Author => settings
                 .profile
                 .avatar
                 .as_ref()
                 .map(|file| settings.url(&person::media_path("avatar", file))),
-            "reader" => None,
-            _ => view.avatars.get(&c.author_ap_id).cloned(),
+            Origin::Reader => None,
+            Origin::Remote => view.avatars.get(&c.author_ap_id).cloned(),
         },
         avatar_colour: Sha256::digest(colour_key.as_bytes())[0] % AVATAR_COLOURS,
         author_name: name,
