@@ -130,7 +130,7 @@ pub fn blog_actor(settings: &Settings, keys: &ActorKeys) -> Person {
             .header
             .as_ref()
             .map(|f| image(settings, "header", f)),
-        kind: settings.profile.actor_type,
+        kind: settings.profile.actor_type.as_str(),
         id,
     }
 }
