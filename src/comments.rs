@@ -25,7 +25,7 @@ pub const MAX_WEBSITE_CHARS: usize = 300;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommentError {
-    #[error("{field}: {message}")]
+    #[error("invalid {field}: {message}")]
     Invalid {
         field: &'static str,
         message: String,

@@ -18,8 +18,8 @@
 //! 4. shared state: `state` — what the processes share at run time (the
 //!    pool, settings, keys, caches, limits), plain data loaded at start.
 //! 5. tables: `models` — rows and queries.
-//! 6. infrastructure: `db`, `net` — the pool, migrations and the embedded
-//!    cluster; the guarded HTTP client.
+//! 6. infrastructure: `db`, `net`, `errors` — the pool, migrations and the
+//!    embedded cluster; the guarded HTTP client; how errors become answers.
 //! 7. foundation: `render`, `config`, `urls` — Markdown, HTML and templates,
 //!    settings, addresses.
 
@@ -29,6 +29,7 @@ pub mod comments;
 pub mod config;
 pub mod db;
 pub mod delivery;
+pub mod errors;
 pub mod federation;
 pub mod inbox;
 pub mod models;

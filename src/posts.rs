@@ -23,7 +23,7 @@ pub const MAX_TAG_CHARS: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PostError {
-    #[error("{field}: {message}")]
+    #[error("invalid {field}: {message}")]
     Invalid {
         field: &'static str,
         message: String,

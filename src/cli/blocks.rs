@@ -28,11 +28,11 @@ pub enum BlockCommand {
 }
 
 fn parse_actor(value: &str) -> anyhow::Result<String> {
-    block::parse_actor(value).map_err(|e| anyhow::anyhow!(e))
+    Ok(block::parse_actor(value)?)
 }
 
 fn parse_domain(value: &str) -> anyhow::Result<String> {
-    block::parse_domain(value).map_err(|e| anyhow::anyhow!(e))
+    Ok(block::parse_domain(value)?)
 }
 
 /// `fedblog block ...`.

@@ -9,7 +9,7 @@ use diesel_async::AsyncPgConnection;
 
 use super::input::text_of;
 use super::output::{out, terminal_safe};
-use crate::comments::{self, CommentError, Target};
+use crate::comments::{self, Target};
 use crate::config::Settings;
 use crate::models::comment::{self, Comment, ListFilter, Origin, StateFilter};
 use crate::models::post;
@@ -68,13 +68,6 @@ pub enum CommentCommand {
         #[arg(required = true)]
         ids: Vec<i64>,
     },
-}
-
-fn cli_error(e: CommentError) -> anyhow::Error {
-    match e {
-        CommentError::Invalid { field, message } => anyhow::anyhow!("invalid {field}: {message}"),
-        other => other.into(),
-    }
 }
 
 /// Who wrote a comment, as the author reads it.
@@ -237,27 +230,21 @@ pub async fn run(
                 (None, None) => bail!("give the comment's id, or --post SLUG"),
             };
             let body = text_of(text, file.as_ref())?;
-            let c = comments::reply_as_author(conn, settings, target, &body)
-                .await
-                .map_err(cli_error)?;
+            let c = comments::reply_as_author(conn, settings, target, &body).await?;
             let slug = post_slug(conn, &c).await?;
             report("answered", settings, &c, slug.as_deref());
             Ok(())
         }
         CommentCommand::Edit { id, text, file } => {
             let body = text_of(text, file.as_ref())?;
-            let c = comments::edit_author_reply(conn, settings, id, &body)
-                .await
-                .map_err(cli_error)?;
+            let c = comments::edit_author_reply(conn, settings, id, &body).await?;
             let slug = post_slug(conn, &c).await?;
             report("edited", settings, &c, slug.as_deref());
             Ok(())
         }
         CommentCommand::Approve { ids } => {
             for id in ids {
-                let c = comments::approve(conn, settings, id)
-                    .await
-                    .map_err(cli_error)?;
+                let c = comments::approve(conn, settings, id).await?;
                 let slug = post_slug(conn, &c).await?;
                 report("approved", settings, &c, slug.as_deref());
             }
@@ -265,18 +252,14 @@ pub async fn run(
         }
         CommentCommand::Reject { ids } => {
             for id in ids {
-                let c = comments::reject(conn, settings, id)
-                    .await
-                    .map_err(cli_error)?;
+                let c = comments::reject(conn, settings, id).await?;
                 out!("rejected: comment {}", c.id);
             }
             Ok(())
         }
         CommentCommand::Delete { ids } => {
             for id in ids {
-                let c = comments::delete(conn, settings, id)
-                    .await
-                    .map_err(cli_error)?;
+                let c = comments::delete(conn, settings, id).await?;
                 out!("deleted: comment {}", c.id);
             }
             Ok(())

@@ -11,7 +11,7 @@ use super::input::read_body;
 use super::output::out;
 use crate::config::Settings;
 use crate::models::post::{self, StatusFilter};
-use crate::posts::{self, PostEdit, PostError, PostInput, PostWithTags};
+use crate::posts::{self, PostEdit, PostInput, PostWithTags};
 use crate::urls;
 
 #[derive(Debug, Subcommand)]
@@ -102,8 +102,7 @@ pub async fn run(cmd: PostCommand, settings: &Settings, conn: &mut Conn) -> anyh
                     draft,
                 },
             )
-            .await
-            .map_err(cli_error)?;
+            .await?;
             report("created", settings, &created);
         }
         PostCommand::List {
@@ -121,7 +120,7 @@ pub async fn run(cmd: PostCommand, settings: &Settings, conn: &mut Conn) -> anyh
             out!("\n{shown_to} of {total} posts");
         }
         PostCommand::Show { slug } => {
-            let item = posts::get(conn, &slug).await.map_err(cli_error)?;
+            let item = posts::get(conn, &slug).await?;
             let p = &item.post;
             out!("title:     {}", p.title);
             out!("slug:      {}", p.slug);
@@ -198,35 +197,22 @@ pub async fn run(cmd: PostCommand, settings: &Settings, conn: &mut Conn) -> anyh
                     "nothing to change: give --title, --file, --summary, --clear-summary, --tag, --clear-tags, --language or --clear-language"
                 );
             }
-            let item = posts::edit(conn, settings, &slug, edit)
-                .await
-                .map_err(cli_error)?;
+            let item = posts::edit(conn, settings, &slug, edit).await?;
             if item.post.slug != slug {
                 out!("the title changed, so the address did too; the old one redirects to the new");
             }
             report("updated", settings, &item);
         }
         PostCommand::Publish { slug } => {
-            let item = posts::publish(conn, settings, &slug)
-                .await
-                .map_err(cli_error)?;
+            let item = posts::publish(conn, settings, &slug).await?;
             report("published", settings, &item);
         }
         PostCommand::Delete { slug } => {
-            posts::delete(conn, settings, &slug)
-                .await
-                .map_err(cli_error)?;
+            posts::delete(conn, settings, &slug).await?;
             out!("deleted {slug}; its address now answers 410 Gone");
         }
     }
     Ok(())
-}
-
-fn cli_error(e: PostError) -> anyhow::Error {
-    match e {
-        PostError::Invalid { field, message } => anyhow::anyhow!("invalid {field}: {message}"),
-        other => other.into(),
-    }
 }
 
 fn report(what: &str, settings: &Settings, item: &PostWithTags) {

@@ -16,7 +16,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use crate::config::Settings;
 use embedded::{EmbeddedError, EmbeddedPostgres};
 
-pub use pool::{Conn, Pool, PoolError, held_by_this_task, rule_violations, violation};
+pub use pool::{Conn, Pool, PoolError, QueryError, held_by_this_task, rule_violations, violation};
 pub use prepared::prepared;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -31,14 +31,18 @@ const MIGRATION_LOCK: i64 = 0x0066_6564_626c_6f67; // "fedblog" in ASCII
 pub enum DbError {
     #[error(transparent)]
     Embedded(#[from] EmbeddedError),
+    #[error("starting the embedded database: {0}")]
+    Start(#[from] tokio::task::JoinError),
     #[error("cannot connect to the database: {0}")]
-    Connect(String),
+    Connect(#[from] diesel::ConnectionError),
     #[error("database migration failed: {0}")]
-    Migration(String),
+    Migration(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("database error: {0}")]
     Query(#[from] diesel::result::Error),
     #[error("database pool: {0}")]
-    Pool(String),
+    PoolBuild(#[from] deadpool::managed::BuildError),
+    #[error("database pool: {0}")]
+    Pool(#[from] PoolError),
 }
 
 /// What closing a [`Database`] does to an embedded cluster.
@@ -68,8 +72,7 @@ impl Database {
                 let cluster = tokio::task::spawn_blocking(move || {
                     EmbeddedPostgres::start(&data_dir, bin_dir.as_deref())
                 })
-                .await
-                .map_err(|e| DbError::Connect(e.to_string()))??;
+                .await??;
                 let url = cluster.url(EMBEDDED_DATABASE);
                 if let Err(e) =
                     create_database_if_missing(&cluster.url("postgres"), EMBEDDED_DATABASE).await
@@ -127,14 +130,12 @@ fn stop_quietly(cluster: &EmbeddedPostgres) {
 
 /// A pool whose connections are checked before use and time out instead of hanging.
 pub fn connect_pool(url: &str, size: usize) -> Result<Pool, DbError> {
-    Pool::new(url, size).map_err(DbError::Pool)
+    Ok(Pool::new(url, size)?)
 }
 
 /// Applies pending migrations, one process at a time; returns the versions applied.
 pub async fn migrate(url: &str) -> Result<Vec<String>, DbError> {
-    let mut conn = AsyncPgConnection::establish(url)
-        .await
-        .map_err(|e| DbError::Connect(e.to_string()))?;
+    let mut conn = AsyncPgConnection::establish(url).await?;
     diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
         .execute(&mut conn)
         .await?;
@@ -142,7 +143,7 @@ pub async fn migrate(url: &str) -> Result<Vec<String>, DbError> {
     let result = harness
         .run_pending_migrations(MIGRATIONS)
         .map(|versions| versions.iter().map(ToString::to_string).collect())
-        .map_err(|e| DbError::Migration(e.to_string()));
+        .map_err(DbError::Migration);
     let mut conn = harness.into_inner();
     diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
         .execute(&mut conn)
@@ -159,9 +160,7 @@ pub async fn create_database_if_missing(admin_url: &str, name: &str) -> Result<(
         #[allow(dead_code)]
         one: i32,
     }
-    let mut conn = AsyncPgConnection::establish(admin_url)
-        .await
-        .map_err(|e| DbError::Connect(e.to_string()))?;
+    let mut conn = AsyncPgConnection::establish(admin_url).await?;
     let exists: Vec<Found> =
         diesel::sql_query("SELECT 1 AS one FROM pg_database WHERE datname = $1")
             .bind::<Text, _>(name)
@@ -183,7 +182,7 @@ pub fn quote_ident(name: &str) -> String {
 
 /// A liveness check for /healthz.
 pub async fn ping(pool: &Pool) -> Result<(), DbError> {
-    let mut conn = pool.get().await.map_err(|e| DbError::Pool(e.to_string()))?;
+    let mut conn = pool.get().await?;
     diesel::sql_query("SELECT 1").execute(&mut conn).await?;
     Ok(())
 }
@@ -202,18 +201,17 @@ pub async fn listen(
     use futures_util::StreamExt;
     loop {
         let listened = async {
-            let mut conn = pool.get().await.map_err(|e| e.to_string())?.detach();
+            let mut conn = pool.get().await?.detach();
             diesel::sql_query(format!("LISTEN {channel}"))
                 .execute(&mut conn)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             let notifications = conn.notifications_stream();
             tokio::pin!(notifications);
             while let Some(n) = notifications.next().await {
-                n.map_err(|e| e.to_string())?;
+                n?;
                 wake.notify_one();
             }
-            Ok::<(), String>(())
+            Ok::<(), QueryError>(())
         };
         if let Err(e) = listened.await {
             tracing::debug!(channel, error = %e, "queue listener reconnecting");

@@ -111,6 +111,15 @@ pub enum PoolError {
     Nested,
 }
 
+/// Work that takes a connection and then queries: either step may fail.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("database pool: {0}")]
+    Pool(#[from] PoolError),
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+}
+
 /// The application's connection pool (cheap to clone).
 #[derive(Clone)]
 pub struct Pool {
@@ -119,15 +128,14 @@ pub struct Pool {
 
 impl Pool {
     /// A pool of at most `size` connections, which time out instead of hanging.
-    pub fn new(url: &str, size: usize) -> Result<Pool, String> {
+    pub fn new(url: &str, size: usize) -> Result<Pool, deadpool::managed::BuildError> {
         let manager = Manager(AsyncDieselConnectionManager::new(url));
         let inner = Inner::builder(manager)
             .max_size(size)
             .runtime(deadpool::Runtime::Tokio1)
             .wait_timeout(Some(Duration::from_secs(10)))
             .create_timeout(Some(Duration::from_secs(10)))
-            .build()
-            .map_err(|e| e.to_string())?;
+            .build()?;
         Ok(Pool { inner })
     }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
-use super::Pool;
+use super::{Pool, QueryError};
 
 #[async_trait::async_trait]
 pub trait Queue: Send + Sync + 'static {
@@ -37,7 +37,7 @@ pub trait Queue: Send + Sync + 'static {
     /// Runs one job to its recorded outcome.
     async fn run(self: Arc<Self>, job: Self::Job);
     /// Gives back the leases of jobs that did not finish.
-    async fn release(&self, ids: &[i64]) -> Result<(), String>;
+    async fn release(&self, ids: &[i64]) -> Result<(), QueryError>;
     /// Once per loop turn, before claiming.
     async fn tick(&self) {}
 }

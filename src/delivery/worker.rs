@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use url::Url;
 
+use crate::db::QueryError;
 use crate::db::queue_runner::{self, Queue};
 use crate::federation::objects::person;
 use crate::federation::rfc9421;
@@ -168,22 +169,22 @@ impl Queue for DeliveryQueue {
         process(&self.data.reset_request_count(), &self.client, job).await;
     }
 
-    async fn release(&self, ids: &[i64]) -> Result<(), String> {
-        let mut conn = self.data.pool.get().await.map_err(|e| e.to_string())?;
+    async fn release(&self, ids: &[i64]) -> Result<(), QueryError> {
+        let mut conn = self.data.pool.get().await?;
         queue::release(&mut conn, ids)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(QueryError::from)
     }
 }
 
 async fn claim(data: &Data<AppState>, limit: i64) -> Vec<Claimed> {
     let claimed = async {
-        let mut conn = data.pool.get().await.map_err(|e| e.to_string())?;
+        let mut conn = data.pool.get().await?;
         let per_instance = data.settings.federation.per_instance_concurrency;
         let lease = lease_secs(data.settings.federation.request_timeout);
         queue::claim(&mut conn, limit, lease, per_instance)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(QueryError::from)
     };
     match claimed.await {
         Ok(rows) => rows,
@@ -356,7 +357,7 @@ async fn knock(
         Scheme::Cavage => data
             .sign_request(request, body.clone())
             .await
-            .map_err(|e| e.to_string()),
+            .map_err(SignError::from),
         Scheme::Rfc9421 => sign_rfc9421(data, request, inbox, body).await,
     };
     let request = match signed {
@@ -398,7 +399,7 @@ async fn sign_rfc9421(
     request: reqwest_middleware::RequestBuilder,
     inbox: &Url,
     body: &Bytes,
-) -> Result<reqwest::Request, String> {
+) -> Result<reqwest::Request, SignError> {
     let keys = data.actor_keys.clone();
     let key_id = person::key_id(&data.settings);
     let (target, bytes) = (inbox.clone(), body.clone());
@@ -406,16 +407,27 @@ async fn sign_rfc9421(
     let headers = tokio::task::spawn_blocking(move || {
         rfc9421::sign_post(&target, &bytes, &key_id, keys.signing_key(), created)
     })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| e.to_string())?;
+    .await??;
     request
         .header("Content-Digest", headers.content_digest)
         .header("Signature-Input", headers.signature_input)
         .header("Signature", headers.signature)
         .body(body.clone())
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(SignError::from)
+}
+
+/// Why a delivery could not be signed.
+#[derive(Debug, thiserror::Error)]
+enum SignError {
+    #[error("{0}")]
+    Cavage(#[from] activitypub_federation::error::Error),
+    #[error("RFC 9421: {0}")]
+    Rfc9421(#[from] rsa::Error),
+    #[error("the signing task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("building the request: {0}")]
+    Build(#[from] reqwest::Error),
 }
 
 fn describe(e: &reqwest_middleware::Error) -> String {
@@ -433,33 +445,23 @@ async fn record(
     delivery: &Claimed,
     outcome: &Outcome,
     learned: Option<Scheme>,
-) -> Result<(), String> {
-    let mut conn = data.pool.get().await.map_err(|e| e.to_string())?;
+) -> Result<(), QueryError> {
+    let mut conn = data.pool.get().await?;
     let conn = &mut *conn;
     let domain = queue::instance_of(&delivery.inbox_url);
     let settings = &data.settings.federation;
-    let fields = |e: diesel::result::Error| e.to_string();
     if let Some(scheme) = learned {
-        queue::instance::remember_rfc9421(conn, &domain, scheme == Scheme::Rfc9421)
-            .await
-            .map_err(fields)?;
+        queue::instance::remember_rfc9421(conn, &domain, scheme == Scheme::Rfc9421).await?;
         tracing::info!(instance = %domain, signature = scheme.name(), "the server took the other signature scheme; remembered");
     }
     match outcome {
         Outcome::Delivered(status) => {
-            queue::mark_delivered(conn, delivery.id, i32::from(*status))
-                .await
-                .map_err(fields)?;
-            data.instance_health
-                .delivered(conn, &domain)
-                .await
-                .map_err(fields)?;
+            queue::mark_delivered(conn, delivery.id, i32::from(*status)).await?;
+            data.instance_health.delivered(conn, &domain).await?;
             tracing::info!(activity = %delivery.activity_ap_id, inbox = %delivery.inbox_url, attempt = delivery.attempts, "delivered");
         }
         Outcome::Final { status, error } => {
-            queue::mark_given_up(conn, delivery.id, status.map(i32::from), error)
-                .await
-                .map_err(fields)?;
+            queue::mark_given_up(conn, delivery.id, status.map(i32::from), error).await?;
             tracing::warn!(activity = %delivery.activity_ap_id, inbox = %delivery.inbox_url, error = %error, "delivery refused; not retrying");
         }
         Outcome::Retry {
@@ -467,24 +469,16 @@ async fn record(
             error,
             retry_after,
         } => {
-            let failing_since = data
-                .instance_health
-                .failed(conn, &domain)
-                .await
-                .map_err(fields)?;
+            let failing_since = data.instance_health.failed(conn, &domain).await?;
             let too_old = delivery.created_at + settings.give_up_after <= Utc::now();
             if delivery.attempts >= settings.max_attempts || too_old {
                 let why = format!("{error} (gave up after {} attempts)", delivery.attempts);
-                queue::mark_given_up(conn, delivery.id, status.map(i32::from), &why)
-                    .await
-                    .map_err(fields)?;
+                queue::mark_given_up(conn, delivery.id, status.map(i32::from), &why).await?;
                 tracing::warn!(activity = %delivery.activity_ap_id, inbox = %delivery.inbox_url, error = %error, "delivery given up");
                 return Ok(());
             }
             let next = next_attempt(delivery.attempts, *retry_after, failing_since);
-            queue::mark_retry(conn, delivery.id, status.map(i32::from), error, next)
-                .await
-                .map_err(fields)?;
+            queue::mark_retry(conn, delivery.id, status.map(i32::from), error, next).await?;
             tracing::info!(activity = %delivery.activity_ap_id, inbox = %delivery.inbox_url, attempt = delivery.attempts, error = %error, next = %next, "delivery failed; will retry");
         }
     }

@@ -2,13 +2,12 @@
 //! 401 when a signature cannot be verified, 400 for malformed activities,
 //! 403 when a verified actor may not do what it asks.
 
-use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use activitypub_federation::error::Error as ProtocolError;
 
+use crate::errors::JsonError;
 use crate::net;
 
 #[derive(Debug, thiserror::Error)]
@@ -18,7 +17,7 @@ pub enum FederationError {
     #[error("database error: {0}")]
     Database(#[from] diesel::result::Error),
     #[error("database pool: {0}")]
-    Pool(String),
+    Pool(#[from] crate::db::PoolError),
     #[error("invalid activity: {0}")]
     Invalid(String),
     #[error("not allowed: {0}")]
@@ -26,12 +25,6 @@ pub enum FederationError {
     /// The sender could not be verified (401).
     #[error("not verified: {0}")]
     Unverified(String),
-}
-
-impl From<crate::db::PoolError> for FederationError {
-    fn from(e: crate::db::PoolError) -> Self {
-        FederationError::Pool(e.to_string())
-    }
 }
 
 impl FederationError {
@@ -88,19 +81,19 @@ impl FederationError {
     }
 }
 
+impl From<FederationError> for JsonError {
+    fn from(e: FederationError) -> Self {
+        let status = e.status();
+        if status.is_server_error() {
+            return JsonError::internal(e);
+        }
+        tracing::info!(error = %e, status = status.as_u16(), "inbox refused an activity");
+        JsonError::new(status, e.to_string())
+    }
+}
+
 impl IntoResponse for FederationError {
     fn into_response(self) -> Response {
-        let status = self.status();
-        if status.is_server_error() {
-            tracing::error!(error = %self, "inbox failed");
-        } else {
-            tracing::info!(error = %self, status = status.as_u16(), "inbox refused an activity");
-        }
-        let message = if status.is_server_error() {
-            "internal error".to_string()
-        } else {
-            self.to_string()
-        };
-        (status, Json(json!({"error": message}))).into_response()
+        JsonError::from(self).into_response()
     }
 }

@@ -32,11 +32,12 @@ use activitypub_federation::traits::{Activity, Actor, Object};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Path, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::errors::JsonError;
 use crate::federation::error::FederationError;
 use crate::federation::objects::remote_actor::RemoteActor;
 use crate::federation::same_origin;
@@ -71,7 +72,7 @@ pub async fn actor_inbox(
 }
 
 fn refuse(status: StatusCode, why: &str) -> Response {
-    (status, Json(json!({"error": why}))).into_response()
+    JsonError::new(status, why).into_response()
 }
 
 fn accepted() -> Response {
@@ -81,11 +82,7 @@ fn accepted() -> Response {
 /// 503 with `Retry-After`: the sender keeps the activity and tries later.
 fn overloaded(why: &str) -> Response {
     tracing::warn!(reason = why, "inbox overloaded; asked the sender to retry");
-    let mut response = refuse(StatusCode::SERVICE_UNAVAILABLE, why);
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
-    response
+    JsonError::unavailable(why, RETRY_AFTER_SECS).into_response()
 }
 
 async fn receive(data: Data<AppState>, request: Request) -> Response {
@@ -284,6 +281,5 @@ fn busy(e: impl std::fmt::Display) -> Response {
 }
 
 fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "inbox failed");
-    refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    JsonError::internal(format!("inbox: {e}")).into_response()
 }

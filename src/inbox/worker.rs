@@ -14,6 +14,7 @@ use chrono::Utc;
 use rand::Rng;
 use tokio::sync::watch;
 
+use crate::db::QueryError;
 use crate::db::queue_runner::{self, Queue};
 use crate::federation::error::FederationError;
 use crate::inbox::activities::{self, InboxActivity};
@@ -117,11 +118,11 @@ impl Queue for InboxQueue {
         handle(&self.data.reset_request_count(), job).await;
     }
 
-    async fn release(&self, ids: &[i64]) -> Result<(), String> {
-        let mut conn = self.data.pool.get().await.map_err(|e| e.to_string())?;
+    async fn release(&self, ids: &[i64]) -> Result<(), QueryError> {
+        let mut conn = self.data.pool.get().await?;
         queue::release(&mut conn, ids)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(QueryError::from)
     }
 
     /// Counts the queue about once per poll interval.
@@ -142,8 +143,8 @@ impl Queue for InboxQueue {
 
 async fn count_waiting(data: &Data<AppState>) {
     let counted = async {
-        let mut conn = data.pool.get().await.map_err(|e| e.to_string())?;
-        queue::waiting(&mut conn).await.map_err(|e| e.to_string())
+        let mut conn = data.pool.get().await?;
+        queue::waiting(&mut conn).await.map_err(QueryError::from)
     };
     match counted.await {
         Ok(n) => data.inbox_gate.set_waiting(n),
@@ -160,10 +161,10 @@ fn lease_secs(data: &Data<AppState>) -> i64 {
 
 async fn claim(data: &Data<AppState>, limit: i64, lease_secs: i64) -> Vec<Claimed> {
     let claimed = async {
-        let mut conn = data.pool.get().await.map_err(|e| e.to_string())?;
+        let mut conn = data.pool.get().await?;
         queue::claim(&mut conn, limit, lease_secs)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(QueryError::from)
     };
     match claimed.await {
         Ok(rows) => rows,
@@ -195,27 +196,28 @@ async fn handle(data: &Data<AppState>, entry: Claimed) {
     }
 }
 
-async fn record(data: &Data<AppState>, entry: &Claimed, result: &Outcome) -> Result<(), String> {
-    let mut conn = data.pool.get().await.map_err(|e| e.to_string())?;
+async fn record(
+    data: &Data<AppState>,
+    entry: &Claimed,
+    result: &Outcome,
+) -> Result<(), QueryError> {
+    let mut conn = data.pool.get().await?;
     let conn = &mut *conn;
-    let failed = |e: diesel::result::Error| e.to_string();
     match result {
-        Outcome::Done => queue::finish(conn, entry.id).await.map_err(failed)?,
+        Outcome::Done => queue::finish(conn, entry.id).await?,
         Outcome::Refused(why) => {
             tracing::info!(activity_id = %entry.ap_id, reason = %why, "a queued activity was refused");
-            queue::finish(conn, entry.id).await.map_err(failed)?;
+            queue::finish(conn, entry.id).await?;
         }
         Outcome::Retry(why) if entry.attempts >= MAX_ATTEMPTS => {
             tracing::warn!(activity_id = %entry.ap_id, error = %why, attempts = entry.attempts, "gave up processing an activity");
-            queue::give_up(conn, entry.id, why).await.map_err(failed)?;
+            queue::give_up(conn, entry.id, why).await?;
         }
         Outcome::Retry(why) => {
             let pause = chrono::Duration::from_std(backoff(entry.attempts))
                 .unwrap_or(chrono::Duration::hours(1));
             tracing::info!(activity_id = %entry.ap_id, error = %why, attempt = entry.attempts, "processing an activity failed; will retry");
-            queue::retry(conn, entry.id, why, Utc::now() + pause)
-                .await
-                .map_err(failed)?;
+            queue::retry(conn, entry.id, why, Utc::now() + pause).await?;
         }
     }
     Ok(())
@@ -240,7 +242,7 @@ mod tests {
     #[test]
     fn remote_and_database_failures_are_retried_refusals_are_not() {
         assert!(FederationError::is_transient(&FederationError::Pool(
-            "timeout".into()
+            crate::db::PoolError::Nested
         )));
         assert!(FederationError::is_transient(&FederationError::Database(
             diesel::result::Error::BrokenTransactionManager

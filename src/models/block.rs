@@ -40,20 +40,27 @@ pub fn host_of(actor: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A value that cannot be blocked, with what was expected.
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidBlock {
+    #[error("{0:?} is not an actor URL such as https://mastodon.example/users/name")]
+    Actor(String),
+    #[error("{0:?} is not a domain such as spam.example")]
+    Domain(String),
+}
+
 /// An actor id to block: an http(s) URL with a host.
-pub fn parse_actor(value: &str) -> Result<String, String> {
+pub fn parse_actor(value: &str) -> Result<String, InvalidBlock> {
     match url::Url::parse(value.trim()) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {
             Ok(url.to_string())
         }
-        _ => Err(format!(
-            "{value:?} is not an actor URL such as https://mastodon.example/users/name"
-        )),
+        _ => Err(InvalidBlock::Actor(value.to_string())),
     }
 }
 
 /// A domain as blocks store it: lowercase, no scheme, port or path.
-pub fn parse_domain(value: &str) -> Result<String, String> {
+pub fn parse_domain(value: &str) -> Result<String, InvalidBlock> {
     let trimmed = value
         .trim()
         .trim_start_matches("https://")
@@ -65,7 +72,7 @@ pub fn parse_domain(value: &str) -> Result<String, String> {
                 .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
         })
         .filter(|h| !h.is_empty() && !trimmed.contains('/') && !trimmed.contains(' '));
-    host.ok_or_else(|| format!("{value:?} is not a domain such as spam.example"))
+    host.ok_or_else(|| InvalidBlock::Domain(value.to_string()))
 }
 
 /// SQL deciding whether the actor id in `column` is blocked (by itself or its domain).

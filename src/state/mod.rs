@@ -46,7 +46,7 @@ pub enum StateError {
     #[error(transparent)]
     Keys(#[from] KeyError),
     #[error("database pool: {0}")]
-    Pool(String),
+    Pool(#[from] crate::db::PoolError),
     #[error("loading the comment form secret: {0}")]
     FormSecret(#[from] diesel::result::Error),
     #[error("the HTTP client for avatars: {0}")]
@@ -59,10 +59,7 @@ impl AppState {
     pub async fn load(settings: Settings, pool: Pool) -> Result<Self, StateError> {
         let templates = Templates::new(settings.theme_dir.clone())?;
         let (actor_keys, form_secret) = {
-            let mut conn = pool
-                .get()
-                .await
-                .map_err(|e| StateError::Pool(e.to_string()))?;
+            let mut conn = pool.get().await?;
             (
                 keys::load_or_create(&mut conn).await?,
                 FormSecret::load_or_create(&mut conn).await?,

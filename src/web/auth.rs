@@ -5,15 +5,15 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 
-use super::error::ApiError;
 use crate::access;
+use crate::errors::JsonError;
 use crate::state::AppState;
 
 /// Proof that the request carried the admin token.
 pub struct Admin;
 
 impl FromRequestParts<AppState> for Admin {
-    type Rejection = ApiError;
+    type Rejection = JsonError;
 
     async fn from_request_parts(
         parts: &mut Parts,
@@ -29,7 +29,7 @@ impl FromRequestParts<AppState> for Admin {
             })
             .map(str::trim)
             .ok_or_else(|| {
-                ApiError::unauthorized("an `Authorization: Bearer <token>` header is required")
+                JsonError::unauthorized("an `Authorization: Bearer <token>` header is required")
             })?;
         let expected = match &state.settings.admin_token {
             Some(token) => Some(access::digest(token)),
@@ -40,7 +40,7 @@ impl FromRequestParts<AppState> for Admin {
         };
         match expected {
             Some(expected) if access::same_digest(&expected, &access::digest(given)) => Ok(Admin),
-            _ => Err(ApiError::unauthorized("the token is not valid")),
+            _ => Err(JsonError::unauthorized("the token is not valid")),
         }
     }
 }

@@ -1,12 +1,13 @@
-//! Errors as responses: themed HTML pages for readers, JSON for the API.
+//! Errors as HTML pages, in the blog's theme, for people (see
+//! [`crate::errors`] for the policy, and for JSON answers).
 
-use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::errors::JsonError;
 use crate::posts::PostError;
 use crate::state::AppState;
 
@@ -165,92 +166,19 @@ pub async fn render_error_pages(
     page_response
 }
 
-/// An error from the JSON API: `{"error": "...", "field": "..."}`.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub message: String,
-    pub field: Option<String>,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            message: message.into(),
-            field: None,
-        }
-    }
-
-    pub fn field(status: StatusCode, field: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            message: message.into(),
-            field: Some(field.into()),
-        }
-    }
-
-    pub fn not_found() -> Self {
-        ApiError::new(StatusCode::NOT_FOUND, "not found")
-    }
-
-    pub fn unauthorized(message: &str) -> Self {
-        ApiError::new(StatusCode::UNAUTHORIZED, message)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = match &self.field {
-            Some(field) => json!({ "error": self.message, "field": field }),
-            None => json!({ "error": self.message }),
-        };
-        let mut response = (self.status, Json(body)).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"fedblog\""),
-            );
-        }
-        response
-    }
-}
-
-impl From<PostError> for ApiError {
+impl From<PostError> for JsonError {
     fn from(e: PostError) -> Self {
         match e {
-            PostError::Invalid { field, message } => ApiError::field(
+            PostError::Invalid { field, message } => JsonError::field(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 field,
                 format!("{field}: {message}"),
             ),
-            PostError::NotFound(slug) => ApiError::new(
+            PostError::NotFound(slug) => JsonError::new(
                 StatusCode::NOT_FOUND,
                 format!("no post with the slug {slug:?}"),
             ),
-            PostError::Database(e) => ApiError::internal(e.to_string()),
+            PostError::Database(e) => JsonError::internal(e),
         }
-    }
-}
-
-impl ApiError {
-    pub fn internal(detail: String) -> Self {
-        tracing::error!(error = %detail, "internal error in the API");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal error; see the server log",
-        )
-    }
-}
-
-impl From<diesel::result::Error> for ApiError {
-    fn from(e: diesel::result::Error) -> Self {
-        ApiError::internal(e.to_string())
-    }
-}
-
-impl From<crate::db::PoolError> for ApiError {
-    fn from(e: crate::db::PoolError) -> Self {
-        ApiError::internal(e.to_string())
     }
 }

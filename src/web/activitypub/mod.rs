@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::config::Settings;
+use crate::errors::JsonError;
 use crate::federation::negotiate::{ActivityJson, wants_activity_json};
 use crate::federation::objects::replies;
 use crate::federation::objects::tombstone::Tombstone;
@@ -27,33 +28,8 @@ const OUTBOX_PAGE: i64 = 20;
 /// Followers per page of the followers collection (when it is shown).
 const FOLLOWERS_PAGE: i64 = 50;
 
-/// A federation error: JSON body, never an HTML page.
-pub struct FedError(pub StatusCode, pub &'static str);
-
-impl IntoResponse for FedError {
-    fn into_response(self) -> Response {
-        (self.0, Json(json!({"error": self.1}))).into_response()
-    }
-}
-
-macro_rules! internal_from {
-    ($($t:ty),*) => {$(
-        impl From<$t> for FedError {
-            fn from(e: $t) -> Self {
-                tracing::error!(error = %e, "federation endpoint failed");
-                FedError(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-            }
-        }
-    )*};
-}
-internal_from!(
-    diesel::result::Error,
-    crate::db::PoolError,
-    crate::posts::PostError
-);
-
-pub(crate) fn not_found() -> FedError {
-    FedError(StatusCode::NOT_FOUND, "not found")
+pub(crate) fn not_found() -> JsonError {
+    JsonError::not_found()
 }
 
 #[derive(Deserialize)]
@@ -68,7 +44,7 @@ pub async fn webfinger(
 ) -> Response {
     let settings = &state.settings;
     let Some(resource) = query.resource.filter(|r| !r.trim().is_empty()) else {
-        return FedError(
+        return JsonError::new(
             StatusCode::BAD_REQUEST,
             "the `resource` parameter is required",
         )
@@ -86,7 +62,7 @@ pub async fn webfinger(
             || resource.starts_with("http://")
             || resource.starts_with("https://"))
         {
-            return FedError(
+            return JsonError::new(
                 StatusCode::BAD_REQUEST,
                 "`resource` must be an acct: URI or a URL",
             )
@@ -165,7 +141,7 @@ pub async fn nodeinfo_links(State(state): State<AppState>) -> Json<Value> {
 pub async fn nodeinfo(
     State(state): State<AppState>,
     Path(version): Path<String>,
-) -> Result<Response, FedError> {
+) -> Result<Response, JsonError> {
     if version != "2.0" && version != "2.1" {
         return Err(not_found());
     }
@@ -207,7 +183,7 @@ pub async fn nodeinfo(
     Ok(response)
 }
 
-fn check_handle(state: &AppState, handle: &str) -> Result<(), FedError> {
+fn check_handle(state: &AppState, handle: &str) -> Result<(), JsonError> {
     if handle == state.settings.blog.author_handle {
         Ok(())
     } else {
@@ -220,7 +196,7 @@ pub async fn actor(
     State(state): State<AppState>,
     Path(handle): Path<String>,
     headers: HeaderMap,
-) -> Result<Response, FedError> {
+) -> Result<Response, JsonError> {
     check_handle(&state, &handle)?;
     if !wants_activity_json(&headers) {
         return Ok(Redirect::to(&state.settings.url("/")).into_response());
@@ -239,7 +215,7 @@ pub async fn outbox(
     State(state): State<AppState>,
     Path(handle): Path<String>,
     Query(query): Query<PageQuery>,
-) -> Result<Response, FedError> {
+) -> Result<Response, JsonError> {
     check_handle(&state, &handle)?;
     let settings = &state.settings;
     let id = urls::actor_path(settings, "outbox");
@@ -252,7 +228,7 @@ pub async fn outbox(
         );
     };
     if !(1..=1_000_000).contains(&page) {
-        return Err(FedError(
+        return Err(JsonError::new(
             StatusCode::BAD_REQUEST,
             "`page` must be a positive number",
         ));
@@ -282,7 +258,7 @@ pub async fn followers(
     State(state): State<AppState>,
     Path(handle): Path<String>,
     Query(query): Query<PageQuery>,
-) -> Result<Response, FedError> {
+) -> Result<Response, JsonError> {
     check_handle(&state, &handle)?;
     let mut conn = state.pool.get().await?;
     let total = follower::count(&mut conn).await?;
@@ -298,7 +274,7 @@ pub async fn followers(
         .into_response());
     };
     if !(1..=1_000_000).contains(&page) {
-        return Err(FedError(
+        return Err(JsonError::new(
             StatusCode::BAD_REQUEST,
             "`page` must be a positive number",
         ));
@@ -316,7 +292,7 @@ pub async fn followers(
 pub async fn empty_collection(
     State(state): State<AppState>,
     Path((handle, which)): Path<(String, String)>,
-) -> Result<Response, FedError> {
+) -> Result<Response, JsonError> {
     check_handle(&state, &handle)?;
     if which != "following" && which != "featured" {
         return Err(not_found());
@@ -328,7 +304,7 @@ pub async fn empty_collection(
 /// A post as ActivityPub JSON, for `GET /posts/{slug}` with an ActivityPub
 /// `Accept`. The id never changes: a renamed post is still served at (and
 /// redirected to) the address it was first published under.
-pub async fn post_json(state: &AppState, slug: &str) -> Result<Response, FedError> {
+pub async fn post_json(state: &AppState, slug: &str) -> Result<Response, JsonError> {
     let settings = &state.settings;
     let requested = urls::post(settings, slug);
     let mut conn = state.pool.get().await?;
@@ -366,7 +342,7 @@ pub async fn post_json(state: &AppState, slug: &str) -> Result<Response, FedErro
 pub async fn quote_authorization(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Response, FedError> {
+) -> Result<Response, JsonError> {
     let settings = &state.settings;
     let id: i64 = id.parse().map_err(|_| not_found())?;
     let mut conn = state.pool.get().await?;
@@ -412,7 +388,7 @@ pub(crate) async fn public_post(
 pub async fn post_reactions(
     State(state): State<AppState>,
     Path((slug, which)): Path<(String, String)>,
-) -> Result<Response, FedError> {
+) -> Result<Response, JsonError> {
     let kind = match which.as_str() {
         "likes" => reaction::Kind::Like,
         "shares" => reaction::Kind::Announce,

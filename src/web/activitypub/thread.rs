@@ -7,7 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::Value;
 
-use super::{FedError, PageQuery, not_found, public_post};
+use super::{PageQuery, not_found, public_post};
+use crate::errors::JsonError;
 use crate::federation::negotiate::ActivityJson;
 use crate::federation::objects::replies::{PAGE, direct_replies, replies_with_first_page};
 use crate::federation::objects::tombstone::Tombstone;
@@ -21,7 +22,7 @@ use crate::urls;
 /// A paged collection: the collection itself with its first page embedded
 /// (as Mastodon serves replies, and as GoToSocial needs to backfill a
 /// thread), or `?page=N` of it.
-fn paged_items(id: &str, items: Vec<Value>, page: Option<i64>) -> Result<Response, FedError> {
+fn paged_items(id: &str, items: Vec<Value>, page: Option<i64>) -> Result<Response, JsonError> {
     let total = items.len() as i64;
     let Some(page) = page else {
         return Ok(
@@ -29,7 +30,7 @@ fn paged_items(id: &str, items: Vec<Value>, page: Option<i64>) -> Result<Respons
         );
     };
     if !(1..=1_000_000).contains(&page) {
-        return Err(FedError(
+        return Err(JsonError::new(
             StatusCode::BAD_REQUEST,
             "`page` must be a positive number",
         ));
@@ -50,7 +51,7 @@ fn paged_items(id: &str, items: Vec<Value>, page: Option<i64>) -> Result<Respons
 async fn post_thread(
     state: &AppState,
     slug: &str,
-) -> Result<(Post, String, Vec<Comment>), FedError> {
+) -> Result<(Post, String, Vec<Comment>), JsonError> {
     let requested = urls::post(&state.settings, slug);
     let mut conn = state.pool.get().await?;
     let row = public_post(&mut conn, &requested, slug).await?;
@@ -66,7 +67,7 @@ pub async fn post_replies(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     Query(query): Query<PageQuery>,
-) -> Result<Response, FedError> {
+) -> Result<Response, JsonError> {
     let (post, ap_id, comments) = post_thread(&state, &slug).await?;
     paged_items(
         &format!("{ap_id}/replies"),
@@ -81,7 +82,7 @@ pub async fn post_context(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     Query(query): Query<PageQuery>,
-) -> Result<Response, FedError> {
+) -> Result<Response, JsonError> {
     let (_, ap_id, comments) = post_thread(&state, &slug).await?;
     let items = std::iter::once(Value::String(ap_id.clone()))
         .chain(comments.into_iter().map(|c| Value::String(c.ap_id)))
@@ -90,7 +91,7 @@ pub async fn post_context(
 }
 
 /// A comment that is shown, and its public post.
-async fn shown_comment(state: &AppState, id: i64) -> Result<Option<(Comment, Post)>, FedError> {
+async fn shown_comment(state: &AppState, id: i64) -> Result<Option<(Comment, Post)>, JsonError> {
     let mut conn = state.pool.get().await?;
     let Some(c) = comment::find(&mut conn, id).await? else {
         return Ok(None);
@@ -114,7 +115,7 @@ pub async fn comment_document(
     state: &AppState,
     id: i64,
     as_json: bool,
-) -> Result<Response, FedError> {
+) -> Result<Response, JsonError> {
     let settings = &state.settings;
     let mut conn = state.pool.get().await?;
     let Some(c) = comment::find(&mut conn, id).await? else {
@@ -157,7 +158,7 @@ pub async fn comment_replies(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Query(query): Query<PageQuery>,
-) -> Result<Response, FedError> {
+) -> Result<Response, JsonError> {
     let Some((c, post)) = shown_comment(&state, id).await? else {
         return Err(not_found());
     };
@@ -174,7 +175,7 @@ pub async fn comment_replies(
 pub async fn comment_reactions(
     State(state): State<AppState>,
     Path((id, which)): Path<(i64, String)>,
-) -> Result<Response, FedError> {
+) -> Result<Response, JsonError> {
     let kind = match which.as_str() {
         "likes" => reaction::Kind::Like,
         "shares" => reaction::Kind::Announce,

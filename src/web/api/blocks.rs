@@ -8,15 +8,15 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::extract::{ApiJson, query};
+use crate::errors::JsonError;
 use crate::models::block;
 use crate::state::AppState;
 use crate::web::auth::Admin;
-use crate::web::error::ApiError;
 
 pub(super) async fn list(
     State(state): State<AppState>,
     _: Admin,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<serde_json::Value>, JsonError> {
     let mut conn = state.pool.get().await?;
     let blocks = block::list(&mut conn).await?;
     Ok(Json(json!({"blocks": blocks})))
@@ -32,8 +32,10 @@ pub(super) struct BlockBody {
     reason: Option<String>,
 }
 
-fn parse_block(kind: &str, value: &str) -> Result<(block::Kind, String), ApiError> {
-    let invalid = |m: String| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "value", m);
+fn parse_block(kind: &str, value: &str) -> Result<(block::Kind, String), JsonError> {
+    let invalid = |e: block::InvalidBlock| {
+        JsonError::field(StatusCode::UNPROCESSABLE_ENTITY, "value", e.to_string())
+    };
     match block::Kind::parse(kind) {
         Some(block::Kind::Actor) => Ok((
             block::Kind::Actor,
@@ -43,7 +45,7 @@ fn parse_block(kind: &str, value: &str) -> Result<(block::Kind, String), ApiErro
             block::Kind::Domain,
             block::parse_domain(value).map_err(invalid)?,
         )),
-        None => Err(ApiError::field(
+        None => Err(JsonError::field(
             StatusCode::UNPROCESSABLE_ENTITY,
             "kind",
             format!("kind must be \"actor\" or \"domain\", not {kind:?}"),
@@ -56,7 +58,7 @@ pub(super) async fn add(
     State(state): State<AppState>,
     _: Admin,
     ApiJson(body): ApiJson<BlockBody>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, JsonError> {
     let (kind, value) = parse_block(&body.kind, &body.value)?;
     let mut conn = state.pool.get().await?;
     let added = block::add(&mut conn, kind, &value, body.reason.as_deref()).await?;
@@ -85,12 +87,12 @@ pub(super) async fn remove(
     State(state): State<AppState>,
     _: Admin,
     params: Result<Query<UnblockParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<serde_json::Value>, JsonError> {
     let params = query(params)?;
     let (kind, value) = parse_block(&params.kind, &params.value)?;
     let mut conn = state.pool.get().await?;
     if !block::remove(&mut conn, kind, &value).await? {
-        return Err(ApiError::new(
+        return Err(JsonError::new(
             StatusCode::NOT_FOUND,
             format!("{value} is not blocked"),
         ));

@@ -10,6 +10,7 @@ use serde_json::json;
 use super::extract::{ApiJson, Paging, choice, query};
 use crate::comments::{self, CommentError, Target};
 use crate::config::Settings;
+use crate::errors::JsonError;
 use crate::models::comment::{
     self, Comment, ListFilter, Origin, State as CommentState, StateFilter, Visibility,
 };
@@ -17,19 +18,18 @@ use crate::models::post;
 use crate::state::AppState;
 use crate::urls;
 use crate::web::auth::Admin;
-use crate::web::error::ApiError;
 
-impl From<CommentError> for ApiError {
+impl From<CommentError> for JsonError {
     fn from(e: CommentError) -> Self {
         match e {
-            CommentError::Invalid { field, message } => ApiError::field(
+            CommentError::Invalid { field, message } => JsonError::field(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 field,
                 format!("{field}: {message}"),
             ),
-            CommentError::NotFound(message) => ApiError::new(StatusCode::NOT_FOUND, message),
-            CommentError::Conflict(message) => ApiError::new(StatusCode::CONFLICT, message),
-            CommentError::Database(e) => ApiError::internal(e.to_string()),
+            CommentError::NotFound(message) => JsonError::new(StatusCode::NOT_FOUND, message),
+            CommentError::Conflict(message) => JsonError::new(StatusCode::CONFLICT, message),
+            CommentError::Database(e) => JsonError::internal(e),
         }
     }
 }
@@ -90,7 +90,7 @@ impl CommentJson {
     }
 }
 
-async fn to_json(state: &AppState, c: Comment) -> Result<CommentJson, ApiError> {
+async fn to_json(state: &AppState, c: Comment) -> Result<CommentJson, JsonError> {
     let mut conn = state.pool.get().await?;
     let slug = post::find_by_id(&mut conn, c.post_id)
         .await?
@@ -113,7 +113,7 @@ pub(super) async fn list(
     State(state): State<AppState>,
     _: Admin,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<serde_json::Value>, JsonError> {
     let params = query(params)?;
     let state_filter = choice("state", params.state.as_deref(), StateFilter::Pending)?.state();
     let paging = Paging::new(params.page, params.per_page, 50, 500)?;
@@ -122,7 +122,7 @@ pub(super) async fn list(
         Some(slug) => match post::find_by_slug(&mut conn, slug).await? {
             Some(p) => Some(p.id),
             None => {
-                return Err(ApiError::new(
+                return Err(JsonError::new(
                     StatusCode::NOT_FOUND,
                     format!("no post with the slug {slug:?}"),
                 ));
@@ -149,8 +149,8 @@ pub(super) async fn list(
     ))
 }
 
-fn no_comment(id: i64) -> ApiError {
-    ApiError::new(
+fn no_comment(id: i64) -> JsonError {
+    JsonError::new(
         StatusCode::NOT_FOUND,
         format!("no comment with the id {id}"),
     )
@@ -160,7 +160,7 @@ pub(super) async fn show(
     State(state): State<AppState>,
     _: Admin,
     Path(id): Path<i64>,
-) -> Result<Json<CommentJson>, ApiError> {
+) -> Result<Json<CommentJson>, JsonError> {
     let mut conn = state.pool.get().await?;
     let c = comment::find(&mut conn, id)
         .await?
@@ -181,7 +181,7 @@ pub(super) async fn edit(
     _: Admin,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<TextBody>,
-) -> Result<Json<CommentJson>, ApiError> {
+) -> Result<Json<CommentJson>, JsonError> {
     let mut conn = state.pool.get().await?;
     let c = comments::edit_author_reply(&mut conn, &state.settings, id, &body.text).await?;
     drop(conn);
@@ -192,7 +192,7 @@ pub(super) async fn remove(
     State(state): State<AppState>,
     _: Admin,
     Path(id): Path<i64>,
-) -> Result<Json<CommentJson>, ApiError> {
+) -> Result<Json<CommentJson>, JsonError> {
     let mut conn = state.pool.get().await?;
     let c = comments::delete(&mut conn, &state.settings, id).await?;
     drop(conn);
@@ -203,7 +203,7 @@ pub(super) async fn approve(
     State(state): State<AppState>,
     _: Admin,
     Path(id): Path<i64>,
-) -> Result<Json<CommentJson>, ApiError> {
+) -> Result<Json<CommentJson>, JsonError> {
     let mut conn = state.pool.get().await?;
     let c = comments::approve(&mut conn, &state.settings, id).await?;
     drop(conn);
@@ -214,14 +214,14 @@ pub(super) async fn reject(
     State(state): State<AppState>,
     _: Admin,
     Path(id): Path<i64>,
-) -> Result<Json<CommentJson>, ApiError> {
+) -> Result<Json<CommentJson>, JsonError> {
     let mut conn = state.pool.get().await?;
     let c = comments::reject(&mut conn, &state.settings, id).await?;
     drop(conn);
     Ok(Json(to_json(&state, c).await?))
 }
 
-async fn reply(state: &AppState, target: Target, text: &str) -> Result<Response, ApiError> {
+async fn reply(state: &AppState, target: Target, text: &str) -> Result<Response, JsonError> {
     let mut conn = state.pool.get().await?;
     let c = comments::reply_as_author(&mut conn, &state.settings, target, text).await?;
     drop(conn);
@@ -234,7 +234,7 @@ pub(super) async fn reply_to_comment(
     _: Admin,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<TextBody>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, JsonError> {
     reply(&state, Target::Comment(id), &body.text).await
 }
 
@@ -244,6 +244,6 @@ pub(super) async fn reply_to_post(
     _: Admin,
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<TextBody>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, JsonError> {
     reply(&state, Target::Post(slug), &body.text).await
 }

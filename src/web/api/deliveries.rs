@@ -7,10 +7,10 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::extract::{Paging, choice, query};
+use crate::errors::JsonError;
 use crate::models::delivery::{self, DeliveryFilter};
 use crate::state::AppState;
 use crate::web::auth::Admin;
-use crate::web::error::ApiError;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,7 +25,7 @@ pub(super) async fn list(
     State(state): State<AppState>,
     _: Admin,
     params: Result<Query<DeliveryParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<serde_json::Value>, JsonError> {
     let params = query(params)?;
     let filter = choice("state", params.state.as_deref(), DeliveryFilter::Unfinished)?;
     let paging = Paging::new(params.page, params.per_page, 50, 500)?;
@@ -51,17 +51,17 @@ pub(super) async fn retry(
     State(state): State<AppState>,
     _: Admin,
     body: Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<serde_json::Value>, JsonError> {
     let RetryBody { id } = if body.is_empty() {
         RetryBody::default()
     } else {
         serde_json::from_slice(&body)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}")))?
+            .map_err(|e| JsonError::new(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}")))?
     };
     let mut conn = state.pool.get().await?;
     let retried = delivery::retry_now(&mut conn, id).await?;
     if id.is_some() && retried == 0 {
-        return Err(ApiError::new(
+        return Err(JsonError::new(
             StatusCode::NOT_FOUND,
             "no undelivered delivery with that id",
         ));

@@ -10,24 +10,24 @@ use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
 use super::MAX_REQUEST_BYTES;
-use crate::web::error::ApiError;
+use crate::errors::JsonError;
 
 /// A JSON body whose errors are JSON too, naming the offending field.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
-    type Rejection = ApiError;
+    type Rejection = JsonError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             let status = rejection.status();
             if status == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
+                JsonError::new(
                     status,
                     format!("the request body is larger than {MAX_REQUEST_BYTES} bytes"),
                 )
             } else {
-                ApiError::new(status, rejection.body_text())
+                JsonError::new(status, rejection.body_text())
             }
         })?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
@@ -38,7 +38,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 let inner = e.into_inner();
                 let message = inner.to_string();
                 if inner.is_syntax() || inner.is_eof() || inner.is_io() {
-                    return ApiError::new(
+                    return JsonError::new(
                         StatusCode::BAD_REQUEST,
                         format!("malformed JSON: {message}"),
                     );
@@ -48,7 +48,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 } else {
                     backticked(&message).unwrap_or_default()
                 };
-                ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, field, message)
+                JsonError::field(StatusCode::UNPROCESSABLE_ENTITY, field, message)
             })
     }
 }
@@ -63,10 +63,10 @@ fn backticked(message: &str) -> Option<String> {
 /// Query parameters whose errors are JSON too (400).
 pub fn query<T>(
     params: Result<Query<T>, axum::extract::rejection::QueryRejection>,
-) -> Result<T, ApiError> {
+) -> Result<T, JsonError> {
     params
         .map(|Query(p)| p)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))
+        .map_err(|e| JsonError::new(StatusCode::BAD_REQUEST, e.body_text()))
 }
 
 /// A query parameter that names one value of an enum (`status=draft`),
@@ -76,12 +76,12 @@ pub fn choice<T: FromStr<Err = String>>(
     field: &'static str,
     value: Option<&str>,
     default: T,
-) -> Result<T, ApiError> {
+) -> Result<T, JsonError> {
     match value {
         None => Ok(default),
         Some(value) => value
             .parse()
-            .map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, field, format!("{field} {e}"))),
+            .map_err(|e| JsonError::field(StatusCode::BAD_REQUEST, field, format!("{field} {e}"))),
     }
 }
 
@@ -97,10 +97,10 @@ impl Paging {
         per_page: Option<i64>,
         default: i64,
         max: i64,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, JsonError> {
         let page = page.unwrap_or(1);
         if page < 1 {
-            return Err(ApiError::field(
+            return Err(JsonError::field(
                 StatusCode::BAD_REQUEST,
                 "page",
                 "page must be 1 or more",
@@ -108,7 +108,7 @@ impl Paging {
         }
         let per_page = per_page.unwrap_or(default);
         if !(1..=max).contains(&per_page) {
-            return Err(ApiError::field(
+            return Err(JsonError::field(
                 StatusCode::BAD_REQUEST,
                 "per_page",
                 format!("per_page must be 1 to {max}"),

@@ -10,8 +10,8 @@ mod posts;
 use axum::Router;
 use axum::routing::{get, post};
 
+use crate::errors::JsonError;
 use crate::state::AppState;
-use crate::web::error::ApiError;
 
 pub use comments::CommentJson;
 pub use posts::PostJson;
@@ -44,5 +44,5 @@ pub fn router() -> Router<AppState> {
         )
         .route("/deliveries", get(deliveries::list))
         .route("/deliveries/retry", post(deliveries::retry))
-        .fallback(|| async { ApiError::not_found() })
+        .fallback(|| async { JsonError::not_found() })
 }

@@ -8,12 +8,12 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::extract::{ApiJson, Paging, choice, query};
 use crate::config::Settings;
+use crate::errors::JsonError;
 use crate::models::post::{self, PostStatus, StatusFilter};
 use crate::posts::{self, PostEdit, PostInput, PostWithTags};
 use crate::state::AppState;
 use crate::urls;
 use crate::web::auth::Admin;
-use crate::web::error::ApiError;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,7 +93,7 @@ pub(super) async fn create(
     State(state): State<AppState>,
     _: Admin,
     ApiJson(body): ApiJson<CreatePost>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, JsonError> {
     let mut conn = state.pool.get().await?;
     let input = PostInput {
         title: body.title,
@@ -128,7 +128,7 @@ pub(super) async fn list(
     State(state): State<AppState>,
     _: Admin,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<serde_json::Value>, JsonError> {
     let params = query(params)?;
     let filter = choice("status", params.status.as_deref(), StatusFilter::All)?;
     let paging = Paging::new(params.page, params.per_page, 20, 100)?;
@@ -152,7 +152,7 @@ pub(super) async fn show(
     State(state): State<AppState>,
     _: Admin,
     Path(slug): Path<String>,
-) -> Result<Json<PostJson>, ApiError> {
+) -> Result<Json<PostJson>, JsonError> {
     let mut conn = state.pool.get().await?;
     let item = posts::get(&mut conn, &slug).await?;
     Ok(Json(PostJson::new(&state.settings, item)))
@@ -163,7 +163,7 @@ pub(super) async fn update(
     _: Admin,
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<UpdatePost>,
-) -> Result<Json<PostJson>, ApiError> {
+) -> Result<Json<PostJson>, JsonError> {
     let mut conn = state.pool.get().await?;
     let edit = PostEdit {
         title: body.title,
@@ -180,7 +180,7 @@ pub(super) async fn publish(
     State(state): State<AppState>,
     _: Admin,
     Path(slug): Path<String>,
-) -> Result<Json<PostJson>, ApiError> {
+) -> Result<Json<PostJson>, JsonError> {
     let mut conn = state.pool.get().await?;
     let item = posts::publish(&mut conn, &state.settings, &slug).await?;
     Ok(Json(PostJson::new(&state.settings, item)))
@@ -190,7 +190,7 @@ pub(super) async fn remove(
     State(state): State<AppState>,
     _: Admin,
     Path(slug): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, JsonError> {
     let mut conn = state.pool.get().await?;
     posts::delete(&mut conn, &state.settings, &slug).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -75,10 +75,8 @@ pub async fn show_comment(
     match crate::web::activitypub::thread::comment_document(&state, id, as_json).await {
         Ok(response) => response,
         Err(e) if as_json => e.into_response(),
-        Err(activitypub::FedError(StatusCode::NOT_FOUND, _)) => PageError::NotFound.into_response(),
-        Err(activitypub::FedError(_, message)) => {
-            PageError::Internal(message.into()).into_response()
-        }
+        Err(e) if e.status == StatusCode::NOT_FOUND => PageError::NotFound.into_response(),
+        Err(e) => PageError::Internal(e.message).into_response(),
     }
 }
 
