@@ -191,6 +191,24 @@ fn is_slug_conflict(e: &DieselError) -> bool {
         if info.constraint_name().is_some_and(|c| c.contains("slug")))
 }
 
+/// Runs the transaction `change` (an async closure), and again (up to
+/// [`SLUG_RETRIES`] more times) when another writer took the slug it chose
+/// between its check and its insert. (A macro: the closure is made anew for
+/// each attempt, as a transaction takes it by value.)
+macro_rules! with_slug_retries {
+    ($conn:expr, $change:expr) => {{
+        let mut attempt = 0;
+        loop {
+            match $conn.transaction::<_, PostError, _>($change).await {
+                Err(PostError::Database(e)) if is_slug_conflict(&e) && attempt < SLUG_RETRIES => {
+                    attempt += 1
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
 pub async fn create(
     conn: &mut AsyncPgConnection,
     settings: &Settings,
@@ -200,51 +218,38 @@ pub async fn create(
     let tags = parse_tags(&input.tags)?;
     let language = valid_language(input.language.as_deref())?;
     let base = slug::slugify(&content.title, "post");
-    let mut attempt = 0;
-    loop {
-        let result = conn
-            .transaction::<_, PostError, _>(async |conn| {
-                let (content, tags, base) = (&content, &tags, &base);
-                {
-                    let slug = free_slug(conn, base, None).await?;
-                    let now = Utc::now();
-                    let ap_id = (!input.draft).then(|| urls::post(settings, &slug));
-                    let row = post::insert(
-                        conn,
-                        &NewPost {
-                            slug: &slug,
-                            title: &content.title,
-                            body_markdown: &content.body,
-                            body_html: &content.body_html,
-                            summary: content.summary.as_deref(),
-                            excerpt: &content.excerpt,
-                            status: if input.draft {
-                                PostStatus::Draft
-                            } else {
-                                PostStatus::Published
-                            },
-                            published_at: (!input.draft).then_some(now),
-                            ap_id: ap_id.as_deref(),
-                            language: language.as_deref(),
-                        },
-                    )
-                    .await?;
-                    tag::set_for_post(conn, row.id, tags).await?;
-                    let item = with_tags(conn, row).await?;
-                    if let Some(create) = outgoing::create_article(settings, &item) {
-                        delivery::enqueue_to_followers(conn, &create).await?;
-                    }
-                    Ok(item)
-                }
-            })
-            .await;
-        match result {
-            Err(PostError::Database(e)) if is_slug_conflict(&e) && attempt < SLUG_RETRIES => {
-                attempt += 1
-            }
-            other => return other,
+    with_slug_retries!(conn, async |conn| {
+        let (content, tags, base) = (&content, &tags, &base);
+        let slug = free_slug(conn, base, None).await?;
+        let now = Utc::now();
+        let ap_id = (!input.draft).then(|| urls::post(settings, &slug));
+        let row = post::insert(
+            conn,
+            &NewPost {
+                slug: &slug,
+                title: &content.title,
+                body_markdown: &content.body,
+                body_html: &content.body_html,
+                summary: content.summary.as_deref(),
+                excerpt: &content.excerpt,
+                status: if input.draft {
+                    PostStatus::Draft
+                } else {
+                    PostStatus::Published
+                },
+                published_at: (!input.draft).then_some(now),
+                ap_id: ap_id.as_deref(),
+                language: language.as_deref(),
+            },
+        )
+        .await?;
+        tag::set_for_post(conn, row.id, tags).await?;
+        let item = with_tags(conn, row).await?;
+        if let Some(create) = outgoing::create_article(settings, &item) {
+            delivery::enqueue_to_followers(conn, &create).await?;
         }
-    }
+        Ok(item)
+    })
 }
 
 pub async fn edit(
@@ -262,77 +267,64 @@ pub async fn edit(
         .as_ref()
         .map(|l| valid_language(l.as_deref()))
         .transpose()?;
-    let mut attempt = 0;
-    loop {
-        let result = conn
-            .transaction::<_, PostError, _>(async |conn| {
-                let (edit, tags, language) = (&edit, &tags, &language);
-                {
-                    let existing = post::lock_by_slug(conn, current_slug)
-                        .await?
-                        .ok_or_else(|| PostError::NotFound(current_slug.to_string()))?;
-                    let content = Content::new(
-                        edit.title.as_deref().unwrap_or(&existing.title),
-                        edit.body.as_deref().unwrap_or(&existing.body_markdown),
-                        match &edit.summary {
-                            Some(new) => new.as_deref(),
-                            None => existing.summary.as_deref(),
-                        },
-                    )?;
-                    let slug = if content.title == existing.title {
-                        existing.slug.clone()
-                    } else {
-                        free_slug(
-                            conn,
-                            &slug::slugify(&content.title, "post"),
-                            Some(existing.id),
-                        )
-                        .await?
-                    };
-                    if slug != existing.slug {
-                        post::record_rename(conn, existing.id, &existing.slug, &slug).await?;
-                    }
-                    let published = existing.status == PostStatus::Published;
-                    let row = post::update_content(
-                        conn,
-                        existing.id,
-                        &ContentUpdate {
-                            slug: &slug,
-                            title: &content.title,
-                            body_markdown: &content.body,
-                            body_html: &content.body_html,
-                            summary: content.summary.as_deref(),
-                            excerpt: &content.excerpt,
-                            language: match language {
-                                Some(new) => new.as_deref(),
-                                None => existing.language.as_deref(),
-                            },
-                            updated_at: if published {
-                                Some(Utc::now())
-                            } else {
-                                existing.updated_at
-                            },
-                        },
-                    )
-                    .await?;
-                    if let Some(tags) = tags {
-                        tag::set_for_post(conn, row.id, tags).await?;
-                    }
-                    let item = with_tags(conn, row).await?;
-                    if published && let Some(update) = outgoing::update_article(settings, &item) {
-                        delivery::enqueue_to_followers(conn, &update).await?;
-                    }
-                    Ok(item)
-                }
-            })
-            .await;
-        match result {
-            Err(PostError::Database(e)) if is_slug_conflict(&e) && attempt < SLUG_RETRIES => {
-                attempt += 1
-            }
-            other => return other,
+    with_slug_retries!(conn, async |conn| {
+        let (edit, tags, language) = (&edit, &tags, &language);
+        let existing = post::lock_by_slug(conn, current_slug)
+            .await?
+            .ok_or_else(|| PostError::NotFound(current_slug.to_string()))?;
+        let content = Content::new(
+            edit.title.as_deref().unwrap_or(&existing.title),
+            edit.body.as_deref().unwrap_or(&existing.body_markdown),
+            match &edit.summary {
+                Some(new) => new.as_deref(),
+                None => existing.summary.as_deref(),
+            },
+        )?;
+        let slug = if content.title == existing.title {
+            existing.slug.clone()
+        } else {
+            free_slug(
+                conn,
+                &slug::slugify(&content.title, "post"),
+                Some(existing.id),
+            )
+            .await?
+        };
+        if slug != existing.slug {
+            post::record_rename(conn, existing.id, &existing.slug, &slug).await?;
         }
-    }
+        let published = existing.status == PostStatus::Published;
+        let row = post::update_content(
+            conn,
+            existing.id,
+            &ContentUpdate {
+                slug: &slug,
+                title: &content.title,
+                body_markdown: &content.body,
+                body_html: &content.body_html,
+                summary: content.summary.as_deref(),
+                excerpt: &content.excerpt,
+                language: match language {
+                    Some(new) => new.as_deref(),
+                    None => existing.language.as_deref(),
+                },
+                updated_at: if published {
+                    Some(Utc::now())
+                } else {
+                    existing.updated_at
+                },
+            },
+        )
+        .await?;
+        if let Some(tags) = tags {
+            tag::set_for_post(conn, row.id, tags).await?;
+        }
+        let item = with_tags(conn, row).await?;
+        if published && let Some(update) = outgoing::update_article(settings, &item) {
+            delivery::enqueue_to_followers(conn, &update).await?;
+        }
+        Ok(item)
+    })
 }
 
 /// Publishes a draft; publishing a published post changes nothing.

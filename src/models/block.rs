@@ -29,17 +29,6 @@ pub struct Block {
     pub created_at: DateTime<Utc>,
 }
 
-/// The host of an actor id, lowercase, without port: what domain blocks match.
-pub fn host_of(actor: &str) -> String {
-    url::Url::parse(actor)
-        .ok()
-        .and_then(|u| {
-            u.host_str()
-                .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
-        })
-        .unwrap_or_default()
-}
-
 /// A value that cannot be blocked, with what was expected.
 #[derive(Debug, thiserror::Error)]
 pub enum InvalidBlock {
@@ -152,18 +141,4 @@ pub async fn apply(conn: &mut AsyncPgConnection) -> QueryResult<()> {
     .execute(conn)
     .await
     .map(drop)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hosts_are_lowercase_without_port() {
-        assert_eq!(
-            host_of("https://Social.Example.ORG:8443/users/a"),
-            "social.example.org"
-        );
-        assert_eq!(host_of("not a url"), "");
-    }
 }

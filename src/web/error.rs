@@ -5,7 +5,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use crate::errors::JsonError;
 use crate::posts::PostError;
@@ -127,6 +126,15 @@ impl From<PostError> for PageError {
     }
 }
 
+/// What `error.html` is given.
+#[derive(serde::Serialize)]
+struct ErrorContext<'a> {
+    site: super::site::SiteContext,
+    status: u16,
+    title: &'a str,
+    message: &'a str,
+}
+
 /// Renders [`PageError`] responses with the theme, falling back to plain text
 /// if the theme itself fails.
 pub async fn render_error_pages(
@@ -138,12 +146,12 @@ pub async fn render_error_pages(
     let Some(page) = response.extensions().get::<ErrorPage>().cloned() else {
         return response;
     };
-    let context = json!({
-        "site": super::site::site_context(&state.settings),
-        "status": page.status.as_u16(),
-        "title": page.title,
-        "message": page.message,
-    });
+    let context = ErrorContext {
+        site: super::site::site_context(&state.settings),
+        status: page.status.as_u16(),
+        title: page.title,
+        message: &page.message,
+    };
     let mut page_response = match state.templates.render("error.html", context) {
         Ok(html) => {
             let mut themed = (page.status, html).into_response();

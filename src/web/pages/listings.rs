@@ -3,9 +3,11 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use chrono::{Datelike, TimeZone, Utc};
-use serde_json::json;
+use serde::Serialize;
 
-use super::{PostContext, html_page, page_number, page_url, post_context, site_context};
+use super::{
+    PostContext, SiteContext, html_page, page_number, page_url, post_context, site_context,
+};
 use crate::models::comment;
 use crate::models::post::{self, PublicScope, TimeRange};
 use crate::models::tag;
@@ -14,6 +16,47 @@ use crate::render::{slug, time};
 use crate::state::AppState;
 use crate::urls;
 use crate::web::error::PageError;
+
+/// What `list.html` is given.
+#[derive(Serialize)]
+struct ListPage {
+    site: SiteContext,
+    heading: Option<String>,
+    intro: Option<String>,
+    posts: Vec<PostContext>,
+    empty_message: &'static str,
+    pagination: Pagination,
+}
+
+#[derive(Serialize)]
+struct Pagination {
+    page: i64,
+    total_pages: i64,
+    prev_url: Option<String>,
+    next_url: Option<String>,
+}
+
+/// What `archive.html` is given: the months with posts, newest first,
+/// grouped by year.
+#[derive(Serialize)]
+struct ArchivePage {
+    site: SiteContext,
+    years: Vec<ArchiveYear>,
+}
+
+#[derive(Serialize)]
+struct ArchiveYear {
+    year: i32,
+    count: i64,
+    months: Vec<ArchiveMonth>,
+}
+
+#[derive(Serialize)]
+struct ArchiveMonth {
+    name: &'static str,
+    url: String,
+    count: i64,
+}
 
 /// What a listing with no public posts at all shows.
 pub(super) enum WhenEmpty {
@@ -62,19 +105,19 @@ pub(super) async fn listing(
     html_page(
         state,
         "list.html",
-        json!({
-            "site": site_context(&state.settings),
-            "heading": heading,
-            "intro": null,
-            "posts": posts,
-            "empty_message": empty_message,
-            "pagination": {
-                "page": page,
-                "total_pages": total_pages,
-                "prev_url": (page > 1).then(|| page_url(&base_url, page - 1)),
-                "next_url": (page < total_pages).then(|| page_url(&base_url, page + 1)),
+        ListPage {
+            site: site_context(&state.settings),
+            heading,
+            intro: None,
+            posts,
+            empty_message,
+            pagination: Pagination {
+                page,
+                total_pages,
+                prev_url: (page > 1).then(|| page_url(&base_url, page - 1)),
+                next_url: (page < total_pages).then(|| page_url(&base_url, page + 1)),
             },
-        }),
+        },
     )
 }
 
@@ -118,29 +161,31 @@ pub async fn show_tag(
 pub async fn archive(State(state): State<AppState>) -> Result<Response, PageError> {
     let mut conn = state.pool.get().await?;
     let months = post::archive_months(&mut conn, state.settings.blog.time_zone.name()).await?;
-    let mut years: Vec<serde_json::Value> = Vec::new();
-    let mut current: Option<(i32, i64, Vec<serde_json::Value>)> = None;
+    let mut years: Vec<ArchiveYear> = Vec::new();
     for (year, month, count) in months {
-        if current.as_ref().is_some_and(|(y, _, _)| *y != year)
-            && let Some((y, total, list)) = current.take()
-        {
-            years.push(json!({"year": y, "count": total, "months": list}));
+        if years.last().is_none_or(|y| y.year != year) {
+            years.push(ArchiveYear {
+                year,
+                count: 0,
+                months: Vec::new(),
+            });
         }
-        let entry = current.get_or_insert_with(|| (year, 0, Vec::new()));
-        entry.1 += count;
-        entry.2.push(json!({
-            "name": time::month_name(month as u32),
-            "url": state.settings.url(&format!("/archive/{year}/{month:02}")),
-            "count": count,
-        }));
-    }
-    if let Some((y, total, list)) = current {
-        years.push(json!({"year": y, "count": total, "months": list}));
+        if let Some(entry) = years.last_mut() {
+            entry.count += count;
+            entry.months.push(ArchiveMonth {
+                name: time::month_name(month as u32),
+                url: state.settings.url(&format!("/archive/{year}/{month:02}")),
+                count,
+            });
+        }
     }
     html_page(
         &state,
         "archive.html",
-        json!({"site": site_context(&state.settings), "years": years}),
+        ArchivePage {
+            site: site_context(&state.settings),
+            years,
+        },
     )
 }
 

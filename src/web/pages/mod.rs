@@ -97,7 +97,7 @@ pub(super) fn post_context(
 pub(super) fn html_page(
     state: &AppState,
     template: &str,
-    context: serde_json::Value,
+    context: impl Serialize,
 ) -> Result<Response, PageError> {
     let html = state.templates.render(template, context)?;
     Ok(Html(html).into_response())

@@ -5,12 +5,12 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
-use serde_json::json;
+use serde::Serialize;
 
 use super::thread::{
     CommentContext, ThreadView, cached_avatars, count_comments, find_comment, threaded,
 };
-use super::{html_page, post_context, site_context};
+use super::{PostContext, SiteContext, html_page, post_context, site_context};
 use crate::comments;
 use crate::config::{CommentPolicy, Settings};
 use crate::federation::negotiate::wants_activity_json;
@@ -28,40 +28,70 @@ use crate::web::error::PageError;
 /// How many faces of likers and boosters a post page shows.
 pub(super) const REACTION_FACES: i64 = 24;
 
-/// Likes and boosts of a post: counts and who (the newest few).
-pub(super) async fn reactions_context(
+/// What `post.html` is given.
+#[derive(Serialize)]
+struct PostPage {
+    site: SiteContext,
+    post: PostContext,
+    comment_count: usize,
+    comments: Vec<CommentContext>,
+    reactions: ReactionsContext,
+    comment_form: Option<FormContext>,
+}
+
+/// Likes, boosts and quotes of a post: how many, and who (the newest few).
+#[derive(Serialize)]
+struct ReactionsContext {
+    likes: Reactions,
+    boosts: Reactions,
+    quotes: Reactions,
+}
+
+#[derive(Serialize)]
+struct Reactions {
+    count: i64,
+    people: Vec<Link>,
+}
+
+/// A name linking somewhere: a person's profile, a quoting post, a comment.
+#[derive(Serialize)]
+struct Link {
+    name: String,
+    link: String,
+}
+
+async fn reactions_context(
     conn: &mut diesel_async::AsyncPgConnection,
     post_id: i64,
-) -> Result<serde_json::Value, PageError> {
-    let mut out = serde_json::Map::new();
-    for (name, kind) in [
-        ("likes", reaction::Kind::Like),
-        ("boosts", reaction::Kind::Announce),
-    ] {
-        let target = reaction::Target {
-            post_id,
-            comment_id: None,
-        };
-        let count = reaction::count(conn, target, kind).await?;
-        let people: Vec<serde_json::Value> = reaction::people(conn, post_id, kind, REACTION_FACES)
-            .await?
-            .into_iter()
-            .map(|(actor, display)| json!({"name": display.unwrap_or_else(|| actor.clone()), "link": actor}))
-            .collect();
-        out.insert(name.into(), json!({"count": count, "people": people}));
-    }
+) -> Result<ReactionsContext, PageError> {
     let target = reaction::Target {
         post_id,
         comment_id: None,
     };
-    let count = reaction::count(conn, target, reaction::Kind::Quote).await?;
-    let people: Vec<serde_json::Value> = reaction::quotes(conn, post_id, REACTION_FACES)
-        .await?
-        .into_iter()
-        .map(|(note, name)| json!({"name": name, "link": note}))
-        .collect();
-    out.insert("quotes".into(), json!({"count": count, "people": people}));
-    Ok(serde_json::Value::Object(out))
+    let mut people = async |kind| -> Result<Reactions, PageError> {
+        let count = reaction::count(conn, target, kind).await?;
+        let people = match kind {
+            reaction::Kind::Quote => reaction::quotes(conn, post_id, REACTION_FACES)
+                .await?
+                .into_iter()
+                .map(|(note, name)| Link { name, link: note })
+                .collect(),
+            _ => reaction::people(conn, post_id, kind, REACTION_FACES)
+                .await?
+                .into_iter()
+                .map(|(actor, display)| Link {
+                    name: display.unwrap_or_else(|| actor.clone()),
+                    link: actor,
+                })
+                .collect(),
+        };
+        Ok(Reactions { count, people })
+    };
+    Ok(ReactionsContext {
+        likes: people(reaction::Kind::Like).await?,
+        boosts: people(reaction::Kind::Announce).await?,
+        quotes: people(reaction::Kind::Quote).await?,
+    })
 }
 
 /// `GET /comments/{id}`: the comment's Note for servers, its place on the
@@ -181,14 +211,14 @@ pub async fn render_post(
     let mut response = html_page(
         state,
         "post.html",
-        json!({
-            "site": site_context(settings),
-            "post": post_context(settings, item, true),
-            "comment_count": count_comments(&thread),
-            "comments": thread,
-            "reactions": reactions,
-            "comment_form": form_context,
-        }),
+        PostPage {
+            site: site_context(settings),
+            post: post_context(settings, item, true),
+            comment_count: count_comments(&thread),
+            comments: thread,
+            reactions,
+            comment_form: form_context,
+        },
     )?;
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -206,31 +236,69 @@ pub async fn render_post(
     Ok(response)
 }
 
-pub(super) fn form_context(
+/// The reader's comment form: where it posts, what was typed, what went wrong.
+#[derive(Serialize)]
+struct FormContext {
+    action: String,
+    cancel_url: String,
+    token: String,
+    name: String,
+    website: String,
+    body: String,
+    /// The comment being answered.
+    parent: Option<ParentLink>,
+    error: Option<FieldError>,
+    held: bool,
+    moderated: bool,
+    max_name: usize,
+    max_website: usize,
+    max_body: usize,
+}
+
+#[derive(Serialize)]
+struct ParentLink {
+    id: i64,
+    name: String,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct FieldError {
+    field: &'static str,
+    message: String,
+}
+
+fn form_context(
     settings: &Settings,
     slug: &str,
     thread: &[CommentContext],
     form: FormInput,
     token: String,
-) -> serde_json::Value {
+) -> FormContext {
     let post_url = urls::post(settings, slug);
     let parent = form
         .parent
         .and_then(|id| find_comment(thread, id))
-        .map(|c| json!({"id": c.id, "name": c.author_name, "url": format!("#comment-{}", c.id)}));
-    json!({
-        "action": format!("{post_url}/comments"),
-        "cancel_url": format!("{post_url}#comment-form"),
-        "token": token,
-        "name": form.name,
-        "website": form.website,
-        "body": form.body,
-        "parent": parent,
-        "error": form.error.map(|(field, message)| json!({"field": field, "message": message})),
-        "held": form.held,
-        "moderated": settings.comments.reader_policy != CommentPolicy::ApproveAll,
-        "max_name": comments::MAX_NAME_CHARS,
-        "max_website": comments::MAX_WEBSITE_CHARS,
-        "max_body": comments::MAX_COMMENT_CHARS,
-    })
+        .map(|c| ParentLink {
+            id: c.id,
+            name: c.author_name.clone(),
+            url: format!("#comment-{}", c.id),
+        });
+    FormContext {
+        action: format!("{post_url}/comments"),
+        cancel_url: format!("{post_url}#comment-form"),
+        token,
+        name: form.name,
+        website: form.website,
+        body: form.body,
+        parent,
+        error: form
+            .error
+            .map(|(field, message)| FieldError { field, message }),
+        held: form.held,
+        moderated: settings.comments.reader_policy != CommentPolicy::ApproveAll,
+        max_name: comments::MAX_NAME_CHARS,
+        max_website: comments::MAX_WEBSITE_CHARS,
+        max_body: comments::MAX_COMMENT_CHARS,
+    }
 }
