@@ -1,9 +1,9 @@
 //! `[admin]`: the JSON API's token, when it is configured rather than
-//! generated.
+//! generated, and how long the admin UI's sessions last.
 
 use serde::{Deserialize, Deserializer};
 
-use super::values::parsed;
+use super::values::{Bounded, parsed};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -11,6 +11,26 @@ pub struct Section {
     /// `None`: one is generated on first start.
     #[serde(deserialize_with = "token")]
     pub token: Option<String>,
+    session_idle_minutes: Bounded<5, 43_200>,
+    session_max_days: Bounded<1, 365>,
+}
+
+/// How long a signed-in browser stays signed in.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    /// Without use.
+    pub idle: chrono::Duration,
+    /// Since signing in.
+    pub max_age: chrono::Duration,
+}
+
+impl Section {
+    pub fn session_limits(&self) -> SessionLimits {
+        SessionLimits {
+            idle: chrono::Duration::minutes(self.session_idle_minutes.0),
+            max_age: chrono::Duration::days(self.session_max_days.0),
+        }
+    }
 }
 
 fn token<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {

@@ -23,6 +23,7 @@ use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 use url::Url;
 
+pub use admin::SessionLimits;
 pub use blog::{BlogSettings, is_language_tag};
 pub use comments::{CommentPolicy, CommentSettings};
 pub use federation::FederationSettings;
@@ -86,6 +87,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub blog: BlogSettings,
     pub admin_token: Option<String>,
+    pub sessions: SessionLimits,
     pub theme_dir: Option<PathBuf>,
     pub log_level: String,
     pub log_format: LogFormat,
@@ -137,6 +139,7 @@ impl Settings {
             pool_size: sections.database.pool_size.count(),
             data_dir,
             blog,
+            sessions: sections.admin.session_limits(),
             admin_token: sections.admin.token,
             theme_dir: sections.theme.dir.path(),
             log_level: sections.log.level,

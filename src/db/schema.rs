@@ -1,6 +1,14 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    admin_sessions (token_sha256) {
+        token_sha256 -> Text,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     activities (id) {
         id -> Int8,
         ap_id -> Text,
@@ -216,6 +224,7 @@ diesel::joinable!(reactions -> posts (post_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     activities,
+    admin_sessions,
     blocks,
     comments,
     deliveries,

@@ -307,14 +307,9 @@ pub struct ListFilter {
     pub post_id: Option<i64>,
 }
 
-/// Comments for the author (all visibilities), newest first.
-pub async fn list(
-    conn: &mut AsyncPgConnection,
-    filter: &ListFilter,
-    limit: i64,
-    offset: i64,
-) -> QueryResult<Vec<Comment>> {
-    let mut query = comments::table.select(Comment::as_select()).into_boxed();
+/// The comments a filter lets through, all visibilities.
+fn filtered(filter: &ListFilter) -> comments::BoxedQuery<'static, diesel::pg::Pg> {
+    let mut query = comments::table.into_boxed();
     if let Some(state) = filter.state {
         query = query.filter(comments::state.eq(state));
     }
@@ -322,6 +317,22 @@ pub async fn list(
         query = query.filter(comments::post_id.eq(post));
     }
     query
+}
+
+/// How many comments a filter lets through.
+pub async fn count(conn: &mut AsyncPgConnection, filter: &ListFilter) -> QueryResult<i64> {
+    filtered(filter).count().get_result(conn).await
+}
+
+/// Comments for the author (all visibilities), newest first.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    filter: &ListFilter,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<Comment>> {
+    filtered(filter)
+        .select(Comment::as_select())
         .order((comments::published_at.desc(), comments::id.desc()))
         .limit(limit)
         .offset(offset)

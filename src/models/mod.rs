@@ -1,6 +1,7 @@
 //! Rows and the queries on them, one file per table family. Models know no
 //! HTTP and no protocol.
 
+pub mod admin_session;
 pub mod block;
 pub mod comment;
 pub mod delivery;

@@ -227,12 +227,27 @@ pub async fn slugs_by_id(
     conn: &mut AsyncPgConnection,
     ids: &[i64],
 ) -> QueryResult<std::collections::HashMap<i64, String>> {
-    let rows: Vec<(i64, String)> = posts::table
+    Ok(headings_by_id(conn, ids)
+        .await?
+        .into_iter()
+        .map(|(id, (slug, _))| (id, slug))
+        .collect())
+}
+
+/// The slugs and titles of the posts with these ids.
+pub async fn headings_by_id(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, (String, String)>> {
+    let rows: Vec<(i64, String, String)> = posts::table
         .filter(posts::id.eq_any(ids))
-        .select((posts::id, posts::slug))
+        .select((posts::id, posts::slug, posts::title))
         .load(conn)
         .await?;
-    Ok(rows.into_iter().collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, slug, title)| (id, (slug, title)))
+        .collect())
 }
 
 pub async fn find_by_ap_id(conn: &mut AsyncPgConnection, ap_id: &str) -> QueryResult<Option<Post>> {

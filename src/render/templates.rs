@@ -14,6 +14,9 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "post.html",
     "archive.html",
     "error.html",
+    "admin_base.html",
+    "admin_login.html",
+    "admin_dashboard.html",
 ];
 
 const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
@@ -22,6 +25,18 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     ("post.html", include_str!("../../templates/post.html")),
     ("archive.html", include_str!("../../templates/archive.html")),
     ("error.html", include_str!("../../templates/error.html")),
+    (
+        "admin_base.html",
+        include_str!("../../templates/admin_base.html"),
+    ),
+    (
+        "admin_login.html",
+        include_str!("../../templates/admin_login.html"),
+    ),
+    (
+        "admin_dashboard.html",
+        include_str!("../../templates/admin_dashboard.html"),
+    ),
 ];
 
 const BUILTIN_STATIC: &[(&str, &[u8], &str)] = &[

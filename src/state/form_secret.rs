@@ -59,14 +59,32 @@ impl FormSecret {
     /// A token for the form of post `post_id`, served now to the browser
     /// with the id `browser` (its cookie): `ISSUED-HMAC` (unix seconds, hex).
     pub fn issue(&self, browser: &str, post_id: i64, now: DateTime<Utc>) -> String {
-        let issued = now.timestamp();
-        let mac = self.mac(browser, post_id, issued);
-        format!("{issued}-{}", hex::encode(mac))
+        self.issue_for(&comment_scope(browser, post_id), now)
     }
 
     /// Whether `token` was issued by [`Self::issue`] for this browser and
     /// post, less than [`TOKEN_LIFETIME`] ago.
     pub fn verify(&self, token: &str, browser: &str, post_id: i64, now: DateTime<Utc>) -> bool {
+        self.verify_for(token, &comment_scope(browser, post_id), now, TOKEN_LIFETIME)
+    }
+
+    /// A token bound to `scope` (what it is for and whom, lines of text that
+    /// start with a name of their own, e.g. `admin-login` and the browser),
+    /// issued now: `ISSUED-HMAC`.
+    pub fn issue_for(&self, scope: &str, now: DateTime<Utc>) -> String {
+        let issued = now.timestamp();
+        format!("{issued}-{}", hex::encode(self.mac(scope, issued)))
+    }
+
+    /// Whether `token` was issued by [`Self::issue_for`] for `scope`, less
+    /// than `lifetime` ago.
+    pub fn verify_for(
+        &self,
+        token: &str,
+        scope: &str,
+        now: DateTime<Utc>,
+        lifetime: chrono::Duration,
+    ) -> bool {
         let Some((issued, mac)) = token.trim().split_once('-') else {
             return false;
         };
@@ -77,17 +95,22 @@ impl FormSecret {
             return false;
         };
         let age = now - issued_at;
-        if age > TOKEN_LIFETIME || age < -CLOCK_SKEW {
+        if age > lifetime || age < -CLOCK_SKEW {
             return false;
         }
-        constant_time_eq(&self.mac(browser, post_id, issued), &mac)
+        constant_time_eq(&self.mac(scope, issued), &mac)
     }
 
-    fn mac(&self, browser: &str, post_id: i64, issued: i64) -> [u8; 32] {
+    fn mac(&self, scope: &str, issued: i64) -> [u8; 32] {
         // The fields are separated so that no two inputs run together.
-        let message = format!("comment-form\n{browser}\n{post_id}\n{issued}");
+        let message = format!("{scope}\n{issued}");
         hmac_sha256(&self.0, message.as_bytes())
     }
+}
+
+/// The comment form's scope (the message its tokens have always signed).
+fn comment_scope(browser: &str, post_id: i64) -> String {
+    format!("comment-form\n{browser}\n{post_id}")
 }
 
 /// HMAC-SHA256 (RFC 2104).

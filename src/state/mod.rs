@@ -19,6 +19,13 @@ use crate::state::image_cache::ImageCache;
 use crate::state::rate_limit::RateLimiter;
 use keys::{ActorKeys, KeyError};
 
+/// Sign-in attempts one address may make per [`LOGIN_WINDOW`].
+pub const LOGIN_ATTEMPTS_PER_ADDRESS: u32 = 10;
+/// Sign-in attempts all new browsers together may make per [`LOGIN_WINDOW`];
+/// a browser that signed in before is not held back by them.
+pub const LOGIN_ATTEMPTS_PER_ACCOUNT: u32 = 30;
+pub const LOGIN_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
@@ -29,6 +36,11 @@ pub struct AppState {
     pub form_secret: Arc<FormSecret>,
     /// Comments through the form per client address.
     pub comment_limiter: Arc<RateLimiter>,
+    /// Sign-in attempts per client address.
+    pub login_limiter: Arc<RateLimiter>,
+    /// Sign-in attempts from browsers not yet signed in on, all addresses
+    /// together (one key).
+    pub account_limiter: Arc<RateLimiter>,
     /// Commenters' avatars, cached locally.
     pub avatars: Arc<ImageCache>,
     /// Pictures attached to comments, cached locally.
@@ -81,6 +93,8 @@ impl AppState {
             attachments: Arc::new(attachments),
             form_secret: Arc::new(form_secret),
             comment_limiter: Arc::new(comment_limiter),
+            login_limiter: Arc::new(RateLimiter::new(LOGIN_ATTEMPTS_PER_ADDRESS, LOGIN_WINDOW)),
+            account_limiter: Arc::new(RateLimiter::new(LOGIN_ATTEMPTS_PER_ACCOUNT, LOGIN_WINDOW)),
             pool,
             settings: Arc::new(settings),
             templates: Arc::new(templates),

@@ -7,6 +7,18 @@ use axum::http::{HeaderMap, HeaderValue, header};
 /// The cookie that ties a form token to one browser.
 pub const COOKIE: &str = "fedblog_form";
 
+/// The value of the cookie `name`, if the request has it.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value.trim())
+}
+
 /// The random value of a browser's [`COOKIE`]: 32 hex digits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrowserId(String);
@@ -22,14 +34,7 @@ impl BrowserId {
 
     /// The browser's id from its `Cookie` headers, if it has a well-formed one.
     pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == COOKIE)
-            .map(|(_, value)| value.trim())
+        cookie(headers, COOKIE)
             .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
             .map(|v| BrowserId(v.to_ascii_lowercase()))
     }

@@ -2,6 +2,7 @@
 //! headers), the health check and graceful serving.
 
 pub mod activitypub;
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod client_ip;
@@ -56,6 +57,7 @@ pub fn router(state: AppState, federation: FederationConfig<AppState>) -> Router
         .route("/media/{file}", get(pages::profile_image))
         .route("/avatars/{key}", get(pages::avatar))
         .route("/attachments/{key}", get(pages::attachment))
+        .merge(admin::router())
         .fallback(pages::not_found)
         .layer(from_fn_with_state(state.clone(), error::render_error_pages));
 

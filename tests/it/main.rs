@@ -1,6 +1,7 @@
 //! Integration tests: the real server over loopback HTTP, the real CLI as a
 //! process, against a real PostgreSQL.
 
+mod admin;
 mod api;
 mod architecture;
 mod avatars;

@@ -1,0 +1,130 @@
+//! The admin UI under /admin: the owner signs in with the password set by
+//! `fedblog admin password`, and works from the browser.
+//!
+//! - Sessions live in PostgreSQL ([`crate::access`]); the browser holds a
+//!   random token in an HttpOnly, SameSite=Lax cookie (Secure over https),
+//!   valid for `/admin` only.
+//! - Every admin page needs a session: without one it answers 303 to the
+//!   sign-in page. Every form carries a token bound to the session (the
+//!   sign-in form: to the browser's cookie); a POST without a valid one is
+//!   403.
+//! - Sign-in attempts are limited per address, and for browsers that never
+//!   signed in before, for the account as a whole; a browser that signed in
+//!   before (it has a device cookie signed by the blog) is held back only by
+//!   its own address's limit, so an attacker cannot lock the owner out.
+
+mod dashboard;
+mod login;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::Utc;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::access::{self, SessionToken};
+use crate::config::Settings;
+use crate::state::AppState;
+use crate::web::csrf::cookie;
+use crate::web::error::PageError;
+
+/// The session's cookie (path `/admin`).
+pub const SESSION_COOKIE: &str = "fedblog_session";
+/// Marks a browser that signed in before (path `/admin`).
+pub const DEVICE_COOKIE: &str = "fedblog_device";
+
+/// How long a served admin form can be sent.
+const FORM_LIFETIME: chrono::Duration = chrono::Duration::hours(12);
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(dashboard::show))
+        .route("/admin/login", get(login::form).post(login::submit))
+        .route("/admin/logout", post(login::logout))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+}
+
+/// Proof that the request comes from the signed-in owner, with the token
+/// that the page's forms must send back.
+pub struct Owner {
+    session: SessionToken,
+    /// For the pages' forms.
+    pub csrf: String,
+}
+
+impl FromRequestParts<AppState> for Owner {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Some(session) = cookie(&parts.headers, SESSION_COOKIE).and_then(SessionToken::parse)
+        else {
+            return Err(to_sign_in());
+        };
+        let valid = async {
+            let mut conn = state.pool.get().await?;
+            Ok::<_, PageError>(
+                access::session_is_valid(&mut conn, &session, state.settings.sessions).await?,
+            )
+        }
+        .await
+        .map_err(IntoResponse::into_response)?;
+        if !valid {
+            return Err(to_sign_in());
+        }
+        let csrf = state
+            .form_secret
+            .issue_for(&session_scope(&session), Utc::now());
+        Ok(Owner { session, csrf })
+    }
+}
+
+impl Owner {
+    /// Refuses a form whose token was not issued for this session.
+    pub fn check_form(&self, state: &AppState, token: &str) -> Result<(), PageError> {
+        if state.form_secret.verify_for(
+            token,
+            &session_scope(&self.session),
+            Utc::now(),
+            FORM_LIFETIME,
+        ) {
+            Ok(())
+        } else {
+            Err(PageError::Forbidden(
+                "This form has expired or did not come from this blog's admin pages. \
+                 Please go back, reload the page and try again."
+                    .into(),
+            ))
+        }
+    }
+}
+
+fn session_scope(session: &SessionToken) -> String {
+    format!("admin-session\n{}", session.digest())
+}
+
+/// 303 to the sign-in page.
+fn to_sign_in() -> Response {
+    Redirect::to("/admin/login").into_response()
+}
+
+/// A `Set-Cookie` value for an admin cookie; `None` clears it.
+fn admin_cookie(settings: &Settings, name: &str, value: Option<&str>, max_age: i64) -> HeaderValue {
+    let secure = if settings.base_url.scheme() == "https" {
+        "; Secure"
+    } else {
+        ""
+    };
+    let (value, max_age) = match value {
+        Some(value) => (value, max_age),
+        None => ("", 0),
+    };
+    let cookie =
+        format!("{name}={value}; Path=/admin; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+}

@@ -1,0 +1,407 @@
+//! The admin UI's sign-in, as a browser meets it: the password set with the
+//! CLI, sessions in cookies, forms with tokens, limits on attempts.
+
+use std::collections::BTreeMap;
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+
+use crate::common::{TestApp, run};
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A browser: keeps the cookies it is given and sends them back.
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookies: BTreeMap<String, String>,
+    /// The `Set-Cookie` headers of the last answer.
+    set_cookies: Vec<String>,
+    /// Sent as `X-Forwarded-For` (the app trusts it when `trust_proxy` is on).
+    address: Option<String>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Browser {
+            app,
+            cookies: BTreeMap::new(),
+            set_cookies: Vec::new(),
+            address: None,
+        }
+    }
+
+    fn from(app: &'a TestApp, address: &str) -> Self {
+        Browser {
+            address: Some(address.to_string()),
+            ..Browser::new(app)
+        }
+    }
+
+    fn take_cookies(&mut self, response: &reqwest::Response) {
+        self.set_cookies = response
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect();
+        for line in &self.set_cookies {
+            let Some((name, rest)) = line.split_once('=') else {
+                continue;
+            };
+            let value = rest.split(';').next().unwrap_or_default();
+            if value.is_empty() || line.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+        }
+    }
+
+    fn request(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        let cookies: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        let mut builder = builder.header(COOKIE, cookies.join("; "));
+        if let Some(address) = &self.address {
+            builder = builder.header("X-Forwarded-For", address);
+        }
+        builder
+    }
+
+    async fn get(&mut self, path: &str) -> (StatusCode, String) {
+        let response = self
+            .request(self.app.client.get(self.app.url(path)))
+            .send()
+            .await
+            .expect("GET");
+        self.take_cookies(&response);
+        let status = response.status();
+        let location = location(&response);
+        let body = response.text().await.expect("body");
+        (status, location.unwrap_or(body))
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let response = self
+            .request(
+                self.app
+                    .client
+                    .post(self.app.url(path))
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .body(body),
+            )
+            .send()
+            .await
+            .expect("POST");
+        self.take_cookies(&response);
+        response
+    }
+
+    /// The token of the page's form.
+    async fn form_token(&mut self, path: &str) -> String {
+        let (status, html) = self.get(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {html}");
+        csrf_of(&html)
+    }
+
+    async fn sign_in(&mut self, password: &str) -> reqwest::Response {
+        let csrf = self.form_token("/admin/login").await;
+        self.post(
+            "/admin/login",
+            &[("password", password), ("csrf", csrf.as_str())],
+        )
+        .await
+    }
+}
+
+fn csrf_of(html: &str) -> String {
+    let doc = scraper::Html::parse_document(html);
+    let input = scraper::Selector::parse("input[name=csrf]").expect("selector");
+    doc.select(&input)
+        .next()
+        .and_then(|e| e.value().attr("value"))
+        .expect("a form token")
+        .to_string()
+}
+
+fn location(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+fn set_password(app: &TestApp, password: &str) -> (i32, String, String) {
+    run(
+        app.cli().args(["admin", "password"]),
+        Some(&format!("{password}\n")),
+    )
+}
+
+async fn sessions(app: &TestApp) -> i64 {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = app.pool.get().await.expect("conn");
+    let c: Count = diesel::sql_query("SELECT count(*) AS n FROM admin_sessions")
+        .get_result(&mut conn)
+        .await
+        .expect("count");
+    c.n
+}
+
+async fn sql(app: &TestApp, statement: &str) {
+    use diesel_async::RunQueryDsl;
+    let mut conn = app.pool.get().await.expect("conn");
+    diesel::sql_query(statement)
+        .execute(&mut conn)
+        .await
+        .expect(statement);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owner_signs_in_with_the_password_set_by_the_cli_and_signs_out() {
+    let app = TestApp::spawn().await;
+    let mut browser = Browser::new(&app);
+
+    // Signed out, every admin page sends to the sign-in page.
+    assert_eq!(
+        browser.get("/admin").await,
+        (StatusCode::SEE_OTHER, "/admin/login".to_string())
+    );
+    let (status, html) = browser.get("/admin/login").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("fedblog admin password"), "{html}");
+
+    // Too short: refused, nothing stored.
+    let (code, _, stderr) = set_password(&app, "short");
+    assert_ne!(code, 0);
+    assert!(stderr.contains("10 characters"), "{stderr}");
+    let (_, html) = browser.get("/admin/login").await;
+    assert!(html.contains("No admin password is set yet"), "{html}");
+
+    // From a file, then from standard input (the last one counts).
+    let file = app.data_dir.path().join("password.txt");
+    std::fs::write(&file, "an older password\n").expect("write");
+    let (code, stdout, stderr) = run(
+        app.cli()
+            .args(["admin", "password", "--password-file"])
+            .arg(&file),
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("/admin"), "{stdout}");
+    let (code, _, stderr) = set_password(&app, PASSWORD);
+    assert_eq!(code, 0, "{stderr}");
+    let stored = {
+        let mut conn = app.pool.get().await.expect("conn");
+        fedblog::access::password_hash(&mut conn)
+            .await
+            .expect("read")
+            .expect("a hash")
+    };
+    assert!(stored.starts_with("$argon2id$"), "{stored}");
+    assert!(!stored.contains(PASSWORD));
+
+    // A wrong password stays on the page, with a message, and no session.
+    let response = browser.sign_in("an older password").await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let html = response.text().await.expect("body");
+    assert!(html.contains("That password is not right."), "{html}");
+    assert!(!browser.cookies.contains_key("fedblog_session"));
+    assert_eq!(sessions(&app).await, 0);
+
+    // The right one: to the dashboard, with a session cookie.
+    let response = browser.sign_in(PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response).as_deref(), Some("/admin"));
+    let session = browser
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("fedblog_session="))
+        .expect("a session cookie")
+        .clone();
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/admin"] {
+        assert!(session.contains(attribute), "{session}");
+    }
+    assert!(!session.contains("Secure"), "http: {session}");
+    let (status, html) = browser.get("/admin").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Dashboard"), "{html}");
+    assert!(html.contains("waiting for approval"), "{html}");
+    // Signed in, the sign-in page sends to the dashboard.
+    assert_eq!(
+        browser.get("/admin/login").await,
+        (StatusCode::SEE_OTHER, "/admin".to_string())
+    );
+
+    // Signing out needs the page's token, and ends the session for good.
+    let old_session = browser.cookies["fedblog_session"].clone();
+    let response = browser.post("/admin/logout", &[("csrf", "forged")]).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let csrf = csrf_of(&html);
+    let response = browser.post("/admin/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response).as_deref(), Some("/admin/login"));
+    assert!(!browser.cookies.contains_key("fedblog_session"));
+    browser
+        .cookies
+        .insert("fedblog_session".into(), old_session);
+    assert_eq!(browser.get("/admin").await.0, StatusCode::SEE_OTHER);
+    assert_eq!(sessions(&app).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_in_form_must_come_from_the_same_browser() {
+    let app = TestApp::spawn().await;
+    assert_eq!(set_password(&app, PASSWORD).0, 0);
+    let mut owner = Browser::new(&app);
+    let token = owner.form_token("/admin/login").await;
+    // No token, or another browser's token: refused before the password is looked at.
+    let mut other = Browser::new(&app);
+    other.get("/admin/login").await;
+    for form in [
+        vec![("password", PASSWORD)],
+        vec![("password", PASSWORD), ("csrf", token.as_str())],
+    ] {
+        let response = other.post("/admin/login", &form).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    }
+    assert_eq!(sessions(&app).await, 0);
+    let response = owner
+        .post("/admin/login", &[("password", PASSWORD), ("csrf", &token)])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_password_signs_everyone_out_and_sessions_expire() {
+    let app = TestApp::spawn().await;
+    assert_eq!(set_password(&app, PASSWORD).0, 0);
+    let (mut laptop, mut phone) = (Browser::new(&app), Browser::new(&app));
+    for browser in [&mut laptop, &mut phone] {
+        assert_eq!(
+            browser.sign_in(PASSWORD).await.status(),
+            StatusCode::SEE_OTHER
+        );
+        assert_eq!(browser.get("/admin").await.0, StatusCode::OK);
+    }
+    assert_eq!(set_password(&app, "a brand new password").0, 0);
+    for browser in [&mut laptop, &mut phone] {
+        assert_eq!(browser.get("/admin").await.0, StatusCode::SEE_OTHER);
+        assert_eq!(
+            browser.sign_in(PASSWORD).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+
+    // Idle for longer than `session_idle_minutes` (480 by default): over.
+    assert_eq!(
+        laptop.sign_in("a brand new password").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    sql(
+        &app,
+        "UPDATE admin_sessions SET last_seen_at = now() - interval '481 minutes'",
+    )
+    .await;
+    assert_eq!(laptop.get("/admin").await.0, StatusCode::SEE_OTHER);
+    // In use, but signed in more than `session_max_days` (7) ago: over too.
+    assert_eq!(
+        laptop.sign_in("a brand new password").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    sql(
+        &app,
+        "UPDATE admin_sessions SET created_at = now() - interval '7 days 1 minute'",
+    )
+    .await;
+    assert_eq!(laptop.get("/admin").await.0, StatusCode::SEE_OTHER);
+    // Expired sessions are forgotten at the next sign-in.
+    assert_eq!(
+        laptop.sign_in("a brand new password").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(sessions(&app).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attempts_are_limited_and_an_attacker_cannot_lock_the_owner_out() {
+    let app = TestApp::spawn_with("[server]\ntrust_proxy = true\n").await;
+    assert_eq!(set_password(&app, PASSWORD).0, 0);
+    // The owner signed in once on this laptop, which keeps a device cookie.
+    let mut laptop = Browser::from(&app, "127.0.0.1");
+    assert_eq!(
+        laptop.sign_in(PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert!(laptop.cookies.contains_key("fedblog_device"));
+    let csrf = csrf_of(&laptop.get("/admin").await.1);
+    laptop.post("/admin/logout", &[("csrf", &csrf)]).await;
+
+    // One address: 10 attempts per 15 minutes; then 429, even with the
+    // right password, with a message and Retry-After.
+    let mut guesser = Browser::from(&app, "127.0.0.2");
+    for n in 0..10 {
+        let status = guesser.sign_in(&format!("guess {n}")).await.status();
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    let response = guesser.sign_in(PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=900).contains(&wait), "{wait}");
+    let html = response.text().await.expect("body");
+    assert!(html.contains("Too many sign-in attempts"), "{html}");
+
+    // Many addresses: 30 attempts in all from browsers that never signed
+    // in, then every new browser is held back for the window...
+    for n in 3..22 {
+        let mut attacker = Browser::from(&app, &format!("127.0.0.{n}"));
+        let status = attacker.sign_in("guess").await.status();
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "address {n}");
+    }
+    let mut new_browser = Browser::from(&app, "127.0.0.99");
+    assert_eq!(
+        new_browser.sign_in(PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // ... but not the owner's laptop, which signed in here before.
+    assert_eq!(
+        laptop.sign_in(PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(laptop.get("/admin").await.0, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn over_https_the_cookies_are_secure() {
+    let app = TestApp::spawn_with("[server]\nscheme = \"https\"\n").await;
+    assert_eq!(set_password(&app, PASSWORD).0, 0);
+    let mut browser = Browser::new(&app);
+    assert_eq!(
+        browser.sign_in(PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    for name in ["fedblog_session=", "fedblog_device="] {
+        let cookie = browser
+            .set_cookies
+            .iter()
+            .find(|c| c.starts_with(name))
+            .expect(name);
+        assert!(cookie.contains("; Secure"), "{cookie}");
+    }
+}
