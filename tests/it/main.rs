@@ -5,6 +5,7 @@ mod admin;
 mod api;
 mod architecture;
 mod avatars;
+mod browser;
 mod cli;
 mod comments;
 mod common;

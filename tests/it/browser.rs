@@ -1,0 +1,87 @@
+//! The admin UI in a real browser: Debian's Chromium, driven by
+//! puppeteer-core (tests/browser), with axe-core checking every page in
+//! light and dark mode. The scenarios are in tests/browser/*.mjs; this runs
+//! them against the real server and judges what they report.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::common::{TestApp, run};
+
+/// Runs `tests/browser/{script}` with `args`; its JSON report.
+fn scenario(script: &str, args: &[&str]) -> Value {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        dir.join("node_modules/puppeteer-core").is_dir(),
+        "the browser tests are not installed: run `bash .ci/install-deps` (npm ci in tests/browser, and Chromium)"
+    );
+    let profile = tempfile::tempdir().expect("a browser profile");
+    let output = Command::new("node")
+        .arg(dir.join(script))
+        .args(args)
+        .arg(profile.path())
+        .current_dir(&dir)
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{stderr}\n{stdout}"
+    );
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{script} printed {stdout}: {e}"))
+}
+
+/// No critical or serious accessibility problem on any page checked.
+fn assert_accessible(report: &Value) {
+    let pages = report["axe"].as_object().expect("axe results");
+    assert!(!pages.is_empty(), "no page was checked");
+    let mut bad = Vec::new();
+    for (page, violations) in pages {
+        for v in violations.as_array().expect("violations") {
+            if matches!(v["impact"].as_str(), Some("critical" | "serious")) {
+                bad.push(format!(
+                    "{page}: {} ({}) at {}",
+                    v["id"], v["impact"], v["nodes"]
+                ));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "axe found:\n{}", bad.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owner_signs_in_and_out_in_chromium() {
+    let app = TestApp::spawn().await;
+    let password = "correct horse battery";
+    let (code, _, stderr) = run(
+        app.cli().args(["admin", "password"]),
+        Some(&format!("{password}\n")),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let base = app.url("");
+    let report =
+        tokio::task::spawn_blocking(move || scenario("admin.mjs", &[base.as_str(), password]))
+            .await
+            .expect("the scenario ran");
+    let steps: Vec<&str> = report["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "signed out: /admin leads to the sign-in page",
+            "a wrong password: the sign-in page again, with a message",
+            "the right password: the dashboard",
+            "Sign out, from the keyboard: the sign-in page",
+            "signed out again: /admin leads to the sign-in page",
+            "a 360 px screen: no sideways scrolling",
+        ]
+    );
+    assert_accessible(&report);
+}
