@@ -112,6 +112,34 @@ impl Content {
     }
 }
 
+/// A post as it would be shown, without saving it: the same validation and
+/// the same Markdown renderer as the public page.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub title: String,
+    pub body_html: String,
+    pub excerpt: String,
+}
+
+pub fn preview(title: &str, body: &str, summary: Option<&str>) -> Result<Preview, PostError> {
+    let content = Content::new(title, body, summary)?;
+    Ok(Preview {
+        title: content.title,
+        body_html: content.body_html,
+        excerpt: content.excerpt,
+    })
+}
+
+/// The slug a post titled `title` gets now (`post_id`: the post being
+/// edited, whose own slug is not in the way).
+pub async fn slug_for(
+    conn: &mut AsyncPgConnection,
+    title: &str,
+    post_id: Option<i64>,
+) -> Result<String, PostError> {
+    free_slug(conn, &slug::slugify(title, "post"), post_id).await
+}
+
 /// A post's language: a language tag, or nothing (blank means nothing).
 fn valid_language(language: Option<&str>) -> Result<Option<String>, PostError> {
     match language.map(str::trim).filter(|l| !l.is_empty()) {

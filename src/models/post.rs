@@ -163,15 +163,32 @@ pub async fn count_public(conn: &mut AsyncPgConnection, scope: PublicScope) -> Q
     public(scope).count().get_result(conn).await
 }
 
+/// Which posts the author's listing shows: by status, and with a title
+/// containing some text (any case).
+#[derive(Debug, Clone, Copy)]
+pub struct AuthorListing<'a> {
+    pub status: StatusFilter,
+    pub title_contains: Option<&'a str>,
+}
+
+impl From<StatusFilter> for AuthorListing<'static> {
+    fn from(status: StatusFilter) -> Self {
+        AuthorListing {
+            status,
+            title_contains: None,
+        }
+    }
+}
+
 /// The author's listing: drafts and published posts, not deleted ones;
 /// drafts first (newest created), then published (newest first).
-pub async fn list_for_author(
+pub async fn list_for_author<'a>(
     conn: &mut AsyncPgConnection,
-    filter: StatusFilter,
+    listing: impl Into<AuthorListing<'a>>,
     limit: i64,
     offset: i64,
 ) -> QueryResult<Vec<Post>> {
-    for_author(filter)
+    for_author(listing.into())
         .order((
             posts::published_at.desc().nulls_first(),
             posts::created_at.desc(),
@@ -184,22 +201,34 @@ pub async fn list_for_author(
         .await
 }
 
-pub async fn count_for_author(
+pub async fn count_for_author<'a>(
     conn: &mut AsyncPgConnection,
-    filter: StatusFilter,
+    listing: impl Into<AuthorListing<'a>>,
 ) -> QueryResult<i64> {
-    for_author(filter).count().get_result(conn).await
+    for_author(listing.into()).count().get_result(conn).await
 }
 
-/// The posts an author's listing shows: not deleted, of the filter's status.
-fn for_author(filter: StatusFilter) -> BoxedPosts<'static> {
-    let query = posts::table
+/// The posts an author's listing shows: not deleted, of the listing's
+/// status and title.
+fn for_author(listing: AuthorListing<'_>) -> BoxedPosts<'static> {
+    let mut query = posts::table
         .filter(posts::deleted_at.is_null())
         .into_boxed();
-    match filter.status() {
-        Some(status) => query.filter(posts::status.eq(status)),
-        None => query,
+    if let Some(status) = listing.status.status() {
+        query = query.filter(posts::status.eq(status));
     }
+    if let Some(text) = listing
+        .title_contains
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        query = query.filter(posts::title.ilike(format!("%{escaped}%")).escape('\\'));
+    }
+    query
 }
 
 /// A post by its current slug, in any state (deleted ones too, for 410).

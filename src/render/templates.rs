@@ -17,6 +17,9 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "admin_base.html",
     "admin_login.html",
     "admin_dashboard.html",
+    "admin_posts.html",
+    "admin_editor.html",
+    "admin_delete.html",
 ];
 
 const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
@@ -36,6 +39,18 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (
         "admin_dashboard.html",
         include_str!("../../templates/admin_dashboard.html"),
+    ),
+    (
+        "admin_posts.html",
+        include_str!("../../templates/admin_posts.html"),
+    ),
+    (
+        "admin_editor.html",
+        include_str!("../../templates/admin_editor.html"),
+    ),
+    (
+        "admin_delete.html",
+        include_str!("../../templates/admin_delete.html"),
     ),
 ];
 

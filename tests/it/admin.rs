@@ -405,3 +405,202 @@ async fn over_https_the_cookies_are_secure() {
         assert!(cookie.contains("; Secure"), "{cookie}");
     }
 }
+
+/// Activities queued for followers, by type, in order.
+async fn queued(app: &TestApp) -> Vec<String> {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        kind: String,
+    }
+    let mut conn = app.pool.get().await.expect("conn");
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT a.kind FROM deliveries d JOIN activities a ON a.id = d.activity_id ORDER BY d.id",
+    )
+    .load(&mut conn)
+    .await
+    .expect("deliveries");
+    rows.into_iter().map(|r| r.kind).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owner_writes_previews_publishes_edits_and_deletes_a_post() {
+    let app = TestApp::spawn().await;
+    assert_eq!(set_password(&app, PASSWORD).0, 0);
+    sql(
+        &app,
+        "INSERT INTO followers (actor_id, inbox_url, follow_activity_id) VALUES \
+         ('http://127.0.0.1:9/users/reader', 'http://127.0.0.1:9/users/reader/inbox', \
+          'http://127.0.0.1:9/follows/1')",
+    )
+    .await;
+    let mut browser = Browser::new(&app);
+    // Signed out, the writing pages send to the sign-in page too.
+    for path in ["/admin/posts", "/admin/posts/new"] {
+        assert_eq!(
+            browser.get(path).await,
+            (StatusCode::SEE_OTHER, "/admin/login".to_string()),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        browser.sign_in(PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (status, html) = browser.get("/admin/posts").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("No posts yet"), "{html}");
+
+    // Preview: rendered as the page renders it, nothing saved.
+    let csrf = browser.form_token("/admin/posts/new").await;
+    let fields = |action: &'static str, title: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("title", title.to_string()),
+            (
+                "body",
+                "Some **bold** words.\n\n<script>alert(1)</script>".into(),
+            ),
+            ("summary", String::new()),
+            ("tags", "Rust, Meta".into()),
+            ("language", String::new()),
+            ("action", action.into()),
+        ]
+    };
+    let post_form = async |browser: &mut Browser<'_>, path: &str, form: Vec<(&str, String)>| {
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        browser.post(path, &pairs).await
+    };
+    let response = post_form(
+        &mut browser,
+        "/admin/posts/new",
+        fields("preview", "Field notes"),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.expect("body");
+    assert!(html.contains("<strong>bold</strong>"), "{html}");
+    assert!(!html.contains("<script>alert"), "the preview is sanitized");
+    assert!(
+        html.contains("/posts/field-notes"),
+        "the address it will get"
+    );
+    assert_eq!(app.post_count().await, 0);
+
+    // A title left empty: the editor again, with the message at the field.
+    let response = post_form(&mut browser, "/admin/posts/new", fields("draft", " ")).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.expect("body");
+    assert!(html.contains("The title must not be empty"), "{html}");
+    assert!(
+        html.contains("Some **bold** words."),
+        "what was typed stays"
+    );
+    assert_eq!(app.post_count().await, 0);
+
+    // Without the page's token: 403, nothing saved.
+    let mut forged = fields("draft", "Field notes");
+    forged[0].1 = "forged".into();
+    let response = post_form(&mut browser, "/admin/posts/new", forged).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.post_count().await, 0);
+
+    // A draft: saved, not public, not federated.
+    let response = post_form(
+        &mut browser,
+        "/admin/posts/new",
+        fields("draft", "Field notes"),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&response).as_deref(),
+        Some("/admin/posts/field-notes/edit?saved=draft")
+    );
+    let (_, html) = browser
+        .get("/admin/posts/field-notes/edit?saved=draft")
+        .await;
+    assert!(html.contains("Saved as a draft"), "{html}");
+    assert!(html.contains("Rust, Meta"), "{html}");
+    assert_eq!(
+        app.get("/posts/field-notes").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert!(queued(&app).await.is_empty());
+
+    // Publish from the editor: public, and a Create goes to the follower.
+    let csrf = csrf_of(&html);
+    let mut publish = fields("publish", "Field notes");
+    publish[0].1 = csrf.clone();
+    let response = post_form(&mut browser, "/admin/posts/field-notes/edit", publish).await;
+    assert_eq!(
+        location(&response).as_deref(),
+        Some("/admin/posts/field-notes/edit?saved=published")
+    );
+    assert_eq!(app.get("/posts/field-notes").await.status(), StatusCode::OK);
+    assert_eq!(queued(&app).await, ["Create"]);
+
+    // An edit of a published post (a new title): saved, the old address
+    // redirects, and an Update goes out.
+    let mut retitle = fields("save", "Field notes, revised");
+    retitle[0].1 = csrf.clone();
+    let response = post_form(&mut browser, "/admin/posts/field-notes/edit", retitle).await;
+    assert_eq!(
+        location(&response).as_deref(),
+        Some("/admin/posts/field-notes-revised/edit?saved=updated")
+    );
+    assert_eq!(queued(&app).await, ["Create", "Update"]);
+    let page = app
+        .get("/posts/field-notes-revised")
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("Field notes, revised"), "{page}");
+
+    // The list: searched by title, filtered by status.
+    let (_, html) = browser.get("/admin/posts?q=REVISED").await;
+    assert!(html.contains("Field notes, revised"), "{html}");
+    let (_, html) = browser.get("/admin/posts?q=nothing+like+it").await;
+    assert!(html.contains("No post matches"), "{html}");
+    let (_, html) = browser.get("/admin/posts?status=draft").await;
+    assert!(html.contains("No post matches"), "{html}");
+    assert_eq!(
+        browser.get("/admin/posts?status=bogus").await.0,
+        StatusCode::BAD_REQUEST
+    );
+
+    // Delete: asked first; then 410, and a Delete goes out.
+    let (status, html) = browser.get("/admin/posts/field-notes-revised/delete").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("This cannot be undone"), "{html}");
+    let csrf = csrf_of(&html);
+    let response = browser
+        .post(
+            "/admin/posts/field-notes-revised/delete",
+            &[("csrf", "forged")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/posts/field-notes-revised").await.status(),
+        StatusCode::OK
+    );
+    let response = browser
+        .post(
+            "/admin/posts/field-notes-revised/delete",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, html) = browser
+        .get(&location(&response).expect("to the list"))
+        .await;
+    assert!(html.contains("Deleted “Field notes, revised”"), "{html}");
+    assert_eq!(
+        app.get("/posts/field-notes-revised").await.status(),
+        StatusCode::GONE
+    );
+    assert_eq!(queued(&app).await, ["Create", "Update", "Delete"]);
+}

@@ -52,8 +52,9 @@ fn assert_accessible(report: &Value) {
     assert!(bad.is_empty(), "axe found:\n{}", bad.join("\n"));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_owner_signs_in_and_out_in_chromium() {
+/// Runs `script` against a fresh blog whose admin password is set; its
+/// report, after checking it is accessible.
+async fn in_chromium(script: &'static str) -> Value {
     let app = TestApp::spawn().await;
     let password = "correct horse battery";
     let (code, _, stderr) = run(
@@ -62,18 +63,27 @@ async fn the_owner_signs_in_and_out_in_chromium() {
     );
     assert_eq!(code, 0, "{stderr}");
     let base = app.url("");
-    let report =
-        tokio::task::spawn_blocking(move || scenario("admin.mjs", &[base.as_str(), password]))
-            .await
-            .expect("the scenario ran");
-    let steps: Vec<&str> = report["steps"]
+    let report = tokio::task::spawn_blocking(move || scenario(script, &[base.as_str(), password]))
+        .await
+        .expect("the scenario ran");
+    assert_accessible(&report);
+    report
+}
+
+fn steps(report: &Value) -> Vec<&str> {
+    report["steps"]
         .as_array()
         .expect("steps")
         .iter()
         .filter_map(Value::as_str)
-        .collect();
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owner_signs_in_and_out_in_chromium() {
+    let report = in_chromium("admin.mjs").await;
     assert_eq!(
-        steps,
+        steps(&report),
         [
             "signed out: /admin leads to the sign-in page",
             "a wrong password: the sign-in page again, with a message",
@@ -83,5 +93,19 @@ async fn the_owner_signs_in_and_out_in_chromium() {
             "a 360 px screen: no sideways scrolling",
         ]
     );
-    assert_accessible(&report);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owner_writes_a_post_in_chromium() {
+    let report = in_chromium("writing.mjs").await;
+    assert_eq!(
+        steps(&report),
+        [
+            "the editor, from the dashboard",
+            "preview: rendered, nothing lost",
+            "published, and on the blog",
+            "an empty title: refused, with the message at the field",
+            "deleted after confirming: 410 on the blog",
+        ]
+    );
 }

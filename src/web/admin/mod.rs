@@ -15,8 +15,10 @@
 
 mod dashboard;
 mod login;
+mod posts;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
@@ -36,6 +38,9 @@ pub const SESSION_COOKIE: &str = "fedblog_session";
 /// Marks a browser that signed in before (path `/admin`).
 pub const DEVICE_COOKIE: &str = "fedblog_device";
 
+/// The editor's form: a 1 MiB body, percent-encoded, fits.
+const EDITOR_FORM_BYTES: usize = 4 * 1024 * 1024;
+
 /// How long a served admin form can be sent.
 const FORM_LIFETIME: chrono::Duration = chrono::Duration::hours(12);
 
@@ -44,6 +49,23 @@ pub fn router() -> Router<AppState> {
         .route("/admin", get(dashboard::show))
         .route("/admin/login", get(login::form).post(login::submit))
         .route("/admin/logout", post(login::logout))
+        .route("/admin/posts", get(posts::list))
+        .route(
+            "/admin/posts/new",
+            get(posts::new)
+                .post(posts::create)
+                .layer(DefaultBodyLimit::max(EDITOR_FORM_BYTES)),
+        )
+        .route(
+            "/admin/posts/{slug}/edit",
+            get(posts::edit)
+                .post(posts::update)
+                .layer(DefaultBodyLimit::max(EDITOR_FORM_BYTES)),
+        )
+        .route(
+            "/admin/posts/{slug}/delete",
+            get(posts::confirm_delete).post(posts::delete),
+        )
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
