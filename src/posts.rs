@@ -384,6 +384,44 @@ pub async fn publish(
     .await
 }
 
+/// Schedules a draft to be published at `at` (in the future), or (`None`)
+/// takes it off the schedule.
+pub async fn schedule(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+    at: Option<chrono::DateTime<Utc>>,
+) -> Result<PostWithTags, PostError> {
+    if at.is_some_and(|at| at <= Utc::now()) {
+        return Err(invalid("publish_at", "must be in the future"));
+    }
+    conn.transaction::<_, PostError, _>(async |conn| {
+        let existing = post::lock_by_slug(conn, slug)
+            .await?
+            .filter(|p| p.deleted_at.is_none())
+            .ok_or_else(|| PostError::NotFound(slug.to_string()))?;
+        if existing.status == PostStatus::Published {
+            return Err(invalid("publish_at", "the post is published already"));
+        }
+        let row = post::set_schedule(conn, existing.id, at).await?;
+        with_tags(conn, row).await
+    })
+    .await
+}
+
+/// Publishes the scheduled drafts whose time has come (the publishing job,
+/// in every serving process: publishing twice changes nothing); how many.
+pub async fn publish_due(
+    conn: &mut AsyncPgConnection,
+    settings: &Settings,
+) -> Result<usize, PostError> {
+    let due = post::due_for_publishing(conn, Utc::now()).await?;
+    for slug in &due {
+        publish(conn, settings, slug).await?;
+        tracing::info!(post = %slug, "published a scheduled post");
+    }
+    Ok(due.len())
+}
+
 /// Deletes a post: its URL answers 410 Gone from now on, and followers'
 /// servers are told to remove it, and the comments written here under it
 /// (the author's answers, readers' comments) with it.

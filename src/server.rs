@@ -58,6 +58,7 @@ async fn run(settings: Settings, db: &Database, shutdown: ShutdownSignal) -> any
     println!("fedblog is serving {base_url} (listening on http://{listen})");
 
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let scheduler = tokio::spawn(publish_scheduled(state.clone(), stop_rx.clone()));
     let app = web::router(state, federation).into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.recv().await;
@@ -71,9 +72,33 @@ async fn run(settings: Settings, db: &Database, shutdown: ShutdownSignal) -> any
             tokio::time::sleep(SHUTDOWN_GRACE).await;
         } => tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them"),
     }
+    scheduler.abort();
     inbox_workers.shutdown().await;
     workers.shutdown().await;
     Ok(())
+}
+
+/// How often the publishing job looks for scheduled posts whose time came.
+const SCHEDULE_POLL: Duration = Duration::from_secs(15);
+
+/// The publishing job: publishes scheduled drafts when their time comes
+/// (within [`SCHEDULE_POLL`]), until the server stops.
+async fn publish_scheduled(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let published = async {
+            let mut conn = state.pool.get().await?;
+            crate::posts::publish_due(&mut conn, &state.settings)
+                .await
+                .map_err(anyhow::Error::from)
+        };
+        if let Err(e) = published.await {
+            tracing::warn!(error = %e, "publishing scheduled posts failed; trying again soon");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(SCHEDULE_POLL) => {}
+            _ = stop.wait_for(|stopping| *stopping) => return,
+        }
+    }
 }
 
 /// A fan-out keeps a connection to each server for a while: lift the soft

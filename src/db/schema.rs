@@ -149,6 +149,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         ap_id -> Nullable<Text>,
         language -> Nullable<Text>,
+        publish_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -63,6 +63,8 @@ pub struct Post {
     pub ap_id: Option<String>,
     /// The post's own language tag; `None`: the blog's.
     pub language: Option<String>,
+    /// A draft scheduled for publication at this time.
+    pub publish_at: Option<DateTime<Utc>>,
 }
 
 impl Post {
@@ -393,9 +395,38 @@ pub async fn mark_published(
             posts::status.eq(PostStatus::Published),
             posts::published_at.eq(at),
             posts::ap_id.eq(ap_id),
+            posts::publish_at.eq(None::<DateTime<Utc>>),
         ))
         .returning(Post::as_returning())
         .get_result(conn)
+        .await
+}
+
+/// Schedules a draft for `at`, or (`None`) no longer.
+pub async fn set_schedule(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    at: Option<DateTime<Utc>>,
+) -> QueryResult<Post> {
+    diesel::update(posts::table.find(id))
+        .set(posts::publish_at.eq(at))
+        .returning(Post::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The slugs of the drafts whose time to be published has come.
+pub async fn due_for_publishing(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<String>> {
+    posts::table
+        .filter(posts::status.eq(PostStatus::Draft))
+        .filter(posts::deleted_at.is_null())
+        .filter(posts::publish_at.le(now))
+        .order(posts::publish_at.asc())
+        .select(posts::slug)
+        .load(conn)
         .await
 }
 

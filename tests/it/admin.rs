@@ -604,3 +604,129 @@ async fn the_owner_writes_previews_publishes_edits_and_deletes_a_post() {
     );
     assert_eq!(queued(&app).await, ["Create", "Update", "Delete"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_draft_is_scheduled_and_published_when_its_time_comes() {
+    let app = TestApp::spawn().await;
+    assert_eq!(set_password(&app, PASSWORD).0, 0);
+    sql(
+        &app,
+        "INSERT INTO followers (actor_id, inbox_url, follow_activity_id) VALUES \
+         ('http://127.0.0.1:9/users/reader', 'http://127.0.0.1:9/users/reader/inbox', \
+          'http://127.0.0.1:9/follows/1')",
+    )
+    .await;
+    let mut browser = Browser::new(&app);
+    assert_eq!(
+        browser.sign_in(PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let csrf = browser.form_token("/admin/posts/new").await;
+    let when = |hours: i64| {
+        (chrono::Utc::now() + chrono::Duration::hours(hours))
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    let form = |title: &str, publish_at: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("title", title.to_string()),
+            ("body", "Later.".to_string()),
+            ("publish_at", publish_at.to_string()),
+            ("action", "schedule".to_string()),
+        ]
+    };
+    let send = async |browser: &mut Browser<'_>, path: &str, form: Vec<(&str, String)>| {
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        browser.post(path, &pairs).await
+    };
+
+    // In the past, or not a time: refused at the field, nothing created.
+    for bad in [when(-1), "tomorrow".to_string()] {
+        let response = send(&mut browser, "/admin/posts/new", form("Too late", &bad)).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        let html = response.text().await.expect("body");
+        assert!(html.contains("publish_at-error"), "{html}");
+    }
+    assert_eq!(app.post_count().await, 0);
+
+    // Tomorrow: a draft, scheduled, nothing public or federated yet.
+    let response = send(
+        &mut browser,
+        "/admin/posts/new",
+        form("Next week", &when(24)),
+    )
+    .await;
+    assert_eq!(
+        location(&response).as_deref(),
+        Some("/admin/posts/next-week/edit?saved=scheduled")
+    );
+    let (_, html) = browser
+        .get("/admin/posts/next-week/edit?saved=scheduled")
+        .await;
+    assert!(html.contains("Scheduled for"), "{html}");
+    let (_, html) = browser.get("/admin/posts").await;
+    assert!(html.contains("scheduled for"), "{html}");
+    assert_eq!(
+        app.get("/posts/next-week").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert!(queued(&app).await.is_empty());
+
+    // Not yet due: the job publishes nothing.
+    let publish_due = async || {
+        let mut conn = app.pool.get().await.expect("conn");
+        fedblog::posts::publish_due(&mut conn, &app.settings)
+            .await
+            .expect("the publishing job")
+    };
+    assert_eq!(publish_due().await, 0);
+    // Its time comes: published, its Create goes out, once.
+    sql(
+        &app,
+        "UPDATE posts SET publish_at = now() - interval '1 second'",
+    )
+    .await;
+    assert_eq!(publish_due().await, 1);
+    assert_eq!(publish_due().await, 0);
+    assert_eq!(
+        app.get("/posts/next-week").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(queued(&app).await, ["Create"]);
+
+    // Another draft scheduled, then taken off the schedule: it stays a draft.
+    let response = send(
+        &mut browser,
+        "/admin/posts/new",
+        form("Maybe later", &when(48)),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let csrf = browser.form_token("/admin/posts/maybe-later/edit").await;
+    let response = browser
+        .post(
+            "/admin/posts/maybe-later/edit",
+            &[
+                ("csrf", csrf.as_str()),
+                ("title", "Maybe later"),
+                ("body", "Later."),
+                ("action", "unschedule"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        location(&response).as_deref(),
+        Some("/admin/posts/maybe-later/edit?saved=unscheduled")
+    );
+    sql(
+        &app,
+        "UPDATE posts SET publish_at = now() - interval '1 second' WHERE publish_at IS NOT NULL",
+    )
+    .await;
+    assert_eq!(publish_due().await, 0);
+    assert_eq!(
+        app.get("/posts/maybe-later").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

@@ -52,6 +52,8 @@ struct ListPage {
 struct PostRow {
     title: String,
     status: PostStatus,
+    /// When a scheduled draft will be published, in the blog's time zone.
+    scheduled: Option<String>,
     edit_url: String,
     /// The public page, once published.
     view_url: Option<String>,
@@ -100,6 +102,7 @@ pub(super) async fn list(
     let posts = rows
         .into_iter()
         .map(|p| PostRow {
+            scheduled: p.publish_at.map(|at| local_time(settings, at)),
             edit_url: edit_url(&p.slug),
             view_url: p.is_public().then(|| urls::post(settings, &p.slug)),
             date: p
@@ -140,6 +143,54 @@ pub(super) async fn list(
     )
 }
 
+/// A time as the blog's owner reads it: in the blog's time zone.
+fn local_time(settings: &crate::config::Settings, at: chrono::DateTime<chrono::Utc>) -> String {
+    let tz = settings.blog.time_zone;
+    format!(
+        "{} ({})",
+        at.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+        tz.name()
+    )
+}
+
+/// The form's `publish_at`, read in the blog's time zone; `None` when empty.
+fn schedule_of(
+    state: &AppState,
+    form: &EditorForm,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, PostError> {
+    use chrono::TimeZone;
+    let text = form.publish_at.trim();
+    if text.is_empty() || !matches!(form.action.as_str(), "schedule" | "draft") {
+        return Ok(None);
+    }
+    let invalid = |message: String| PostError::Invalid {
+        field: "publish_at",
+        message,
+    };
+    let naive = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
+        .map_err(|_| {
+            invalid(format!(
+                "{text:?} is not a date and time such as 2026-12-24T09:00"
+            ))
+        })?;
+    let tz = state.settings.blog.time_zone;
+    let at = tz
+        .from_local_datetime(&naive)
+        .earliest()
+        .ok_or_else(|| {
+            invalid(format!(
+                "{text} does not exist in {} (a clock change)",
+                tz.name()
+            ))
+        })?
+        .with_timezone(&chrono::Utc);
+    if at <= chrono::Utc::now() {
+        return Err(invalid("must be in the future".into()));
+    }
+    Ok(Some(at))
+}
+
 fn edit_url(slug: &str) -> String {
     format!("/admin/posts/{slug}/edit")
 }
@@ -159,7 +210,11 @@ pub(super) struct EditorForm {
     tags: String,
     #[serde(default)]
     language: String,
-    /// Which button: `preview`, `draft`, `publish` or `save`.
+    /// When to publish (`YYYY-MM-DDTHH:MM` in the blog's time zone).
+    #[serde(default)]
+    publish_at: String,
+    /// Which button: `preview`, `draft`, `publish`, `save`, `schedule` or
+    /// `unschedule`.
     #[serde(default)]
     action: String,
 }
@@ -187,6 +242,7 @@ impl EditorForm {
                 .collect::<Vec<_>>()
                 .join(", "),
             language: p.language.clone().unwrap_or_default(),
+            publish_at: String::new(),
             ..EditorForm::default()
         }
     }
@@ -204,6 +260,9 @@ struct EditorPage {
     summary: String,
     tags: String,
     language: String,
+    publish_at: String,
+    /// The blog's time zone, for the schedule field.
+    time_zone: &'static str,
     /// The post's address: its slug now, or the one it will get.
     slug: String,
     preview: Option<PreviewContext>,
@@ -216,6 +275,8 @@ struct EditorPage {
 struct EditedPost {
     slug: String,
     status: PostStatus,
+    /// When it is scheduled to be published, in the blog's time zone.
+    scheduled: Option<String>,
     view_url: Option<String>,
     action: String,
     delete_url: String,
@@ -267,6 +328,10 @@ pub(super) async fn create(
     if form.action == "preview" {
         return preview(&state, owner, None, form).await;
     }
+    let schedule = match schedule_of(&state, &form) {
+        Ok(schedule) => schedule,
+        Err(e) => return refused(&state, owner, None, form, e),
+    };
     let input = PostInput {
         title: form.title.clone(),
         body: form.body.clone(),
@@ -277,14 +342,19 @@ pub(super) async fn create(
     };
     let created = {
         let mut conn = state.pool.get().await?;
-        posts::create(&mut conn, &state.settings, input).await
+        match posts::create(&mut conn, &state.settings, input).await {
+            Ok(item) if schedule.is_some() => {
+                posts::schedule(&mut conn, &item.post.slug, schedule).await
+            }
+            other => other,
+        }
     };
     match created {
         Ok(item) => {
-            let saved = if item.post.status == PostStatus::Published {
-                "published"
-            } else {
-                "draft"
+            let saved = match (item.post.status, item.post.publish_at) {
+                (PostStatus::Published, _) => "published",
+                (_, Some(_)) => "scheduled",
+                _ => "draft",
             };
             Ok(saved_redirect(&item.post.slug, saved))
         }
@@ -301,9 +371,12 @@ pub(super) async fn edit(
 ) -> Result<Response, PageError> {
     let item = load(&state, &slug).await?;
     let form = EditorForm::of(&item);
-    let saved = query
-        .saved
-        .filter(|s| matches!(s.as_str(), "draft" | "published" | "updated"));
+    let saved = query.saved.filter(|s| {
+        matches!(
+            s.as_str(),
+            "draft" | "published" | "updated" | "scheduled" | "unscheduled"
+        )
+    });
     editor(
         &state,
         owner,
@@ -336,19 +409,43 @@ pub(super) async fn update(
         tags: Some(form.tags()),
         language: Some(Some(form.language.clone()).filter(|l| !l.trim().is_empty())),
     };
-    let publish = form.action == "publish" && item.post.status == PostStatus::Draft;
+    let draft = item.post.status == PostStatus::Draft;
+    let publish = form.action == "publish" && draft;
+    let schedule = match form.action.as_str() {
+        "schedule" if draft => match schedule_of(&state, &form) {
+            Ok(Some(at)) => Some(Some(at)),
+            Ok(None) => {
+                let e = PostError::Invalid {
+                    field: "publish_at",
+                    message: "needs a date and a time".into(),
+                };
+                return refused(&state, owner, Some(&item), form, e);
+            }
+            Err(e) => return refused(&state, owner, Some(&item), form, e),
+        },
+        "unschedule" if draft => Some(None),
+        _ => None,
+    };
     let result = {
         let mut conn = state.pool.get().await?;
         match posts::edit(&mut conn, &state.settings, &slug, edit).await {
             Ok(edited) if publish => {
                 posts::publish(&mut conn, &state.settings, &edited.post.slug).await
             }
+            Ok(edited) if schedule.is_some() => {
+                posts::schedule(&mut conn, &edited.post.slug, schedule.flatten()).await
+            }
             other => other,
         }
     };
     match result {
         Ok(edited) => {
-            let saved = if publish { "published" } else { "updated" };
+            let saved = match (publish, schedule) {
+                (true, _) => "published",
+                (_, Some(Some(_))) => "scheduled",
+                (_, Some(None)) => "unscheduled",
+                _ => "updated",
+            };
             Ok(saved_redirect(&edited.post.slug, saved))
         }
         Err(e) => refused(&state, owner, Some(&item), form, e),
@@ -401,6 +498,7 @@ fn refused(
                 "summary" => "The summary",
                 "tags" => "The tags",
                 "language" => "The language",
+                "publish_at" => "The time to publish",
                 other => other,
             };
             let error = FieldError {
@@ -432,6 +530,7 @@ fn editor(
         EditedPost {
             slug: p.slug.clone(),
             status: p.status,
+            scheduled: p.publish_at.map(|at| local_time(settings, at)),
             view_url: p.is_public().then(|| urls::post(settings, &p.slug)),
             action: edit_url(&p.slug),
             delete_url: format!("/admin/posts/{}/delete", p.slug),
@@ -455,6 +554,8 @@ fn editor(
             summary: form.summary,
             tags: form.tags,
             language: form.language,
+            publish_at: form.publish_at,
+            time_zone: settings.blog.time_zone.name(),
             slug,
             preview,
             error,
