@@ -20,6 +20,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "admin_posts.html",
     "admin_editor.html",
     "admin_delete.html",
+    "admin_comments.html",
 ];
 
 const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
@@ -51,6 +52,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (
         "admin_delete.html",
         include_str!("../../templates/admin_delete.html"),
+    ),
+    (
+        "admin_comments.html",
+        include_str!("../../templates/admin_comments.html"),
     ),
 ];
 

@@ -689,10 +689,7 @@ async fn a_draft_is_scheduled_and_published_when_its_time_comes() {
     .await;
     assert_eq!(publish_due().await, 1);
     assert_eq!(publish_due().await, 0);
-    assert_eq!(
-        app.get("/posts/next-week").await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.get("/posts/next-week").await.status(), StatusCode::OK);
     assert_eq!(queued(&app).await, ["Create"]);
 
     // Another draft scheduled, then taken off the schedule: it stays a draft.
@@ -729,4 +726,172 @@ async fn a_draft_is_scheduled_and_published_when_its_time_comes() {
         app.get("/posts/maybe-later").await.status(),
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owner_moderates_answers_and_blocks_from_the_comments_page() {
+    let app = TestApp::spawn().await;
+    assert_eq!(set_password(&app, PASSWORD).0, 0);
+    app.publish_simple("Open thread", &[]).await;
+    let insert = |id: i64, author: &str, state: &str, text: &str| {
+        format!(
+            "INSERT INTO comments (ap_id, post_id, in_reply_to, author_ap_id, author_name, \
+             content_html, visibility, state, published_at, origin, moderation_note) \
+             SELECT 'http://127.0.0.1:9/notes/{id}', id, ap_id, '{author}', 'Someone {id}', \
+             '<p>{text}</p>', 'public', '{state}', now() - interval '{id} minutes', 'remote', \
+             CASE WHEN '{state}' = 'pending' THEN 'first comment from this account' END \
+             FROM posts WHERE slug = 'open-thread'"
+        )
+    };
+    sql(
+        &app,
+        &insert(1, "http://127.0.0.1:9/users/alice", "pending", "Nice post!"),
+    )
+    .await;
+    sql(
+        &app,
+        &insert(
+            2,
+            "http://127.0.0.1:9/users/bob",
+            "pending",
+            "Buy cheap pills",
+        ),
+    )
+    .await;
+    sql(
+        &app,
+        &insert(3, "http://127.0.0.2:9/users/carol", "approved", "Thanks"),
+    )
+    .await;
+    let id_of = async |n: i64| -> i64 {
+        use diesel_async::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            id: i64,
+        }
+        let mut conn = app.pool.get().await.expect("conn");
+        diesel::sql_query(format!(
+            "SELECT id FROM comments WHERE ap_id = 'http://127.0.0.1:9/notes/{n}'"
+        ))
+        .get_result::<Id>(&mut conn)
+        .await
+        .expect("comment")
+        .id
+    };
+    let (alice, bob, carol) = (id_of(1).await, id_of(2).await, id_of(3).await);
+
+    let mut browser = Browser::new(&app);
+    assert_eq!(
+        browser.get("/admin/comments").await,
+        (StatusCode::SEE_OTHER, "/admin/login".to_string())
+    );
+    assert_eq!(
+        browser.sign_in(PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+
+    // Held ones first: who, from which server, under which post, and why.
+    let (status, html) = browser.get("/admin/comments").await;
+    assert_eq!(status, StatusCode::OK);
+    for expected in [
+        "Someone 1",
+        "Someone 2",
+        "127.0.0.1:9",
+        "Open thread",
+        "Held because: first comment from this account",
+        "Nice post!",
+    ] {
+        assert!(html.contains(expected), "{expected}: {html}");
+    }
+    assert!(
+        !html.contains("Someone 3"),
+        "approved ones are not in the queue"
+    );
+    let csrf = csrf_of(&html);
+
+    // Approve Alice's; reject Bob's as spam; a forged form does nothing.
+    let response = browser
+        .post(
+            &format!("/admin/comments/{alice}/approve"),
+            &[("csrf", "forged")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let back = "/admin/comments?state=pending&post=&page=1";
+    let response = browser
+        .post(
+            &format!("/admin/comments/{alice}/approve"),
+            &[("csrf", &csrf), ("back", back)],
+        )
+        .await;
+    assert_eq!(
+        location(&response).as_deref(),
+        Some("/admin/comments?state=pending&post=&page=1&done=approve")
+    );
+    browser
+        .post(&format!("/admin/comments/{bob}/reject"), &[("csrf", &csrf)])
+        .await;
+    let page = app
+        .get("/posts/open-thread")
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("Nice post!"), "approved: shown");
+    assert!(!page.contains("Buy cheap pills"), "rejected: hidden");
+    let (_, html) = browser.get("/admin/comments").await;
+    assert!(html.contains("Nothing waits for you."), "{html}");
+
+    // Answer Carol as the blog: the answer is under her comment on the page.
+    let response = browser
+        .post(
+            &format!("/admin/comments/{carol}/reply"),
+            &[("csrf", &csrf), ("text", "You are *welcome*.")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let page = app
+        .get("/posts/open-thread")
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("<em>welcome</em>"), "{page}");
+    // An empty answer is refused, and nothing is stored.
+    let response = browser
+        .post(
+            &format!("/admin/comments/{carol}/reply"),
+            &[("csrf", &csrf), ("text", "   ")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    // Block Carol's server from her comment: her comment is hidden.
+    let response = browser
+        .post(
+            &format!("/admin/comments/{carol}/block-server"),
+            &[("csrf", &csrf), ("back", "https://elsewhere.example/")],
+        )
+        .await;
+    assert_eq!(
+        location(&response).as_deref(),
+        Some("/admin/comments?done=block-server"),
+        "only a listing of this page is a place to come back to"
+    );
+    let (_, html) = browser.get("/admin/comments?done=block-server").await;
+    assert!(html.contains("The server is blocked"), "{html}");
+    let page = app
+        .get("/posts/open-thread")
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(
+        !page.contains("Thanks"),
+        "a blocked server's comment is hidden"
+    );
+    let blocks = app.api_get("/blocks").await;
+    assert_eq!(blocks["blocks"][0]["value"], "127.0.0.2");
+    assert_eq!(blocks["blocks"][0]["kind"], "domain");
 }

@@ -55,7 +55,10 @@ fn assert_accessible(report: &Value) {
 /// Runs `script` against a fresh blog whose admin password is set; its
 /// report, after checking it is accessible.
 async fn in_chromium(script: &'static str) -> Value {
-    let app = TestApp::spawn().await;
+    in_chromium_on(&TestApp::spawn().await, script).await
+}
+
+async fn in_chromium_on(app: &TestApp, script: &'static str) -> Value {
     let password = "correct horse battery";
     let (code, _, stderr) = run(
         app.cli().args(["admin", "password"]),
@@ -106,6 +109,35 @@ async fn the_owner_writes_a_post_in_chromium() {
             "published, and on the blog",
             "an empty title: refused, with the message at the field",
             "deleted after confirming: 410 on the blog",
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owner_moderates_in_chromium() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    app.publish_simple("Open thread", &[]).await;
+    {
+        let mut conn = app.pool.get().await.expect("conn");
+        diesel::sql_query(
+            "INSERT INTO comments (ap_id, post_id, in_reply_to, author_ap_id, author_name, \
+             content_html, visibility, state, published_at, origin, moderation_note) \
+             SELECT 'http://127.0.0.1:9/notes/1', id, ap_id, 'http://127.0.0.1:9/users/alice', \
+             'Alice', '<p>Nice post!</p>', 'public', 'pending', now(), 'remote', \
+             'first comment from this account' FROM posts WHERE slug = 'open-thread'",
+        )
+        .execute(&mut conn)
+        .await
+        .expect("a held comment");
+    }
+    let report = in_chromium_on(&app, "moderation.mjs").await;
+    assert_eq!(
+        steps(&report),
+        [
+            "the held comment, with why",
+            "approved: the queue is empty",
+            "answered as the blog",
         ]
     );
 }

@@ -5,11 +5,11 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
 
 use super::Owner;
+use super::comments::excerpt;
 use crate::models::comment::{self, ListFilter, State as CommentState};
 use crate::models::delivery::{self, DeliveryFilter};
 use crate::models::follower;
 use crate::models::post::{self, StatusFilter};
-use crate::render::sanitize;
 use crate::state::AppState;
 use crate::urls;
 use crate::web::error::PageError;
@@ -105,14 +105,4 @@ pub(super) async fn show(
         },
     )?;
     Ok(Html(html).into_response())
-}
-
-/// The start of a comment's text, without markup.
-fn excerpt(html: &str) -> String {
-    let text = sanitize::plain_text(html);
-    if text.chars().count() > 140 {
-        format!("{}…", text.chars().take(139).collect::<String>())
-    } else {
-        text
-    }
 }

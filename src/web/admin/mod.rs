@@ -13,6 +13,7 @@
 //!   before (it has a device cookie signed by the blog) is held back only by
 //!   its own address's limit, so an attacker cannot lock the owner out.
 
+mod comments;
 mod dashboard;
 mod login;
 mod posts;
@@ -49,6 +50,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin", get(dashboard::show))
         .route("/admin/login", get(login::form).post(login::submit))
         .route("/admin/logout", post(login::logout))
+        .route("/admin/comments", get(comments::list))
+        .route("/admin/comments/{id}/{action}", post(comments::act))
         .route("/admin/posts", get(posts::list))
         .route(
             "/admin/posts/new",
