@@ -10,7 +10,7 @@
 //! 1. entry points: `cli`, `server`, `web`, `inbox` — the command line, the
 //!    process that serves, the HTTP routes (pages, API, ActivityPub
 //!    documents), and the inbox (its HTTP handler, queue and workers).
-//! 2. services: `posts`, `comments`, `profile`, `access` — what the owner
+//! 2. services: `posts`, `comments`, `followers`, `profile`, `access` — what the owner
 //!    and readers do, the same whether it comes from the CLI, the API, a
 //!    form or another server.
 //! 3. protocol: `federation`, `delivery` — ActivityPub objects and
@@ -31,6 +31,7 @@ pub mod db;
 pub mod delivery;
 pub mod errors;
 pub mod federation;
+pub mod followers;
 pub mod inbox;
 pub mod models;
 pub mod net;

@@ -89,6 +89,21 @@ pub async fn list(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Follower>> {
         .await
 }
 
+/// One page of followers, newest first.
+pub async fn page(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<Follower>> {
+    followers::table
+        .order(followers::id.desc())
+        .select(Follower::as_select())
+        .limit(limit)
+        .offset(offset)
+        .load(conn)
+        .await
+}
+
 /// One page of follower ids, oldest first.
 pub async fn page_of_ids(
     conn: &mut AsyncPgConnection,

@@ -21,6 +21,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "admin_editor.html",
     "admin_delete.html",
     "admin_comments.html",
+    "admin_followers.html",
 ];
 
 const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
@@ -56,6 +57,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (
         "admin_comments.html",
         include_str!("../../templates/admin_comments.html"),
+    ),
+    (
+        "admin_followers.html",
+        include_str!("../../templates/admin_followers.html"),
     ),
 ];
 

@@ -47,6 +47,12 @@ try {
   check(heading === "Dashboard", `the dashboard's heading is ${JSON.stringify(heading)}`);
   report.steps.push("the right password: the dashboard");
   await audit("dashboard");
+  for (const other of ["followers", "comments", "posts"]) {
+    await page.goto(`${base}/admin/${other}`, { waitUntil: "load" });
+    check(path() === `/admin/${other}`, `/admin/${other} led to ${page.url()}`);
+    await audit(other);
+  }
+  await page.goto(`${base}/admin`, { waitUntil: "load" });
 
   // The keyboard alone reaches "Sign out", with a visible focus.
   let reached = null;

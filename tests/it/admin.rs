@@ -895,3 +895,65 @@ async fn the_owner_moderates_answers_and_blocks_from_the_comments_page() {
     assert_eq!(blocks["blocks"][0]["value"], "127.0.0.2");
     assert_eq!(blocks["blocks"][0]["kind"], "domain");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owner_sees_and_removes_followers() {
+    let app = TestApp::spawn().await;
+    assert_eq!(set_password(&app, PASSWORD).0, 0);
+    for (n, host) in [(1, "127.0.0.1:9"), (2, "127.0.0.2:9")] {
+        sql(
+            &app,
+            &format!(
+                "INSERT INTO followers (actor_id, inbox_url, follow_activity_id) VALUES \
+                 ('http://{host}/users/f{n}', 'http://{host}/users/f{n}/inbox', 'http://{host}/follows/{n}')"
+            ),
+        )
+        .await;
+    }
+    let mut browser = Browser::new(&app);
+    assert_eq!(
+        browser.get("/admin/followers").await,
+        (StatusCode::SEE_OTHER, "/admin/login".to_string())
+    );
+    assert_eq!(
+        browser.sign_in(PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (status, html) = browser.get("/admin/followers").await;
+    assert_eq!(status, StatusCode::OK);
+    for expected in ["http://127.0.0.1:9/users/f1", "127.0.0.2:9", "2 followers"] {
+        assert!(html.contains(expected), "{expected}: {html}");
+    }
+    let csrf = csrf_of(&html);
+    let actor = "http://127.0.0.2:9/users/f2";
+    let response = browser
+        .post(
+            "/admin/followers/remove",
+            &[("csrf", "forged"), ("actor", actor)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = browser
+        .post(
+            "/admin/followers/remove",
+            &[("csrf", &csrf), ("actor", actor)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, html) = browser.get(&location(&response).expect("back")).await;
+    assert!(
+        html.contains("Removed http://127.0.0.2:9/users/f2"),
+        "{html}"
+    );
+    assert!(html.contains("1 follower"), "{html}");
+    // Their server is told, with a Reject of their Follow.
+    assert_eq!(queued(&app).await, ["Reject"]);
+    // Removing someone who does not follow: 404.
+    let response = browser
+        .post(
+            "/admin/followers/remove",
+            &[("csrf", &csrf), ("actor", actor)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}

@@ -15,6 +15,7 @@
 
 mod comments;
 mod dashboard;
+mod followers;
 mod login;
 mod posts;
 
@@ -52,6 +53,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/logout", post(login::logout))
         .route("/admin/comments", get(comments::list))
         .route("/admin/comments/{id}/{action}", post(comments::act))
+        .route("/admin/followers", get(followers::list))
+        .route("/admin/followers/remove", post(followers::remove))
         .route("/admin/posts", get(posts::list))
         .route(
             "/admin/posts/new",
