@@ -374,13 +374,32 @@ pub async fn count(conn: &mut AsyncPgConnection, filter: DeliveryFilter) -> Quer
 /// Makes unfinished and given-up deliveries due now (all of them, or one);
 /// returns how many.
 pub async fn retry_now(conn: &mut AsyncPgConnection, only: Option<i64>) -> QueryResult<usize> {
-    let mut query = diesel::update(deliveries::table)
-        .filter(deliveries::delivered_at.is_null())
-        .into_boxed();
-    if let Some(id) = only {
-        query = query.filter(deliveries::id.eq(id));
+    match only {
+        Some(id) => retry_where(conn, deliveries::id.eq(id)).await,
+        // Every row: ids start at 1.
+        None => retry_where(conn, deliveries::id.gt(0)).await,
     }
-    let n = query
+}
+
+/// Makes the unfinished and given-up deliveries to one server due now.
+pub async fn retry_instance(conn: &mut AsyncPgConnection, instance: &str) -> QueryResult<usize> {
+    retry_where(conn, deliveries::instance.eq(instance.to_string())).await
+}
+
+async fn retry_where<F>(conn: &mut AsyncPgConnection, which: F) -> QueryResult<usize>
+where
+    F: diesel::expression::BoxableExpression<
+            deliveries::table,
+            diesel::pg::Pg,
+            SqlType = diesel::sql_types::Bool,
+        > + diesel::expression::NonAggregate
+        + diesel::query_builder::QueryId
+        + Send
+        + 'static,
+{
+    let n = diesel::update(deliveries::table)
+        .filter(deliveries::delivered_at.is_null())
+        .filter(which)
         .set((
             deliveries::next_attempt_at.eq(diesel::dsl::now),
             deliveries::gave_up_at.eq(None::<DateTime<Utc>>),
@@ -390,6 +409,45 @@ pub async fn retry_now(conn: &mut AsyncPgConnection, only: Option<i64>) -> Query
         .await?;
     notify(conn).await?;
     Ok(n)
+}
+
+/// What waits for one server.
+#[derive(Debug, Clone, QueryableByName, serde::Serialize)]
+pub struct InstanceQueue {
+    #[diesel(sql_type = Text)]
+    pub instance: String,
+    #[diesel(sql_type = BigInt)]
+    pub pending: i64,
+    #[diesel(sql_type = BigInt)]
+    pub failing: i64,
+    #[diesel(sql_type = BigInt)]
+    pub given_up: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub last_error: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+/// The servers with undelivered activities, the most troubled first.
+pub async fn per_instance(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> QueryResult<Vec<InstanceQueue>> {
+    diesel::sql_query(
+        "SELECT instance, \
+                count(*) FILTER (WHERE gave_up_at IS NULL AND last_error IS NULL) AS pending, \
+                count(*) FILTER (WHERE gave_up_at IS NULL AND last_error IS NOT NULL) AS failing, \
+                count(*) FILTER (WHERE gave_up_at IS NOT NULL) AS given_up, \
+                (array_agg(last_error ORDER BY id DESC) FILTER (WHERE last_error IS NOT NULL))[1] AS last_error, \
+                min(next_attempt_at) FILTER (WHERE gave_up_at IS NULL) AS next_attempt_at \
+         FROM deliveries WHERE delivered_at IS NULL \
+         GROUP BY instance \
+         ORDER BY count(*) FILTER (WHERE gave_up_at IS NOT NULL OR last_error IS NOT NULL) DESC, instance \
+         LIMIT $1",
+    )
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
 }
 
 /// Per-instance health.

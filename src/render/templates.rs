@@ -22,6 +22,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "admin_delete.html",
     "admin_comments.html",
     "admin_followers.html",
+    "admin_deliveries.html",
 ];
 
 const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
@@ -61,6 +62,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (
         "admin_followers.html",
         include_str!("../../templates/admin_followers.html"),
+    ),
+    (
+        "admin_deliveries.html",
+        include_str!("../../templates/admin_deliveries.html"),
     ),
 ];
 

@@ -47,7 +47,7 @@ try {
   check(heading === "Dashboard", `the dashboard's heading is ${JSON.stringify(heading)}`);
   report.steps.push("the right password: the dashboard");
   await audit("dashboard");
-  for (const other of ["followers", "comments", "posts"]) {
+  for (const other of ["followers", "comments", "posts", "deliveries"]) {
     await page.goto(`${base}/admin/${other}`, { waitUntil: "load" });
     check(path() === `/admin/${other}`, `/admin/${other} led to ${page.url()}`);
     await audit(other);

@@ -957,3 +957,89 @@ async fn the_owner_sees_and_removes_followers() {
         .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owner_sees_what_did_not_arrive_and_retries_it() {
+    let app = TestApp::spawn().await;
+    assert_eq!(set_password(&app, PASSWORD).0, 0);
+    {
+        let mut conn = app.pool.get().await.expect("conn");
+        let activity = serde_json::json!({"id": app.url("/activities/1"), "type": "Create"});
+        fedblog::delivery::enqueue(
+            &mut conn,
+            &activity,
+            &[
+                "http://127.0.0.1:9/inbox".to_string(),
+                "http://127.0.0.2:9/inbox".to_string(),
+            ],
+        )
+        .await
+        .expect("queued");
+    }
+    sql(
+        &app,
+        "UPDATE deliveries SET attempts = 3, last_error = 'connection refused', \
+         next_attempt_at = now() + interval '1 hour' WHERE instance = '127.0.0.1:9'",
+    )
+    .await;
+    sql(
+        &app,
+        "UPDATE deliveries SET gave_up_at = now(), last_error = 'HTTP 410' WHERE instance = '127.0.0.2:9'",
+    )
+    .await;
+    let mut browser = Browser::new(&app);
+    assert_eq!(
+        browser.get("/admin/deliveries").await,
+        (StatusCode::SEE_OTHER, "/admin/login".to_string())
+    );
+    assert_eq!(
+        browser.sign_in(PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (status, html) = browser.get("/admin/deliveries").await;
+    assert_eq!(status, StatusCode::OK);
+    for expected in [
+        "127.0.0.1:9",
+        "127.0.0.2:9",
+        "connection refused",
+        "HTTP 410",
+    ] {
+        assert!(html.contains(expected), "{expected}: {html}");
+    }
+    let csrf = csrf_of(&html);
+    let response = browser
+        .post(
+            "/admin/deliveries/retry",
+            &[("csrf", "forged"), ("instance", "127.0.0.2:9")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // One server: its given-up delivery is due again, the other is untouched.
+    let response = browser
+        .post(
+            "/admin/deliveries/retry",
+            &[("csrf", &csrf), ("instance", "127.0.0.2:9")],
+        )
+        .await;
+    assert_eq!(
+        location(&response).as_deref(),
+        Some("/admin/deliveries?retried=1")
+    );
+    let given_up = app.api_get("/deliveries?state=given-up").await;
+    assert_eq!(given_up["total"], 0, "the given-up delivery is due again");
+    let unfinished = app.api_get("/deliveries?state=unfinished").await;
+    assert_eq!(unfinished["total"], 2, "{unfinished}");
+    let (_, html) = browser.get("/admin/deliveries?retried=1").await;
+    assert!(
+        html.contains("1 delivery will be tried again now."),
+        "{html}"
+    );
+    // Every server.
+    let response = browser
+        .post("/admin/deliveries/retry", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(
+        location(&response).as_deref(),
+        Some("/admin/deliveries?retried=2")
+    );
+}

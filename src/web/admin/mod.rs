@@ -15,6 +15,7 @@
 
 mod comments;
 mod dashboard;
+mod deliveries;
 mod followers;
 mod login;
 mod posts;
@@ -53,6 +54,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/logout", post(login::logout))
         .route("/admin/comments", get(comments::list))
         .route("/admin/comments/{id}/{action}", post(comments::act))
+        .route("/admin/deliveries", get(deliveries::list))
+        .route("/admin/deliveries/retry", post(deliveries::retry))
         .route("/admin/followers", get(followers::list))
         .route("/admin/followers/remove", post(followers::remove))
         .route("/admin/posts", get(posts::list))
