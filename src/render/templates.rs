@@ -23,6 +23,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "admin_comments.html",
     "admin_followers.html",
     "admin_deliveries.html",
+    "admin_pages.html",
 ];
 
 const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
@@ -66,6 +67,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (
         "admin_deliveries.html",
         include_str!("../../templates/admin_deliveries.html"),
+    ),
+    (
+        "admin_pages.html",
+        include_str!("../../templates/admin_pages.html"),
     ),
 ];
 

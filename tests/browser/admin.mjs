@@ -7,24 +7,10 @@
 //
 // Prints one JSON object: {"axe": {"<page> <scheme>": [violations]}, "steps": [...]};
 // exits 1 with the reason on stderr when a step fails.
-import { start, axe, check } from "./lib.mjs";
+import { check, scenario } from "./lib.mjs";
 
 const [base, password, userDataDir] = process.argv.slice(2);
-const { browser, page, problems } = await start(userDataDir);
-const report = { axe: {}, steps: [] };
-
-async function audit(name) {
-  for (const scheme of ["light", "dark"]) {
-    await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: scheme }]);
-    report.axe[`${name} ${scheme}`] = await axe(page);
-  }
-}
-
-function path() {
-  return new URL(page.url()).pathname;
-}
-
-try {
+await scenario(userDataDir, async ({ page, report, audit, submit, path, text }) => {
   await page.goto(`${base}/admin`, { waitUntil: "load" });
   check(path() === "/admin/login", `signed out, /admin led to ${page.url()}`);
   report.steps.push("signed out: /admin leads to the sign-in page");
@@ -80,13 +66,4 @@ try {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(overflow <= 0, `on a 360 px screen the page is ${overflow} px too wide`);
   report.steps.push("a 360 px screen: no sideways scrolling");
-
-  check(problems.length === 0, problems.join("\n"));
-  console.log(JSON.stringify(report));
-} catch (error) {
-  console.error(error.message);
-  if (problems.length) console.error(problems.join("\n"));
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+});

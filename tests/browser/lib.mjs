@@ -75,3 +75,48 @@ export async function axe(page) {
 export function check(condition, message) {
   if (!condition) throw new Error(message);
 }
+
+/** Runs `steps(helpers)` in a fresh Chromium and prints its JSON report;
+ * exits 1 with the reason (and where it happened) when a step fails. */
+export async function scenario(userDataDir, steps) {
+  const { browser, page, problems } = await start(userDataDir);
+  const report = { axe: {}, steps: [] };
+  let at = "starting";
+  const helpers = {
+    page,
+    report,
+    /** axe-core on the page as it is, in light and dark. */
+    async audit(name) {
+      for (const scheme of ["light", "dark"]) {
+        await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: scheme }]);
+        report.axe[`${name} ${scheme}`] = await axe(page);
+      }
+    },
+    /** Clicks what leads to another page, and waits for it. */
+    async submit(selector) {
+      at = `clicking ${selector} on ${page.url()}`;
+      await Promise.all([page.waitForNavigation(), page.click(selector)]);
+    },
+    path: () => new URL(page.url()).pathname,
+    text: (selector) => page.$eval(selector, (e) => e.textContent.trim()),
+  };
+  try {
+    await steps(helpers);
+    check(problems.length === 0, problems.join("\n"));
+    console.log(JSON.stringify(report));
+  } catch (error) {
+    console.error(`${error.message} (${at})`);
+    if (problems.length) console.error(problems.join("\n"));
+    process.exitCode = 1;
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Signs in through the form. */
+export async function signIn({ page, submit, path }, base, password) {
+  await page.goto(`${base}/admin/login`);
+  await page.type("#password", password);
+  await submit("button[type=submit]");
+  check(path() === "/admin", `signing in led to ${page.url()}`);
+}

@@ -6,29 +6,11 @@
 //
 // Expects one held comment ("Nice post!") under a published post.
 // Prints {"axe": {...}, "steps": [...]}; exits 1 with the reason on failure.
-import { start, axe, check } from "./lib.mjs";
+import { check, scenario, signIn } from "./lib.mjs";
 
 const [base, password, userDataDir] = process.argv.slice(2);
-const { browser, page, problems } = await start(userDataDir);
-const report = { axe: {}, steps: [] };
-
-async function audit(name) {
-  for (const scheme of ["light", "dark"]) {
-    await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: scheme }]);
-    report.axe[`${name} ${scheme}`] = await axe(page);
-  }
-}
-const text = (selector) => page.$eval(selector, (e) => e.textContent.trim());
-let at = "starting";
-async function submit(selector) {
-  at = `clicking ${selector} on ${page.url()}`;
-  await Promise.all([page.waitForNavigation(), page.click(selector)]);
-}
-
-try {
-  await page.goto(`${base}/admin/login`);
-  await page.type("#password", password);
-  await submit("button[type=submit]");
+await scenario(userDataDir, async ({ page, report, audit, submit, path, text }) => {
+  await signIn({ page, submit, path }, base, password);
   await submit('a[href="/admin/comments"]');
   const item = await text(".admin-comment");
   check(item.includes("Nice post!") && item.includes("Held because"), `the queue shows ${item}`);
@@ -49,13 +31,4 @@ try {
   const answer = await page.$$eval(".admin-comment-text", (all) => all.map((e) => e.innerHTML).join(" "));
   check(answer.includes("<em>really</em>"), `the answer is listed: ${answer}`);
   report.steps.push("answered as the blog");
-
-  check(problems.length === 0, problems.join("\n"));
-  console.log(JSON.stringify(report));
-} catch (error) {
-  console.error(`${error.message} (${at})`);
-  if (problems.length) console.error(problems.join("\n"));
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+});

@@ -5,32 +5,11 @@
 //   node writing.mjs BASE_URL PASSWORD USER_DATA_DIR
 //
 // Prints {"axe": {...}, "steps": [...]}; exits 1 with the reason on failure.
-import { start, axe, check } from "./lib.mjs";
+import { check, scenario, signIn } from "./lib.mjs";
 
 const [base, password, userDataDir] = process.argv.slice(2);
-const { browser, page, problems } = await start(userDataDir);
-const report = { axe: {}, steps: [] };
-
-async function audit(name) {
-  for (const scheme of ["light", "dark"]) {
-    await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: scheme }]);
-    report.axe[`${name} ${scheme}`] = await axe(page);
-  }
-}
-
-const path = () => new URL(page.url()).pathname;
-const text = (selector) => page.$eval(selector, (e) => e.textContent.trim());
-let at = "starting";
-async function submit(selector) {
-  at = `clicking ${selector} on ${page.url()}`;
-  await Promise.all([page.waitForNavigation(), page.click(selector)]);
-}
-
-try {
-  await page.goto(`${base}/admin/login`);
-  await page.type("#password", password);
-  await submit("button[type=submit]");
-  check(path() === "/admin", `signing in led to ${page.url()}`);
+await scenario(userDataDir, async ({ page, report, audit, submit, path, text }) => {
+  await signIn({ page, submit, path }, base, password);
 
   await Promise.all([page.waitForNavigation(), page.click('a[href="/admin/posts"]')]);
   check(path() === "/admin/posts", `Posts led to ${page.url()}`);
@@ -77,13 +56,4 @@ try {
   const gone = await page.goto(`${base}/posts/a-walk-in-the-woods`);
   check(gone.status() === 410, `the deleted post answers ${gone.status()}`);
   report.steps.push("deleted after confirming: 410 on the blog");
-
-  check(problems.length === 0, problems.join("\n"));
-  console.log(JSON.stringify(report));
-} catch (error) {
-  console.error(`${error.message} (${at})`);
-  if (problems.length) console.error(problems.join("\n"));
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+});

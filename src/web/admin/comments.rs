@@ -12,7 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use super::Owner;
+use super::{Owner, Pages, Paging};
 use crate::comments::{self, CommentError, Target};
 use crate::models::block;
 use crate::models::comment::{
@@ -48,9 +48,8 @@ struct CommentsPage {
     states: &'static [StateFilter],
     post: String,
     total: i64,
-    page: i64,
-    prev_url: Option<String>,
-    next_url: Option<String>,
+    #[serde(flatten)]
+    pages: Pages,
     /// This listing's address, for the actions to come back to.
     back: String,
     done: Option<&'static str>,
@@ -94,10 +93,7 @@ pub(super) async fn list(
             PageError::BadRequest(format!("state must be {}", StateFilter::one_of()))
         })?,
     };
-    let page = query.page.unwrap_or(1);
-    if page < 1 {
-        return Err(PageError::BadRequest("page must be 1 or more".into()));
-    }
+    let paging = Paging::new(query.page, PER_PAGE)?;
     let post_slug = query.post.unwrap_or_default();
     let settings = &state.settings;
     let mut conn = state.pool.get().await?;
@@ -115,13 +111,7 @@ pub(super) async fn list(
         post_id,
     };
     let total = comment::count(&mut conn, &filter).await?;
-    let rows = comment::list(
-        &mut conn,
-        &filter,
-        PER_PAGE,
-        (page - 1).saturating_mul(PER_PAGE),
-    )
-    .await?;
+    let rows = comment::list(&mut conn, &filter, PER_PAGE, paging.offset()).await?;
     let post_ids: Vec<i64> = rows.iter().map(|c| c.post_id).collect();
     let headings = post::headings_by_id(&mut conn, &post_ids).await?;
     let mut parents: HashMap<i64, Comment> = HashMap::new();
@@ -133,10 +123,6 @@ pub(super) async fn list(
         }
     }
     drop(conn);
-    let last_page = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
-    if page > last_page {
-        return Err(PageError::NotFound);
-    }
     let tz = settings.blog.time_zone;
     let comments = rows
         .into_iter()
@@ -195,10 +181,8 @@ pub(super) async fn list(
             state: filter_state,
             states: StateFilter::ALL,
             total,
-            back: listing_url(page),
-            prev_url: (page > 1).then(|| listing_url(page - 1)),
-            next_url: (page < last_page).then(|| listing_url(page + 1)),
-            page,
+            back: listing_url(paging.page),
+            pages: paging.around(total, listing_url)?,
             post: post_slug,
             done: query.done.as_deref().and_then(done_message),
         },

@@ -6,7 +6,7 @@ use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use super::Owner;
+use super::{Owner, Pages, Paging};
 use crate::followers;
 use crate::models::delivery::instance_of;
 use crate::models::follower;
@@ -30,9 +30,8 @@ struct FollowersPage {
     csrf: String,
     followers: Vec<Row>,
     total: i64,
-    page: i64,
-    prev_url: Option<String>,
-    next_url: Option<String>,
+    #[serde(flatten)]
+    pages: Pages,
     removed: Option<String>,
 }
 
@@ -52,20 +51,16 @@ pub(super) async fn list(
     let Query(query) = query.map_err(|_| {
         PageError::BadRequest("This listing's address is not one the blog makes.".into())
     })?;
-    let page = query.page.unwrap_or(1);
-    if page < 1 {
-        return Err(PageError::BadRequest("page must be 1 or more".into()));
-    }
+    let paging = Paging::new(query.page, PER_PAGE)?;
     let (total, rows) = {
         let mut conn = state.pool.get().await?;
         let total = follower::count(&mut conn).await?;
-        let offset = (page - 1).saturating_mul(PER_PAGE);
-        (total, follower::page(&mut conn, PER_PAGE, offset).await?)
+        (
+            total,
+            follower::page(&mut conn, PER_PAGE, paging.offset()).await?,
+        )
     };
-    let last_page = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
-    if page > last_page {
-        return Err(PageError::NotFound);
-    }
+    let pages = paging.around(total, |n| format!("/admin/followers?page={n}"))?;
     let tz = state.settings.blog.time_zone;
     let followers = rows
         .into_iter()
@@ -79,7 +74,6 @@ pub(super) async fn list(
             actor: f.actor_id,
         })
         .collect();
-    let page_url = |n: i64| format!("/admin/followers?page={n}");
     let html = state.templates.render(
         "admin_followers.html",
         FollowersPage {
@@ -87,9 +81,7 @@ pub(super) async fn list(
             csrf: owner.csrf,
             followers,
             total,
-            prev_url: (page > 1).then(|| page_url(page - 1)),
-            next_url: (page < last_page).then(|| page_url(page + 1)),
-            page,
+            pages,
             removed: query.removed,
         },
     )?;

@@ -139,6 +139,48 @@ fn session_scope(session: &SessionToken) -> String {
     format!("admin-session\n{}", session.digest())
 }
 
+/// `?page=N` of an admin listing, from 1.
+struct Paging {
+    page: i64,
+    per_page: i64,
+}
+
+/// The listing's pages around the one shown: how to reach them.
+#[derive(serde::Serialize)]
+struct Pages {
+    page: i64,
+    prev_url: Option<String>,
+    next_url: Option<String>,
+}
+
+impl Paging {
+    fn new(page: Option<i64>, per_page: i64) -> Result<Self, PageError> {
+        let page = page.unwrap_or(1);
+        if page < 1 {
+            return Err(PageError::BadRequest("page must be 1 or more".into()));
+        }
+        Ok(Paging { page, per_page })
+    }
+
+    fn offset(&self) -> i64 {
+        (self.page - 1).saturating_mul(self.per_page)
+    }
+
+    /// The links to the pages before and after, given how many items there
+    /// are and each page's address; past the last page there is nothing.
+    fn around(&self, total: i64, url: impl Fn(i64) -> String) -> Result<Pages, PageError> {
+        let last = ((total + self.per_page - 1) / self.per_page).max(1);
+        if self.page > last {
+            return Err(PageError::NotFound);
+        }
+        Ok(Pages {
+            page: self.page,
+            prev_url: (self.page > 1).then(|| url(self.page - 1)),
+            next_url: (self.page < last).then(|| url(self.page + 1)),
+        })
+    }
+}
+
 /// 303 to the sign-in page.
 fn to_sign_in() -> Response {
     Redirect::to("/admin/login").into_response()

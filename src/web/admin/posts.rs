@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use super::Owner;
+use super::{Owner, Pages, Paging};
 use crate::models::post::{self, AuthorListing, PostStatus, StatusFilter};
 use crate::posts::{self, PostEdit, PostError, PostInput, PostWithTags};
 use crate::render::slug;
@@ -42,9 +42,8 @@ struct ListPage {
     statuses: &'static [StatusFilter],
     q: String,
     total: i64,
-    page: i64,
-    prev_url: Option<String>,
-    next_url: Option<String>,
+    #[serde(flatten)]
+    pages: Pages,
     deleted: Option<String>,
 }
 
@@ -75,10 +74,7 @@ pub(super) async fn list(
             PageError::BadRequest(format!("status must be {}", StatusFilter::one_of()))
         })?,
     };
-    let page = query.page.unwrap_or(1);
-    if page < 1 {
-        return Err(PageError::BadRequest("page must be 1 or more".into()));
-    }
+    let paging = Paging::new(query.page, PER_PAGE)?;
     let q = query.q.unwrap_or_default();
     let listing = AuthorListing {
         status,
@@ -88,16 +84,11 @@ pub(super) async fn list(
     let (total, rows) = {
         let mut conn = state.pool.get().await?;
         let total = post::count_for_author(&mut conn, listing).await?;
-        let offset = (page - 1).saturating_mul(PER_PAGE);
         (
             total,
-            post::list_for_author(&mut conn, listing, PER_PAGE, offset).await?,
+            post::list_for_author(&mut conn, listing, PER_PAGE, paging.offset()).await?,
         )
     };
-    let last_page = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
-    if page > last_page {
-        return Err(PageError::NotFound);
-    }
     let tz = settings.blog.time_zone;
     let posts = rows
         .into_iter()
@@ -115,14 +106,14 @@ pub(super) async fn list(
             title: p.title,
         })
         .collect();
-    let page_url = |n: i64| {
+    let pages = paging.around(total, |n: i64| {
         let query = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("status", status.as_str())
             .append_pair("q", &q)
             .append_pair("page", &n.to_string())
             .finish();
         format!("/admin/posts?{query}")
-    };
+    })?;
     render(
         &state,
         "admin_posts.html",
@@ -134,9 +125,7 @@ pub(super) async fn list(
             status,
             statuses: StatusFilter::ALL,
             total,
-            prev_url: (page > 1).then(|| page_url(page - 1)),
-            next_url: (page < last_page).then(|| page_url(page + 1)),
-            page,
+            pages,
             q,
             deleted: query.deleted,
         },
