@@ -38,6 +38,15 @@ await scenario(userDataDir, async ({ page, report, audit, submit, path, text }) 
     check(path() === `/admin/${other}`, `/admin/${other} led to ${page.url()}`);
     await audit(other);
   }
+  // A narrow screen, signed in: nothing wider than the viewport.
+  await page.setViewport({ width: 360, height: 700 });
+  for (const narrow of ["/admin", "/admin/posts", "/admin/posts/new", "/admin/comments", "/admin/deliveries"]) {
+    await page.goto(`${base}${narrow}`, { waitUntil: "load" });
+    const wider = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(wider <= 0, `on a 360 px screen ${narrow} is ${wider} px too wide`);
+  }
+  await page.setViewport({ width: 1100, height: 800 });
+  report.steps.push("signed in, a 360 px screen: no sideways scrolling");
   await page.goto(`${base}/admin`, { waitUntil: "load" });
 
   // The keyboard alone reaches "Sign out", with a visible focus.

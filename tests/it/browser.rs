@@ -91,6 +91,7 @@ async fn the_owner_signs_in_and_out_in_chromium() {
             "signed out: /admin leads to the sign-in page",
             "a wrong password: the sign-in page again, with a message",
             "the right password: the dashboard",
+            "signed in, a 360 px screen: no sideways scrolling",
             "Sign out, from the keyboard: the sign-in page",
             "signed out again: /admin leads to the sign-in page",
             "a 360 px screen: no sideways scrolling",
