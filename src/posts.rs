@@ -130,16 +130,6 @@ pub fn preview(title: &str, body: &str, summary: Option<&str>) -> Result<Preview
     })
 }
 
-/// The slug a post titled `title` gets now (`post_id`: the post being
-/// edited, whose own slug is not in the way).
-pub async fn slug_for(
-    conn: &mut AsyncPgConnection,
-    title: &str,
-    post_id: Option<i64>,
-) -> Result<String, PostError> {
-    free_slug(conn, &slug::slugify(title, "post"), post_id).await
-}
-
 /// A post's language: a language tag, or nothing (blank means nothing).
 fn valid_language(language: Option<&str>) -> Result<Option<String>, PostError> {
     match language.map(str::trim).filter(|l| !l.is_empty()) {

@@ -13,6 +13,7 @@ use crate::comments::{self, Target};
 use crate::config::Settings;
 use crate::models::comment::{self, Comment, ListFilter, Origin, StateFilter};
 use crate::models::post;
+use crate::render::sanitize;
 use crate::urls;
 
 #[derive(Debug, Subcommand)]
@@ -123,15 +124,6 @@ fn raw_plain_text(c: &Comment) -> String {
         .to_string()
 }
 
-fn one_line(text: &str, max: usize) -> String {
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() > max {
-        format!("{}…", flat.chars().take(max - 1).collect::<String>())
-    } else {
-        flat
-    }
-}
-
 fn report(what: &str, settings: &Settings, c: &Comment, slug: Option<&str>) {
     out!("{what}: comment {} ({})", c.id, c.state);
     if c.is_local() {
@@ -181,8 +173,8 @@ pub async fn run(
                     c.state,
                     c.visibility,
                     c.published_at.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
-                    one_line(&author_label(c), 32),
-                    one_line(&plain_text(c), 60),
+                    sanitize::one_line(&author_label(c), 32),
+                    sanitize::one_line(&plain_text(c), 60),
                 );
             }
             out!("{} comments", rows.len());

@@ -214,6 +214,15 @@ pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<C
         .optional()
 }
 
+/// The comments with these ids (those that exist), in no order.
+pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<Comment>> {
+    comments::table
+        .filter(comments::id.eq_any(ids))
+        .select(Comment::as_select())
+        .load(conn)
+        .await
+}
+
 /// Locks a comment's row for a change of state or content.
 pub async fn lock(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<Comment>> {
     comments::table

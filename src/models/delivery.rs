@@ -374,32 +374,29 @@ pub async fn count(conn: &mut AsyncPgConnection, filter: DeliveryFilter) -> Quer
 /// Makes unfinished and given-up deliveries due now (all of them, or one);
 /// returns how many.
 pub async fn retry_now(conn: &mut AsyncPgConnection, only: Option<i64>) -> QueryResult<usize> {
-    match only {
-        Some(id) => retry_where(conn, deliveries::id.eq(id)).await,
-        // Every row: ids start at 1.
-        None => retry_where(conn, deliveries::id.gt(0)).await,
-    }
+    retry(conn, only, None).await
 }
 
 /// Makes the unfinished and given-up deliveries to one server due now.
 pub async fn retry_instance(conn: &mut AsyncPgConnection, instance: &str) -> QueryResult<usize> {
-    retry_where(conn, deliveries::instance.eq(instance.to_string())).await
+    retry(conn, None, Some(instance)).await
 }
 
-async fn retry_where<F>(conn: &mut AsyncPgConnection, which: F) -> QueryResult<usize>
-where
-    F: diesel::expression::BoxableExpression<
-            deliveries::table,
-            diesel::pg::Pg,
-            SqlType = diesel::sql_types::Bool,
-        > + diesel::expression::NonAggregate
-        + diesel::query_builder::QueryId
-        + Send
-        + 'static,
-{
-    let n = diesel::update(deliveries::table)
+async fn retry(
+    conn: &mut AsyncPgConnection,
+    id: Option<i64>,
+    instance: Option<&str>,
+) -> QueryResult<usize> {
+    let mut query = diesel::update(deliveries::table)
         .filter(deliveries::delivered_at.is_null())
-        .filter(which)
+        .into_boxed();
+    if let Some(id) = id {
+        query = query.filter(deliveries::id.eq(id));
+    }
+    if let Some(instance) = instance {
+        query = query.filter(deliveries::instance.eq(instance.to_string()));
+    }
+    let n = query
         .set((
             deliveries::next_attempt_at.eq(diesel::dsl::now),
             deliveries::gave_up_at.eq(None::<DateTime<Utc>>),

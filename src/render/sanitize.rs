@@ -129,6 +129,20 @@ pub fn plain_text(html: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// `text` on one line (runs of white space as one space), cut to `max`
+/// characters with an ellipsis.
+pub fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > max {
+        format!(
+            "{}…",
+            flat.chars().take(max.saturating_sub(1)).collect::<String>()
+        )
+    } else {
+        flat
+    }
+}
+
 /// A comment written here as other servers get it: cleaned the same way,
 /// with relative links resolved against `page` (where it is shown here).
 pub fn comment_for_federation(html: &str, page: &url::Url) -> String {

@@ -103,6 +103,12 @@ impl<'a> Browser<'a> {
         response
     }
 
+    /// `post` with owned values (forms built per test step).
+    async fn post_owned(&mut self, path: &str, form: Vec<(&str, String)>) -> reqwest::Response {
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.post(path, &pairs).await
+    }
+
     /// The token of the page's form.
     async fn form_token(&mut self, path: &str) -> String {
         let (status, html) = self.get(path).await;
@@ -406,6 +412,20 @@ async fn over_https_the_cookies_are_secure() {
     }
 }
 
+/// `http://HOST/users/NAME` follows the blog (its server is a loopback
+/// address nothing listens on).
+async fn add_follower(app: &TestApp, host: &str, name: &str) {
+    sql(
+        app,
+        &format!(
+            "INSERT INTO followers (actor_id, inbox_url, follow_activity_id) VALUES \
+             ('http://{host}/users/{name}', 'http://{host}/users/{name}/inbox', \
+              'http://{host}/follows/{name}')"
+        ),
+    )
+    .await;
+}
+
 /// Activities queued for followers, by type, in order.
 async fn queued(app: &TestApp) -> Vec<String> {
     use diesel_async::RunQueryDsl;
@@ -428,13 +448,7 @@ async fn queued(app: &TestApp) -> Vec<String> {
 async fn the_owner_writes_previews_publishes_edits_and_deletes_a_post() {
     let app = TestApp::spawn().await;
     assert_eq!(set_password(&app, PASSWORD).0, 0);
-    sql(
-        &app,
-        "INSERT INTO followers (actor_id, inbox_url, follow_activity_id) VALUES \
-         ('http://127.0.0.1:9/users/reader', 'http://127.0.0.1:9/users/reader/inbox', \
-          'http://127.0.0.1:9/follows/1')",
-    )
-    .await;
+    add_follower(&app, "127.0.0.1:9", "reader").await;
     let mut browser = Browser::new(&app);
     // Signed out, the writing pages send to the sign-in page too.
     for path in ["/admin/posts", "/admin/posts/new"] {
@@ -468,16 +482,9 @@ async fn the_owner_writes_previews_publishes_edits_and_deletes_a_post() {
             ("action", action.into()),
         ]
     };
-    let post_form = async |browser: &mut Browser<'_>, path: &str, form: Vec<(&str, String)>| {
-        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        browser.post(path, &pairs).await
-    };
-    let response = post_form(
-        &mut browser,
-        "/admin/posts/new",
-        fields("preview", "Field notes"),
-    )
-    .await;
+    let response = browser
+        .post_owned("/admin/posts/new", fields("preview", "Field notes"))
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let html = response.text().await.expect("body");
     assert!(html.contains("<strong>bold</strong>"), "{html}");
@@ -489,7 +496,9 @@ async fn the_owner_writes_previews_publishes_edits_and_deletes_a_post() {
     assert_eq!(app.post_count().await, 0);
 
     // A title left empty: the editor again, with the message at the field.
-    let response = post_form(&mut browser, "/admin/posts/new", fields("draft", " ")).await;
+    let response = browser
+        .post_owned("/admin/posts/new", fields("draft", " "))
+        .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = response.text().await.expect("body");
     assert!(html.contains("The title must not be empty"), "{html}");
@@ -502,17 +511,14 @@ async fn the_owner_writes_previews_publishes_edits_and_deletes_a_post() {
     // Without the page's token: 403, nothing saved.
     let mut forged = fields("draft", "Field notes");
     forged[0].1 = "forged".into();
-    let response = post_form(&mut browser, "/admin/posts/new", forged).await;
+    let response = browser.post_owned("/admin/posts/new", forged).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.post_count().await, 0);
 
     // A draft: saved, not public, not federated.
-    let response = post_form(
-        &mut browser,
-        "/admin/posts/new",
-        fields("draft", "Field notes"),
-    )
-    .await;
+    let response = browser
+        .post_owned("/admin/posts/new", fields("draft", "Field notes"))
+        .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         location(&response).as_deref(),
@@ -533,7 +539,9 @@ async fn the_owner_writes_previews_publishes_edits_and_deletes_a_post() {
     let csrf = csrf_of(&html);
     let mut publish = fields("publish", "Field notes");
     publish[0].1 = csrf.clone();
-    let response = post_form(&mut browser, "/admin/posts/field-notes/edit", publish).await;
+    let response = browser
+        .post_owned("/admin/posts/field-notes/edit", publish)
+        .await;
     assert_eq!(
         location(&response).as_deref(),
         Some("/admin/posts/field-notes/edit?saved=published")
@@ -545,7 +553,9 @@ async fn the_owner_writes_previews_publishes_edits_and_deletes_a_post() {
     // redirects, and an Update goes out.
     let mut retitle = fields("save", "Field notes, revised");
     retitle[0].1 = csrf.clone();
-    let response = post_form(&mut browser, "/admin/posts/field-notes/edit", retitle).await;
+    let response = browser
+        .post_owned("/admin/posts/field-notes/edit", retitle)
+        .await;
     assert_eq!(
         location(&response).as_deref(),
         Some("/admin/posts/field-notes-revised/edit?saved=updated")
@@ -609,13 +619,7 @@ async fn the_owner_writes_previews_publishes_edits_and_deletes_a_post() {
 async fn a_draft_is_scheduled_and_published_when_its_time_comes() {
     let app = TestApp::spawn().await;
     assert_eq!(set_password(&app, PASSWORD).0, 0);
-    sql(
-        &app,
-        "INSERT INTO followers (actor_id, inbox_url, follow_activity_id) VALUES \
-         ('http://127.0.0.1:9/users/reader', 'http://127.0.0.1:9/users/reader/inbox', \
-          'http://127.0.0.1:9/follows/1')",
-    )
-    .await;
+    add_follower(&app, "127.0.0.1:9", "reader").await;
     let mut browser = Browser::new(&app);
     assert_eq!(
         browser.sign_in(PASSWORD).await.status(),
@@ -636,14 +640,12 @@ async fn a_draft_is_scheduled_and_published_when_its_time_comes() {
             ("action", "schedule".to_string()),
         ]
     };
-    let send = async |browser: &mut Browser<'_>, path: &str, form: Vec<(&str, String)>| {
-        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        browser.post(path, &pairs).await
-    };
 
     // In the past, or not a time: refused at the field, nothing created.
     for bad in [when(-1), "tomorrow".to_string()] {
-        let response = send(&mut browser, "/admin/posts/new", form("Too late", &bad)).await;
+        let response = browser
+            .post_owned("/admin/posts/new", form("Too late", &bad))
+            .await;
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
         let html = response.text().await.expect("body");
         assert!(html.contains("publish_at-error"), "{html}");
@@ -651,12 +653,9 @@ async fn a_draft_is_scheduled_and_published_when_its_time_comes() {
     assert_eq!(app.post_count().await, 0);
 
     // Tomorrow: a draft, scheduled, nothing public or federated yet.
-    let response = send(
-        &mut browser,
-        "/admin/posts/new",
-        form("Next week", &when(24)),
-    )
-    .await;
+    let response = browser
+        .post_owned("/admin/posts/new", form("Next week", &when(24)))
+        .await;
     assert_eq!(
         location(&response).as_deref(),
         Some("/admin/posts/next-week/edit?saved=scheduled")
@@ -693,12 +692,9 @@ async fn a_draft_is_scheduled_and_published_when_its_time_comes() {
     assert_eq!(queued(&app).await, ["Create"]);
 
     // Another draft scheduled, then taken off the schedule: it stays a draft.
-    let response = send(
-        &mut browser,
-        "/admin/posts/new",
-        form("Maybe later", &when(48)),
-    )
-    .await;
+    let response = browser
+        .post_owned("/admin/posts/new", form("Maybe later", &when(48)))
+        .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let csrf = browser.form_token("/admin/posts/maybe-later/edit").await;
     let response = browser
@@ -900,16 +896,8 @@ async fn the_owner_moderates_answers_and_blocks_from_the_comments_page() {
 async fn the_owner_sees_and_removes_followers() {
     let app = TestApp::spawn().await;
     assert_eq!(set_password(&app, PASSWORD).0, 0);
-    for (n, host) in [(1, "127.0.0.1:9"), (2, "127.0.0.2:9")] {
-        sql(
-            &app,
-            &format!(
-                "INSERT INTO followers (actor_id, inbox_url, follow_activity_id) VALUES \
-                 ('http://{host}/users/f{n}', 'http://{host}/users/f{n}/inbox', 'http://{host}/follows/{n}')"
-            ),
-        )
-        .await;
-    }
+    add_follower(&app, "127.0.0.1:9", "f1").await;
+    add_follower(&app, "127.0.0.2:9", "f2").await;
     let mut browser = Browser::new(&app);
     assert_eq!(
         browser.get("/admin/followers").await,

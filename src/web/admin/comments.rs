@@ -114,14 +114,12 @@ pub(super) async fn list(
     let rows = comment::list(&mut conn, &filter, PER_PAGE, paging.offset()).await?;
     let post_ids: Vec<i64> = rows.iter().map(|c| c.post_id).collect();
     let headings = post::headings_by_id(&mut conn, &post_ids).await?;
-    let mut parents: HashMap<i64, Comment> = HashMap::new();
-    for id in rows.iter().filter_map(|c| c.parent_id) {
-        if let std::collections::hash_map::Entry::Vacant(slot) = parents.entry(id)
-            && let Some(parent) = comment::find(&mut conn, id).await?
-        {
-            slot.insert(parent);
-        }
-    }
+    let parent_ids: Vec<i64> = rows.iter().filter_map(|c| c.parent_id).collect();
+    let parents: HashMap<i64, Comment> = comment::find_many(&mut conn, &parent_ids)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
     drop(conn);
     let tz = settings.blog.time_zone;
     let comments = rows
@@ -192,12 +190,7 @@ pub(super) async fn list(
 
 /// The start of a comment's text, without markup.
 pub(super) fn excerpt(html: &str) -> String {
-    let text = sanitize::plain_text(html);
-    if text.chars().count() > 140 {
-        format!("{}…", text.chars().take(139).collect::<String>())
-    } else {
-        text
-    }
+    sanitize::one_line(&sanitize::plain_text(html), 140)
 }
 
 fn done_message(done: &str) -> Option<&'static str> {
