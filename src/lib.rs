@@ -10,9 +10,9 @@
 //! 1. entry points: `cli`, `server`, `web`, `inbox` — the command line, the
 //!    process that serves, the HTTP routes (pages, API, ActivityPub
 //!    documents), and the inbox (its HTTP handler, queue and workers).
-//! 2. services: `posts`, `comments`, `followers`, `profile`, `access` — what the owner
-//!    and readers do, the same whether it comes from the CLI, the API, a
-//!    form or another server.
+//! 2. services: `posts`, `comments`, `media`, `followers`, `profile`, `access`
+//!    — what the owner and readers do, the same whether it comes from the
+//!    CLI, the API, a form or another server.
 //! 3. protocol: `federation`, `delivery` — ActivityPub objects and
 //!    activities, signatures, and the queue that sends them.
 //! 4. shared state: `state` — what the processes share at run time (the
@@ -33,6 +33,7 @@ pub mod errors;
 pub mod federation;
 pub mod followers;
 pub mod inbox;
+pub mod media;
 pub mod models;
 pub mod net;
 pub mod posts;

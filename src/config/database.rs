@@ -34,6 +34,14 @@ fn database_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Str
 pub struct Storage {
     #[serde(deserialize_with = "data_dir")]
     pub data_dir: PathBuf,
+    max_upload_mb: Bounded<1, 100>,
+}
+
+impl Storage {
+    /// The largest upload taken, in bytes.
+    pub fn max_upload_bytes(&self) -> usize {
+        usize::try_from(self.max_upload_mb.0).unwrap_or(1) * 1024 * 1024
+    }
 }
 
 fn data_dir<'de, D: Deserializer<'de>>(deserializer: D) -> Result<PathBuf, D::Error> {

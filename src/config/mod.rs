@@ -85,6 +85,8 @@ pub struct Settings {
     pub postgres_bin_dir: Option<PathBuf>,
     pub pool_size: usize,
     pub data_dir: PathBuf,
+    /// The largest image the admin pages take, in bytes.
+    pub max_upload_bytes: usize,
     pub blog: BlogSettings,
     pub admin_token: Option<String>,
     pub sessions: SessionLimits,
@@ -127,6 +129,7 @@ impl Settings {
         let sections: Sections = figment.extract().map_err(figment_error)?;
         let server = sections.server.check()?;
         let blog = sections.blog.with_author(sections.author);
+        let max_upload_bytes = sections.storage.max_upload_bytes();
         let data_dir = sections.storage.data_dir;
         let profile = sections.profile.check(&data_dir, &blog.description)?;
         Ok(Settings {
@@ -138,6 +141,7 @@ impl Settings {
             postgres_bin_dir: sections.database.postgres_bin_dir.path(),
             pool_size: sections.database.pool_size.count(),
             data_dir,
+            max_upload_bytes,
             blog,
             sessions: sections.admin.session_limits(),
             admin_token: sections.admin.token,

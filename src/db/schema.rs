@@ -173,6 +173,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    media (id) {
+        id -> Int8,
+        hash -> Text,
+        content_type -> Text,
+        width -> Int4,
+        height -> Int4,
+        bytes -> Int8,
+        variant_hash -> Nullable<Text>,
+        variant_content_type -> Nullable<Text>,
+        variant_width -> Nullable<Int4>,
+        variant_height -> Nullable<Int4>,
+        alt -> Text,
+        original_name -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     remote_actors (id) {
         id -> Int8,
         ap_id -> Text,
@@ -233,6 +251,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     inbox_queue,
     instance_settings,
     instances,
+    media,
     post_slug_redirects,
     post_tags,
     posts,

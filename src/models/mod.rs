@@ -8,6 +8,7 @@ pub mod delivery;
 pub mod follower;
 pub mod inbox_queue;
 pub mod instance_setting;
+pub mod media;
 pub mod post;
 pub mod quote;
 pub mod reaction;

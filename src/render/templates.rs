@@ -22,6 +22,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "admin_delete.html",
     "admin_comments.html",
     "admin_followers.html",
+    "admin_media.html",
     "admin_deliveries.html",
     "admin_pages.html",
 ];
@@ -63,6 +64,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (
         "admin_followers.html",
         include_str!("../../templates/admin_followers.html"),
+    ),
+    (
+        "admin_media.html",
+        include_str!("../../templates/admin_media.html"),
     ),
     (
         "admin_deliveries.html",

@@ -35,9 +35,16 @@ struct ErrorPage {
     retry_after: Option<u64>,
 }
 
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
-        let page = match self {
+impl PageError {
+    /// The status and the message the page would show, for an answer in
+    /// another form (JSON to a page's script).
+    pub fn status_and_message(self) -> (StatusCode, String) {
+        let page = self.page();
+        (page.status, page.message)
+    }
+
+    fn page(self) -> ErrorPage {
+        match self {
             PageError::NotFound => ErrorPage {
                 status: StatusCode::NOT_FOUND,
                 title: "Page not found",
@@ -90,7 +97,13 @@ impl IntoResponse for PageError {
                     retry_after: None,
                 }
             }
-        };
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let page = self.page();
         let mut response = (page.status, page.message.clone()).into_response();
         if let Some(seconds) = page.retry_after {
             response

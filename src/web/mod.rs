@@ -54,10 +54,10 @@ pub fn router(state: AppState, federation: FederationConfig<AppState>) -> Router
         .route("/comments.atom", get(feeds::comments_atom))
         .route("/feed.rss", get(feeds::rss))
         .route("/static/{file}", get(pages::static_file))
-        .route("/media/{file}", get(pages::profile_image))
+        .route("/media/{file}", get(pages::media_file))
         .route("/avatars/{key}", get(pages::avatar))
         .route("/attachments/{key}", get(pages::attachment))
-        .merge(admin::router())
+        .merge(admin::router(&state.settings))
         .fallback(pages::not_found)
         .layer(from_fn_with_state(state.clone(), error::render_error_pages));
 

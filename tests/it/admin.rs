@@ -8,10 +8,10 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
 use crate::common::{TestApp, run};
 
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
 /// A browser: keeps the cookies it is given and sends them back.
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     app: &'a TestApp,
     cookies: BTreeMap<String, String>,
     /// The `Set-Cookie` headers of the last answer.
@@ -21,7 +21,7 @@ struct Browser<'a> {
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
+    pub(crate) fn new(app: &'a TestApp) -> Self {
         Browser {
             app,
             cookies: BTreeMap::new(),
@@ -37,7 +37,7 @@ impl<'a> Browser<'a> {
         }
     }
 
-    fn take_cookies(&mut self, response: &reqwest::Response) {
+    pub(crate) fn take_cookies(&mut self, response: &reqwest::Response) {
         self.set_cookies = response
             .headers()
             .get_all(SET_COOKIE)
@@ -58,7 +58,7 @@ impl<'a> Browser<'a> {
         }
     }
 
-    fn request(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    pub(crate) fn request(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         let cookies: Vec<String> = self
             .cookies
             .iter()
@@ -71,7 +71,7 @@ impl<'a> Browser<'a> {
         builder
     }
 
-    async fn get(&mut self, path: &str) -> (StatusCode, String) {
+    pub(crate) async fn get(&mut self, path: &str) -> (StatusCode, String) {
         let response = self
             .request(self.app.client.get(self.app.url(path)))
             .send()
@@ -84,7 +84,7 @@ impl<'a> Browser<'a> {
         (status, location.unwrap_or(body))
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
@@ -104,19 +104,76 @@ impl<'a> Browser<'a> {
     }
 
     /// `post` with owned values (forms built per test step).
-    async fn post_owned(&mut self, path: &str, form: Vec<(&str, String)>) -> reqwest::Response {
+    pub(crate) async fn post_owned(
+        &mut self,
+        path: &str,
+        form: Vec<(&str, String)>,
+    ) -> reqwest::Response {
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         self.post(path, &pairs).await
     }
 
+    /// A `multipart/form-data` POST, as a form with a file input sends it,
+    /// its parts in order.
+    pub(crate) async fn post_multipart(
+        &mut self,
+        path: &str,
+        parts: &[Part<'_>],
+        accept: &str,
+    ) -> reqwest::Response {
+        const BOUNDARY: &str = "----fedblog-test-7d1f0c2a";
+        let mut body = Vec::new();
+        for part in parts {
+            body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+            match part {
+                Part::Text(name, value) => {
+                    body.extend_from_slice(
+                        format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n")
+                            .as_bytes(),
+                    );
+                    body.extend_from_slice(value.as_bytes());
+                }
+                Part::File(name, file_name, bytes) => {
+                    body.extend_from_slice(
+                        format!(
+                            "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\
+                             Content-Type: application/octet-stream\r\n\r\n"
+                        )
+                        .as_bytes(),
+                    );
+                    body.extend_from_slice(bytes);
+                }
+            }
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        let response = self
+            .request(
+                self.app
+                    .client
+                    .post(self.app.url(path))
+                    .header(
+                        "Content-Type",
+                        format!("multipart/form-data; boundary={BOUNDARY}"),
+                    )
+                    .header("Accept", accept)
+                    .body(body),
+            )
+            .send()
+            .await
+            .expect("POST");
+        self.take_cookies(&response);
+        response
+    }
+
     /// The token of the page's form.
-    async fn form_token(&mut self, path: &str) -> String {
+    pub(crate) async fn form_token(&mut self, path: &str) -> String {
         let (status, html) = self.get(path).await;
         assert_eq!(status, StatusCode::OK, "{path}: {html}");
         csrf_of(&html)
     }
 
-    async fn sign_in(&mut self, password: &str) -> reqwest::Response {
+    pub(crate) async fn sign_in(&mut self, password: &str) -> reqwest::Response {
         let csrf = self.form_token("/admin/login").await;
         self.post(
             "/admin/login",
@@ -126,7 +183,14 @@ impl<'a> Browser<'a> {
     }
 }
 
-fn csrf_of(html: &str) -> String {
+/// A part of a multipart form: a text field, or a file (field, file
+/// name, bytes).
+pub(crate) enum Part<'a> {
+    Text(&'a str, &'a str),
+    File(&'a str, &'a str, &'a [u8]),
+}
+
+pub(crate) fn csrf_of(html: &str) -> String {
     let doc = scraper::Html::parse_document(html);
     let input = scraper::Selector::parse("input[name=csrf]").expect("selector");
     doc.select(&input)
@@ -136,7 +200,7 @@ fn csrf_of(html: &str) -> String {
         .to_string()
 }
 
-fn location(response: &reqwest::Response) -> Option<String> {
+pub(crate) fn location(response: &reqwest::Response) -> Option<String> {
     response
         .headers()
         .get(LOCATION)
@@ -144,7 +208,7 @@ fn location(response: &reqwest::Response) -> Option<String> {
         .map(str::to_string)
 }
 
-fn set_password(app: &TestApp, password: &str) -> (i32, String, String) {
+pub(crate) fn set_password(app: &TestApp, password: &str) -> (i32, String, String) {
     run(
         app.cli().args(["admin", "password"]),
         Some(&format!("{password}\n")),
@@ -166,7 +230,7 @@ async fn sessions(app: &TestApp) -> i64 {
     c.n
 }
 
-async fn sql(app: &TestApp, statement: &str) {
+pub(crate) async fn sql(app: &TestApp, statement: &str) {
     use diesel_async::RunQueryDsl;
     let mut conn = app.pool.get().await.expect("conn");
     diesel::sql_query(statement)
@@ -414,7 +478,7 @@ async fn over_https_the_cookies_are_secure() {
 
 /// `http://HOST/users/NAME` follows the blog (its server is a loopback
 /// address nothing listens on).
-async fn add_follower(app: &TestApp, host: &str, name: &str) {
+pub(crate) async fn add_follower(app: &TestApp, host: &str, name: &str) {
     sql(
         app,
         &format!(
@@ -427,7 +491,7 @@ async fn add_follower(app: &TestApp, host: &str, name: &str) {
 }
 
 /// Activities queued for followers, by type, in order.
-async fn queued(app: &TestApp) -> Vec<String> {
+pub(crate) async fn queued(app: &TestApp) -> Vec<String> {
     use diesel_async::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
     struct Row {

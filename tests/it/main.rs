@@ -2,6 +2,7 @@
 //! process, against a real PostgreSQL.
 
 mod admin;
+mod admin_media;
 mod api;
 mod architecture;
 mod avatars;

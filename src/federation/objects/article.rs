@@ -5,7 +5,9 @@
 //! GoToSocial, Pleroma, Misskey and Friendica show the full `content`. No
 //! `summary`: most servers other than Mastodon would make the excerpt a
 //! content warning the author never wrote. No `attachment`: Mastodon shows no
-//! link card for a post with media.
+//! link card for a post with media. The post's first picture is its `image`
+//! (as Lemmy, Misskey and WordPress's plugin read an article's cover), and
+//! the page's `og:image`, which Mastodon's link card shows.
 
 use std::collections::BTreeMap;
 
@@ -36,6 +38,9 @@ pub struct Article {
     #[serde(skip_serializing_if = "Option::is_none")]
     updated: Option<DateTime<Utc>>,
     tag: Vec<Hashtag>,
+    /// The first picture of the post.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<Image>,
     /// FEP-b2b8's short form (title, excerpt, link) for servers that show
     /// one instead of the whole text.
     preview: Preview,
@@ -61,6 +66,19 @@ struct InteractionPolicy {
 struct Approval {
     /// The full Public URI: GoToSocial ignores `as:Public` here.
     automatic_approval: Vec<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Image {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: String,
+    /// Its alt text.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    media_type: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -101,6 +119,12 @@ pub fn article(settings: &Settings, item: &PostWithTags) -> Option<Article> {
         xml_escape(&post.excerpt),
         url = xml_escape(&url),
     );
+    let image = markdown::first_image(&post.body_html, &page).map(|image| Image {
+        kind: "Image",
+        media_type: media_type_of(&image.url),
+        url: image.url,
+        name: image.alt,
+    });
     let full = markdown::federated(&post.body_html, &page);
     // Pleroma and Akkoma refuse a longer object outright.
     let content = if full.chars().count() <= MAX_CONTENT_CHARS {
@@ -141,6 +165,7 @@ pub fn article(settings: &Settings, item: &PostWithTags) -> Option<Article> {
                 href: urls::tag(settings, &t.slug),
             })
             .collect(),
+        image,
         to: vec![PUBLIC.to_string()],
         cc: vec![urls::actor_path(settings, "followers")],
         interaction_policy: InteractionPolicy {
@@ -150,5 +175,20 @@ pub fn article(settings: &Settings, item: &PostWithTags) -> Option<Article> {
         },
         kind: "Article",
         id,
+    })
+}
+
+/// The type of a picture, from its address's extension (as uploads are
+/// named); `None` when it does not say.
+fn media_type_of(url: &str) -> Option<&'static str> {
+    let path = url::Url::parse(url).ok()?.path().to_ascii_lowercase();
+    let extension = path.rsplit_once('.')?.1;
+    Some(match extension {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        _ => return None,
     })
 }

@@ -18,7 +18,9 @@ mod dashboard;
 mod deliveries;
 mod followers;
 mod login;
+mod media;
 mod posts;
+mod upload;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -41,13 +43,17 @@ pub const SESSION_COOKIE: &str = "fedblog_session";
 /// Marks a browser that signed in before (path `/admin`).
 pub const DEVICE_COOKIE: &str = "fedblog_device";
 
-/// The editor's form: a 1 MiB body, percent-encoded, fits.
-const EDITOR_FORM_BYTES: usize = 4 * 1024 * 1024;
+/// The editor's form: a 1 MiB body, percent-encoded, fits (and a picture
+/// from the upload limit with it).
+const EDITOR_FORM_BYTES: usize = upload::MAX_TEXT_BYTES;
 
 /// How long a served admin form can be sent.
 const FORM_LIFETIME: chrono::Duration = chrono::Duration::hours(12);
 
-pub fn router() -> Router<AppState> {
+pub fn router(settings: &Settings) -> Router<AppState> {
+    // A form with a picture: the picture up to the limit, and more, so that
+    // a picture a little over it is answered by the form saying so.
+    let with_picture = DefaultBodyLimit::max(EDITOR_FORM_BYTES + settings.max_upload_bytes * 2);
     Router::new()
         .route("/admin", get(dashboard::show))
         .route("/admin/login", get(login::form).post(login::submit))
@@ -58,18 +64,23 @@ pub fn router() -> Router<AppState> {
         .route("/admin/deliveries/retry", post(deliveries::retry))
         .route("/admin/followers", get(followers::list))
         .route("/admin/followers/remove", post(followers::remove))
+        .route(
+            "/admin/media",
+            get(media::list)
+                .post(media::create)
+                .layer(with_picture),
+        )
+        .route("/admin/media/{hash}/delete", post(media::delete))
         .route("/admin/posts", get(posts::list))
         .route(
             "/admin/posts/new",
             get(posts::new)
                 .post(posts::create)
-                .layer(DefaultBodyLimit::max(EDITOR_FORM_BYTES)),
+                .layer(with_picture),
         )
         .route(
             "/admin/posts/{slug}/edit",
-            get(posts::edit)
-                .post(posts::update)
-                .layer(DefaultBodyLimit::max(EDITOR_FORM_BYTES)),
+            get(posts::edit).post(posts::update).layer(with_picture),
         )
         .route(
             "/admin/posts/{slug}/delete",

@@ -6,12 +6,14 @@
 
 use axum::Form;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
+use super::upload::{self, UploadedFile};
 use super::{Owner, Pages, Paging};
+use crate::media::{self, MediaError};
 use crate::models::post::{self, AuthorListing, PostStatus, StatusFilter};
 use crate::posts::{self, PostEdit, PostError, PostInput, PostWithTags};
 use crate::render::slug;
@@ -202,10 +204,91 @@ pub(super) struct EditorForm {
     /// When to publish (`YYYY-MM-DDTHH:MM` in the blog's time zone).
     #[serde(default)]
     publish_at: String,
-    /// Which button: `preview`, `draft`, `publish`, `save`, `schedule` or
-    /// `unschedule`.
+    /// The description of the picture being added.
+    #[serde(default)]
+    image_alt: String,
+    /// Which button: `preview`, `draft`, `publish`, `save`, `schedule`,
+    /// `unschedule` or `upload` (add the chosen picture, save nothing).
     #[serde(default)]
     action: String,
+}
+
+/// The editor's form as sent: URL-encoded, or (from the page, which can
+/// carry a picture) multipart with the picture in `image`.
+pub(super) struct Submission {
+    form: EditorForm,
+    image: Option<UploadedFile>,
+}
+
+impl FromRequest<AppState> for Submission {
+    type Rejection = PageError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, PageError> {
+        let multipart = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        if !multipart {
+            let Form(form) = Form::<EditorForm>::from_request(request, state)
+                .await
+                .map_err(unreadable)?;
+            return Ok(Submission { form, image: None });
+        }
+        let multipart = Multipart::from_request(request, state)
+            .await
+            .map_err(|_| PageError::BadRequest("The form could not be read.".into()))?;
+        let sent = upload::read(multipart, "image", state.settings.max_upload_bytes).await?;
+        let form = EditorForm {
+            csrf: sent.text("csrf"),
+            title: sent.text("title"),
+            body: sent.text("body"),
+            summary: sent.text("summary"),
+            tags: sent.text("tags"),
+            language: sent.text("language"),
+            publish_at: sent.text("publish_at"),
+            image_alt: sent.text("image_alt"),
+            action: sent.text("action"),
+        };
+        Ok(Submission {
+            form,
+            image: sent.file,
+        })
+    }
+}
+
+/// Stores the picture sent with the form, if one was, and puts it at the
+/// end of the text: `Ok(Ok(true))` when one was added, `Ok(Err(_))` when
+/// the picture was refused (the form says why), `Err(_)` when storing it
+/// failed.
+async fn add_picture(
+    state: &AppState,
+    form: &mut EditorForm,
+    image: Option<UploadedFile>,
+) -> Result<Result<bool, PostError>, PageError> {
+    let Some(file) = image else {
+        return Ok(Ok(false));
+    };
+    let refused = |field, message| Ok(Err(PostError::Invalid { field, message }));
+    match super::media::store(state, file, &form.image_alt).await {
+        Ok(stored) => {
+            let markdown = media::markdown(&stored, &form.image_alt);
+            let body = form.body.trim_end();
+            form.body = if body.is_empty() {
+                format!("{markdown}\n")
+            } else {
+                format!("{body}\n\n{markdown}\n")
+            };
+            form.image_alt.clear();
+            Ok(Ok(true))
+        }
+        Err(MediaError::Rejected(why)) => refused("image", why.to_string()),
+        Err(MediaError::AltTooLong) => refused(
+            "image_alt",
+            format!("is longer than {} characters", media::MAX_ALT_CHARS),
+        ),
+        Err(e) => Err(PageError::Internal(e.to_string())),
+    }
 }
 
 impl EditorForm {
@@ -231,7 +314,6 @@ impl EditorForm {
                 .collect::<Vec<_>>()
                 .join(", "),
             language: p.language.clone().unwrap_or_default(),
-            publish_at: String::new(),
             ..EditorForm::default()
         }
     }
@@ -250,6 +332,7 @@ struct EditorPage {
     tags: String,
     language: String,
     publish_at: String,
+    image_alt: String,
     /// The blog's time zone, for the schedule field.
     time_zone: &'static str,
     /// The post's address: its slug now, or the one it will get.
@@ -258,6 +341,18 @@ struct EditorPage {
     error: Option<FieldError>,
     /// What was just done ("draft", "published", "updated").
     saved: Option<String>,
+    /// A picture was just put at the end of the text (not saved yet).
+    inserted: bool,
+    max_upload_mb: usize,
+}
+
+/// What the editor shows besides the form.
+#[derive(Default)]
+struct View {
+    preview: Option<PreviewContext>,
+    error: Option<FieldError>,
+    saved: Option<String>,
+    inserted: bool,
 }
 
 #[derive(Serialize)]
@@ -299,23 +394,25 @@ pub(super) async fn new(
         owner,
         None,
         EditorForm::default(),
-        None,
-        None,
-        None,
+        View::default(),
         StatusCode::OK,
     )
 }
 
-/// `POST /admin/posts/new`: preview, save as a draft or publish.
+/// `POST /admin/posts/new`: preview, add a picture, save as a draft,
+/// schedule or publish.
 pub(super) async fn create(
     State(state): State<AppState>,
     owner: Owner,
-    form: Result<Form<EditorForm>, FormRejection>,
+    Submission { mut form, image }: Submission,
 ) -> Result<Response, PageError> {
-    let Form(form) = form.map_err(unreadable)?;
     owner.check_form(&state, &form.csrf)?;
-    if form.action == "preview" {
-        return preview(&state, owner, None, form).await;
+    let inserted = match add_picture(&state, &mut form, image).await? {
+        Ok(inserted) => inserted,
+        Err(e) => return refused(&state, owner, None, form, e),
+    };
+    if form.action == "preview" || form.action == "upload" {
+        return preview(&state, owner, None, form, inserted).await;
     }
     let schedule = match schedule_of(&state, &form) {
         Ok(schedule) => schedule,
@@ -366,30 +463,29 @@ pub(super) async fn edit(
             "draft" | "published" | "updated" | "scheduled" | "unscheduled"
         )
     });
-    editor(
-        &state,
-        owner,
-        Some(&item),
-        form,
-        None,
-        None,
+    let view = View {
         saved,
-        StatusCode::OK,
-    )
+        ..View::default()
+    };
+    editor(&state, owner, Some(&item), form, view, StatusCode::OK)
 }
 
-/// `POST /admin/posts/{slug}/edit`: preview, save, or save and publish.
+/// `POST /admin/posts/{slug}/edit`: preview, add a picture, save, save and
+/// publish, or schedule.
 pub(super) async fn update(
     State(state): State<AppState>,
     owner: Owner,
     Path(slug): Path<String>,
-    form: Result<Form<EditorForm>, FormRejection>,
+    Submission { mut form, image }: Submission,
 ) -> Result<Response, PageError> {
-    let Form(form) = form.map_err(unreadable)?;
     owner.check_form(&state, &form.csrf)?;
     let item = load(&state, &slug).await?;
-    if form.action == "preview" {
-        return preview(&state, owner, Some(&item), form).await;
+    let inserted = match add_picture(&state, &mut form, image).await? {
+        Ok(inserted) => inserted,
+        Err(e) => return refused(&state, owner, Some(&item), form, e),
+    };
+    if form.action == "preview" || form.action == "upload" {
+        return preview(&state, owner, Some(&item), form, inserted).await;
     }
     let edit = PostEdit {
         title: Some(form.title.clone()),
@@ -447,25 +543,29 @@ async fn preview(
     owner: Owner,
     item: Option<&PostWithTags>,
     form: EditorForm,
+    inserted: bool,
 ) -> Result<Response, PageError> {
     let summary = Some(form.summary.as_str()).filter(|s| !s.trim().is_empty());
     match posts::preview(&form.title, &form.body, summary) {
         Ok(preview) => {
-            let context = PreviewContext {
-                title: preview.title,
-                html: preview.body_html,
-                excerpt: preview.excerpt,
+            let view = View {
+                preview: Some(PreviewContext {
+                    title: preview.title,
+                    html: preview.body_html,
+                    excerpt: preview.excerpt,
+                }),
+                inserted,
+                ..View::default()
             };
-            editor(
-                state,
-                owner,
-                item,
-                form,
-                Some(context),
-                None,
-                None,
-                StatusCode::OK,
-            )
+            editor(state, owner, item, form, view, StatusCode::OK)
+        }
+        // Adding a picture to a post without a title yet: no preview.
+        Err(PostError::Invalid { .. }) if inserted => {
+            let view = View {
+                inserted,
+                ..View::default()
+            };
+            editor(state, owner, item, form, view, StatusCode::OK)
         }
         Err(e) => refused(state, owner, item, form, e),
     }
@@ -488,29 +588,37 @@ fn refused(
                 "tags" => "The tags",
                 "language" => "The language",
                 "publish_at" => "The time to publish",
+                "image" => "The picture",
+                "image_alt" => "The picture's description",
                 other => other,
             };
-            let error = FieldError {
-                field,
-                message: format!("{label} {message}"),
+            let view = View {
+                error: Some(FieldError {
+                    field,
+                    message: format!("{label} {message}"),
+                }),
+                ..View::default()
             };
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
-            editor(state, owner, item, form, None, Some(error), None, status)
+            editor(
+                state,
+                owner,
+                item,
+                form,
+                view,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
         }
         PostError::NotFound(_) => Err(PageError::NotFound),
         PostError::Database(e) => Err(PageError::Internal(e.to_string())),
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn editor(
     state: &AppState,
     owner: Owner,
     item: Option<&PostWithTags>,
     form: EditorForm,
-    preview: Option<PreviewContext>,
-    error: Option<FieldError>,
-    saved: Option<String>,
+    view: View,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let settings = &state.settings;
@@ -544,11 +652,14 @@ fn editor(
             tags: form.tags,
             language: form.language,
             publish_at: form.publish_at,
+            image_alt: form.image_alt,
             time_zone: settings.blog.time_zone.name(),
             slug,
-            preview,
-            error,
-            saved,
+            preview: view.preview,
+            error: view.error,
+            saved: view.saved,
+            inserted: view.inserted,
+            max_upload_mb: settings.max_upload_bytes / (1024 * 1024),
         },
     )
 }

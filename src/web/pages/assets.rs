@@ -6,6 +6,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::federation::objects::person;
+use crate::media;
+use crate::models::media::{self as media_rows, ImageType};
 use crate::state::AppState;
 use crate::web::error::PageError;
 
@@ -59,13 +61,17 @@ pub async fn static_file(
     Ok(response)
 }
 
-/// `GET /media/{avatar|header}-{digest}.{ext}`: the profile images from the
-/// configuration, at addresses that change with their content (cached for
-/// good); `/media/{avatar|header}.{ext}`, the address before, still answers.
-pub async fn profile_image(
+/// `GET /media/{file}`: an uploaded image (`<sha256>.<ext>`), or one of the
+/// profile images from the configuration, `{avatar|header}-{digest}.{ext}`,
+/// at addresses that change with their content (cached for good);
+/// `/media/{avatar|header}.{ext}`, the address before, still answers.
+pub async fn media_file(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
+    if let Some((hash, kind)) = media::parse_file_name(&name) {
+        return uploaded_image(&state, &name, hash, kind).await;
+    }
     let profile = &state.settings.profile;
     let (file, immutable) = [("avatar", &profile.avatar), ("header", &profile.header)]
         .into_iter()
@@ -94,6 +100,38 @@ pub async fn profile_image(
         } else {
             "public, max-age=3600"
         }),
+    );
+    Ok(response)
+}
+
+/// An image the owner uploaded (`/media/<sha256>.<ext>`), while its row
+/// exists: its name changes with its bytes, so it is cached for good.
+async fn uploaded_image(
+    state: &AppState,
+    name: &str,
+    hash: &str,
+    kind: ImageType,
+) -> Result<Response, PageError> {
+    let known = {
+        let mut conn = state.pool.get().await?;
+        media_rows::by_file_hash(&mut conn, hash).await?.is_some()
+    };
+    if !known {
+        return Err(PageError::NotFound);
+    }
+    let bytes = media::read(&state.settings, name)
+        .await
+        .map_err(|e| PageError::Internal(format!("reading the image {name}: {e}")))?
+        .ok_or(PageError::NotFound)?;
+    let mut response = (StatusCode::OK, bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(kind.as_str()),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
     );
     Ok(response)
 }

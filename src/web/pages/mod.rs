@@ -18,7 +18,7 @@ use crate::urls;
 use crate::web::error::PageError;
 
 pub use crate::web::site::{SiteContext, site_context};
-pub use assets::{attachment, avatar, profile_image, static_file};
+pub use assets::{attachment, avatar, media_file, static_file};
 pub use listings::{archive, archive_month, home, show_tag};
 pub use post_page::{FormInput, render_post, show_comment, show_post};
 
