@@ -44,7 +44,7 @@ async fn run(settings: Settings, db: &Database, shutdown: ShutdownSignal) -> any
     let state = AppState::load(settings, db.pool.clone()).await?;
     {
         let mut conn = db.pool.get().await.context("connecting to the database")?;
-        crate::profile::publish_if_changed(&mut conn, &state.settings, &state.actor_keys)
+        crate::profile::publish_if_changed(&mut conn, &state.settings(), &state.actor_keys)
             .await
             .context("publishing the profile")?;
     }
@@ -82,12 +82,16 @@ async fn run(settings: Settings, db: &Database, shutdown: ShutdownSignal) -> any
 const SCHEDULE_POLL: Duration = Duration::from_secs(15);
 
 /// The publishing job: publishes scheduled drafts when their time comes
-/// (within [`SCHEDULE_POLL`]), until the server stops.
+/// (within [`SCHEDULE_POLL`]), and takes up settings that another process
+/// saved from the admin pages, until the server stops.
 async fn publish_scheduled(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         let published = async {
             let mut conn = state.pool.get().await?;
-            crate::posts::publish_due(&mut conn, &state.settings)
+            if state.live.reload(&mut conn).await? {
+                tracing::info!("took up the settings saved from the admin pages");
+            }
+            crate::posts::publish_due(&mut conn, &state.settings())
                 .await
                 .map_err(anyhow::Error::from)
         };

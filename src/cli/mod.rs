@@ -117,6 +117,7 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Post(cmd) => {
             with_database(&settings, async |conn| {
+                let settings = in_force(conn, &settings).await?;
                 posts::run(cmd, &settings, conn).await
             })
             .await
@@ -151,6 +152,7 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Admin(cmd) => admin::run(cmd, &settings).await,
         Command::Comment(cmd) => {
             with_database(&settings, async |conn| {
+                let settings = in_force(conn, &settings).await?;
                 comments::run(cmd, &settings, conn).await
             })
             .await
@@ -159,6 +161,16 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
 }
 
 pub(crate) type Conn = diesel_async::AsyncPgConnection;
+
+/// The settings as the server has them: the file's, with what the owner
+/// changed on `/admin/settings` (time zone, language, policies) over them.
+async fn in_force(conn: &mut Conn, file: &Settings) -> anyhow::Result<Settings> {
+    let overrides = crate::state::live::load(conn).await?;
+    Ok(file.with_overrides(&overrides).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "the settings saved from the admin pages cannot be used");
+        file.clone()
+    }))
+}
 
 /// Opens the database (starting the embedded cluster if need be), runs `f`
 /// with a connection, and closes it again, stopping the cluster only if this

@@ -65,12 +65,15 @@ fn language<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Err
 }
 
 fn time_zone<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Tz, D::Error> {
-    parsed(deserializer, |text| {
-        text.trim().parse().map_err(|_| {
-            format!(
-                "unknown time zone {text:?}; use an IANA name such as \"UTC\" or \"Europe/Stockholm\""
-            )
-        })
+    parsed(deserializer, parse_time_zone)
+}
+
+/// An IANA time zone name.
+pub fn parse_time_zone(text: &str) -> Result<Tz, String> {
+    text.trim().parse().map_err(|_| {
+        format!(
+            "unknown time zone {text:?}; use an IANA name such as \"UTC\" or \"Europe/Stockholm\""
+        )
     })
 }
 

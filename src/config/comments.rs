@@ -44,6 +44,12 @@ impl CommentPolicy {
         })
     }
 
+    /// A policy by its name in the configuration (`approve_all`, ...).
+    pub fn from_name(text: &str) -> Option<Self> {
+        use CommentPolicy::*;
+        Self::parse(text, &[ApproveAll, HoldFirstTime, HoldAll]).ok()
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CommentPolicy::ApproveAll => "approve_all",

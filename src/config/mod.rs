@@ -12,6 +12,7 @@ mod federation;
 mod log;
 mod profile;
 mod server;
+mod site;
 mod theme;
 mod values;
 
@@ -29,6 +30,7 @@ pub use comments::{CommentPolicy, CommentSettings};
 pub use federation::FederationSettings;
 pub use log::LogFormat;
 pub use profile::{ActorType, MAX_PROFILE_IMAGE_BYTES, MediaFile, ProfileSettings};
+pub use site::{Invalid, MAX_KEYWORDS, SiteOverrides};
 
 /// The reference configuration, compiled in so the binary runs without files.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");

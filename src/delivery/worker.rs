@@ -102,7 +102,7 @@ pub struct Workers {
 
 impl Workers {
     pub fn spawn(config: FederationConfig<AppState>) -> Result<Self, reqwest::Error> {
-        let federation = config.to_request_data().settings.federation.clone();
+        let federation = config.to_request_data().settings().federation.clone();
         let client = net::client(
             federation.allow_private_addresses,
             federation.request_timeout,
@@ -149,7 +149,7 @@ impl Queue for DeliveryQueue {
     }
 
     fn workers(&self) -> usize {
-        self.data.settings.federation.delivery_workers
+        self.data.settings().federation.delivery_workers
     }
 
     // Claims cost a scan of the queue: refill in batches, not one per finished delivery.
@@ -180,8 +180,8 @@ impl Queue for DeliveryQueue {
 async fn claim(data: &Data<AppState>, limit: i64) -> Vec<Claimed> {
     let claimed = async {
         let mut conn = data.pool.get().await?;
-        let per_instance = data.settings.federation.per_instance_concurrency;
-        let lease = lease_secs(data.settings.federation.request_timeout);
+        let per_instance = data.settings().federation.per_instance_concurrency;
+        let lease = lease_secs(data.settings().federation.request_timeout);
         queue::claim(&mut conn, limit, lease, per_instance)
             .await
             .map_err(QueryError::from)
@@ -199,7 +199,7 @@ async fn claim(data: &Data<AppState>, limit: i64) -> Vec<Claimed> {
 /// attempts were made. For tests and `fedblog deliveries run`.
 pub async fn drain(config: &FederationConfig<AppState>) -> Result<usize, reqwest::Error> {
     let data = config.to_request_data();
-    let federation = &data.settings.federation;
+    let federation = &data.settings().federation;
     let client = net::client(
         federation.allow_private_addresses,
         federation.request_timeout,
@@ -273,7 +273,8 @@ pub async fn send(
     let inbox = match Url::parse(&delivery.inbox_url) {
         Ok(url)
             if url.scheme() == "https"
-                || (url.scheme() == "http" && data.settings.federation.allow_private_addresses) =>
+                || (url.scheme() == "http"
+                    && data.settings().federation.allow_private_addresses) =>
         {
             url
         }
@@ -352,7 +353,7 @@ async fn knock(
         .header(CONTENT_TYPE, ACTIVITY_JSON)
         .header(HOST, host)
         .header(DATE, httpdate::fmt_http_date(SystemTime::now()))
-        .timeout(data.settings.federation.request_timeout);
+        .timeout(data.settings().federation.request_timeout);
     let signed = match scheme {
         Scheme::Cavage => data
             .sign_request(request, body.clone())
@@ -401,7 +402,7 @@ async fn sign_rfc9421(
     body: &Bytes,
 ) -> Result<reqwest::Request, SignError> {
     let keys = data.actor_keys.clone();
-    let key_id = person::key_id(&data.settings);
+    let key_id = person::key_id(&data.settings());
     let (target, bytes) = (inbox.clone(), body.clone());
     let created = Utc::now().timestamp();
     let headers = tokio::task::spawn_blocking(move || {
@@ -449,7 +450,7 @@ async fn record(
     let mut conn = data.pool.get().await?;
     let conn = &mut *conn;
     let domain = queue::instance_of(&delivery.inbox_url);
-    let settings = &data.settings.federation;
+    let settings = &data.settings().federation;
     if let Some(scheme) = learned {
         queue::instance::remember_rfc9421(conn, &domain, scheme == Scheme::Rfc9421).await?;
         tracing::info!(instance = %domain, signature = scheme.name(), "the server took the other signature scheme; remembered");

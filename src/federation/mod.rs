@@ -37,7 +37,7 @@ pub enum SetupError {
 /// draft-cavage signatures as Mastodon expects them, and signed fetches as the
 /// blog actor (so servers in secure mode answer us).
 pub async fn config(state: AppState) -> Result<FederationConfig<AppState>, SetupError> {
-    let settings = state.settings.clone();
+    let settings = state.settings().clone();
     let allow_private = settings.federation.allow_private_addresses;
     let actor = BlogActor {
         id: Url::parse(&urls::actor(&settings))?,

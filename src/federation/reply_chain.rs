@@ -130,7 +130,7 @@ pub async fn choose_parent(
     if reply.in_reply_to_all.len() <= 1 {
         return Ok(reply.in_reply_to.clone());
     }
-    let ours = Url::parse(&urls::actor(&data.settings))
+    let ours = Url::parse(&urls::actor(&data.settings()))
         .map_err(|e| FederationError::Invalid(e.to_string()))?;
     let conn = &mut *data.pool.get().await?;
     for candidate in &reply.in_reply_to_all {
@@ -162,7 +162,7 @@ pub async fn climb(
     reply: &Url,
     in_reply_to: &Url,
 ) -> Result<Option<Chain>, FederationError> {
-    let ours = Url::parse(&urls::actor(&data.settings))
+    let ours = Url::parse(&urls::actor(&data.settings()))
         .map_err(|e| FederationError::Invalid(e.to_string()))?;
     let mut seen = HashSet::from([reply.clone()]);
     let mut fetched = Vec::new();

@@ -65,7 +65,7 @@ pub async fn actor_inbox(
     data: Data<AppState>,
     request: Request,
 ) -> Response {
-    if handle != data.settings.blog.author_handle {
+    if handle != data.settings().blog.author_handle {
         return refuse(StatusCode::NOT_FOUND, "no such actor");
     }
     receive(data, request).await
@@ -115,8 +115,8 @@ async fn accept(data: &Data<AppState>, request: Request) -> Result<Response, Res
             &parts.uri,
             &parts.headers,
             &bytes,
-            &data.settings.base_url,
-            &data.settings.domain,
+            &data.settings().base_url,
+            &data.settings().domain,
             now,
         )
         .map(Proof::Rfc9421)
@@ -125,7 +125,7 @@ async fn accept(data: &Data<AppState>, request: Request) -> Result<Response, Res
             &parts.method,
             &parts.headers,
             &bytes,
-            &data.settings.domain,
+            &data.settings().domain,
             now,
         )
         .map(Proof::Cavage)

@@ -103,7 +103,7 @@ impl Queue for InboxQueue {
     }
 
     fn workers(&self) -> usize {
-        self.data.settings.federation.inbox_workers
+        self.data.settings().federation.inbox_workers
     }
 
     fn id(job: &Claimed) -> i64 {
@@ -155,7 +155,7 @@ async fn count_waiting(data: &Data<AppState>) {
 /// How long a claimed activity is reserved for its worker: past its
 /// processing deadline, so that only a crashed worker's work is taken over.
 fn lease_secs(data: &Data<AppState>) -> i64 {
-    let timeout = data.settings.federation.request_timeout.as_secs() as i64;
+    let timeout = data.settings().federation.request_timeout.as_secs() as i64;
     timeout * (i64::from(DEADLINE_TIMEOUTS) + 1)
 }
 
@@ -180,7 +180,7 @@ async fn handle(data: &Data<AppState>, entry: Claimed) {
     let result = if entry.attempts > MAX_ATTEMPTS {
         Outcome::Retry(format!("gave up after {MAX_ATTEMPTS} attempts"))
     } else {
-        let deadline = data.settings.federation.request_timeout * DEADLINE_TIMEOUTS;
+        let deadline = data.settings().federation.request_timeout * DEADLINE_TIMEOUTS;
         match serde_json::from_value::<InboxActivity>(entry.json.clone()) {
             Ok(activity) => {
                 match tokio::time::timeout(deadline, activities::process(activity, data)).await {

@@ -32,6 +32,10 @@ pub enum MediaError {
     AltTooLong,
     #[error("No such image.")]
     NotFound,
+    #[error(
+        "The picture is the blog's avatar or header; choose another on the settings page first."
+    )]
+    ProfilePicture,
     /// The posts (slug, title) that show it.
     #[error("The image is used by {} post(s); remove it from them first.", .0.len())]
     InUse(Vec<(String, String)>),
@@ -103,6 +107,9 @@ pub async fn delete(pool: &Pool, settings: &Settings, hash: &str) -> Result<Medi
         let image = rows::by_hash(&mut conn, hash)
             .await?
             .ok_or(MediaError::NotFound)?;
+        if is_profile_picture(settings, &image) {
+            return Err(MediaError::ProfilePicture);
+        }
         let users = rows::posts_using(&mut conn, &image).await?;
         if !users.is_empty() {
             return Err(MediaError::InUse(users));
@@ -119,6 +126,19 @@ pub async fn delete(pool: &Pool, settings: &Settings, hash: &str) -> Result<Medi
         }
     }
     Ok(image)
+}
+
+/// Whether `image` is the blog's avatar or header.
+pub fn is_profile_picture(settings: &Settings, image: &Media) -> bool {
+    let files = image.file_names();
+    [&settings.profile.avatar, &settings.profile.header]
+        .into_iter()
+        .flatten()
+        .any(|p| {
+            p.path
+                .file_name()
+                .is_some_and(|n| files.iter().any(|f| n == f.as_str()))
+        })
 }
 
 /// The Markdown that shows `image` in a post: `![alt](/media/...)`.

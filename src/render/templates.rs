@@ -23,6 +23,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "admin_comments.html",
     "admin_followers.html",
     "admin_media.html",
+    "admin_settings.html",
     "admin_deliveries.html",
     "admin_pages.html",
 ];
@@ -68,6 +69,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (
         "admin_media.html",
         include_str!("../../templates/admin_media.html"),
+    ),
+    (
+        "admin_settings.html",
+        include_str!("../../templates/admin_settings.html"),
     ),
     (
         "admin_deliveries.html",

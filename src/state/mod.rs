@@ -5,6 +5,7 @@ pub mod gate;
 pub mod health;
 pub mod image_cache;
 pub mod keys;
+pub mod live;
 pub mod rate_limit;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use crate::state::health::InstanceHealth;
 use crate::state::image_cache::ImageCache;
 use crate::state::rate_limit::RateLimiter;
 use keys::{ActorKeys, KeyError};
+use live::LiveSettings;
 
 /// Sign-in attempts one address may make per [`LOGIN_WINDOW`].
 pub const LOGIN_ATTEMPTS_PER_ADDRESS: u32 = 10;
@@ -29,7 +31,8 @@ pub const LOGIN_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
-    pub settings: Arc<Settings>,
+    /// The settings in force (the file's, with the owner's changes).
+    pub live: Arc<LiveSettings>,
     pub templates: Arc<Templates>,
     pub actor_keys: Arc<ActorKeys>,
     /// Keys the comment form's CSRF tokens.
@@ -66,17 +69,26 @@ pub enum StateError {
 }
 
 impl AppState {
+    /// The settings in force now (they change when the owner saves
+    /// `/admin/settings`): take them once per request.
+    pub fn settings(&self) -> Arc<Settings> {
+        self.live.get()
+    }
+
     /// Loads the theme, the blog actor's keys and the comment form's secret
     /// (generating them on first start).
     pub async fn load(settings: Settings, pool: Pool) -> Result<Self, StateError> {
         let templates = Templates::new(settings.theme_dir.clone())?;
+        let live = LiveSettings::new(settings);
         let (actor_keys, form_secret) = {
             let mut conn = pool.get().await?;
+            live.reload(&mut conn).await?;
             (
                 keys::load_or_create(&mut conn).await?,
                 FormSecret::load_or_create(&mut conn).await?,
             )
         };
+        let settings = live.get();
         let comments = &settings.comments;
         let comment_limiter =
             RateLimiter::new(comments.reader_rate_limit, comments.reader_rate_window);
@@ -96,7 +108,7 @@ impl AppState {
             login_limiter: Arc::new(RateLimiter::new(LOGIN_ATTEMPTS_PER_ADDRESS, LOGIN_WINDOW)),
             account_limiter: Arc::new(RateLimiter::new(LOGIN_ATTEMPTS_PER_ACCOUNT, LOGIN_WINDOW)),
             pool,
-            settings: Arc::new(settings),
+            live: Arc::new(live),
             templates: Arc::new(templates),
             actor_keys: Arc::new(actor_keys),
         })

@@ -31,7 +31,7 @@ impl FromRequestParts<AppState> for Admin {
             .ok_or_else(|| {
                 JsonError::unauthorized("an `Authorization: Bearer <token>` header is required")
             })?;
-        let expected = match &state.settings.admin_token {
+        let expected = match &state.settings().admin_token {
             Some(token) => Some(access::digest(token)),
             None => {
                 let mut conn = state.pool.get().await?;

@@ -51,7 +51,7 @@ pub async fn submit(
     headers: HeaderMap,
     form: Result<Form<CommentFields>, FormRejection>,
 ) -> Result<Response, PageError> {
-    if !state.settings.comments.reader_comments || !slug::is_slug(&slug) {
+    if !state.settings().comments.reader_comments || !slug::is_slug(&slug) {
         return Err(PageError::NotFound);
     }
     let Form(fields) = form.map_err(|rejection| match rejection.status() {
@@ -70,7 +70,7 @@ pub async fn submit(
                 .verify(&fields.token, b.as_str(), post.id, Utc::now())
         })
         .ok_or_else(|| PageError::Forbidden(EXPIRED.into()))?;
-    let ip = client_ip(peer, &headers, state.settings.trust_proxy);
+    let ip = client_ip(peer, &headers, state.settings().trust_proxy);
     state
         .comment_limiter
         .check(ip, Instant::now())
@@ -112,9 +112,9 @@ pub async fn submit(
         website: Some(input.website.clone()),
         body: input.body.clone(),
     };
-    match comments::submit_reader_comment(&mut conn, &state.settings, target, &reader).await {
+    match comments::submit_reader_comment(&mut conn, &state.settings(), target, &reader).await {
         Ok(c) if c.is_visible() => {
-            let to = urls::comment_anchor(&state.settings, &slug, c.id);
+            let to = urls::comment_anchor(&state.settings(), &slug, c.id);
             Ok(Redirect::to(&to).into_response())
         }
         Ok(_) => Ok(held(&state, &slug)),
@@ -135,7 +135,7 @@ pub async fn submit(
 fn held(state: &AppState, slug: &str) -> Response {
     let to = format!(
         "{}?comment=held#comment-form",
-        urls::post(&state.settings, slug)
+        urls::post(&state.settings(), slug)
     );
     Redirect::to(&to).into_response()
 }

@@ -160,7 +160,7 @@ pub async fn render_error_pages(
         return response;
     };
     let context = ErrorContext {
-        site: super::site::site_context(&state.settings),
+        site: super::site::site_context(&state.settings()),
         status: page.status.as_u16(),
         title: page.title,
         message: &page.message,

@@ -47,7 +47,7 @@ fn feed_response(body: String, content_type: &'static str) -> Response {
 pub async fn atom(State(state): State<AppState>) -> Result<Response, PageError> {
     let posts = newest(&state).await?;
     Ok(feed_response(
-        atom_xml(&state.settings, &posts),
+        atom_xml(&state.settings(), &posts),
         "application/atom+xml; charset=utf-8",
     ))
 }
@@ -55,7 +55,7 @@ pub async fn atom(State(state): State<AppState>) -> Result<Response, PageError> 
 pub async fn rss(State(state): State<AppState>) -> Result<Response, PageError> {
     let posts = newest(&state).await?;
     Ok(feed_response(
-        rss_xml(&state.settings, &posts),
+        rss_xml(&state.settings(), &posts),
         "application/rss+xml; charset=utf-8",
     ))
 }
@@ -66,7 +66,7 @@ pub async fn comments_atom(State(state): State<AppState>) -> Result<Response, Pa
         comment::recent_visible(&mut conn, COMMENT_FEED_ENTRIES).await?
     };
     Ok(feed_response(
-        comments_atom_xml(&state.settings, &rows),
+        comments_atom_xml(&state.settings(), &rows),
         "application/atom+xml; charset=utf-8",
     ))
 }

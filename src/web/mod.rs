@@ -57,7 +57,7 @@ pub fn router(state: AppState, federation: FederationConfig<AppState>) -> Router
         .route("/media/{file}", get(pages::media_file))
         .route("/avatars/{key}", get(pages::avatar))
         .route("/attachments/{key}", get(pages::attachment))
-        .merge(admin::router(&state.settings))
+        .merge(admin::router(&state.settings()))
         .fallback(pages::not_found)
         .layer(from_fn_with_state(state.clone(), error::render_error_pages));
 

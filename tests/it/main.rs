@@ -3,6 +3,7 @@
 
 mod admin;
 mod admin_media;
+mod admin_settings;
 mod api;
 mod architecture;
 mod avatars;

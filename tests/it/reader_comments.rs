@@ -9,21 +9,21 @@ use reqwest::header::{self, HeaderMap};
 use crate::common::{TestApp, attrs, html, texts};
 
 /// A browser: keeps the form cookie the blog sets, like a real one.
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     app: &'a TestApp,
     cookie: Option<String>,
     /// Sent as `X-Forwarded-For`, if set.
     forwarded_for: Option<String>,
 }
 
-struct Sent {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Sent {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
+    pub(crate) fn new(app: &'a TestApp) -> Self {
         Browser {
             app,
             cookie: None,
@@ -103,7 +103,7 @@ impl<'a> Browser<'a> {
     }
 
     /// Opens the post's page and sends the form filled with `fields`.
-    async fn comment(&mut self, slug: &str, fields: &[(&str, &str)]) -> Sent {
+    pub(crate) async fn comment(&mut self, slug: &str, fields: &[(&str, &str)]) -> Sent {
         let hidden = self.form(&format!("/posts/{slug}")).await;
         let mut all: Vec<(&str, &str)> = hidden
             .iter()
@@ -143,7 +143,7 @@ fn location(sent: &Sent) -> String {
         .to_string()
 }
 
-async fn stored(app: &TestApp) -> Vec<Comment> {
+pub(crate) async fn stored(app: &TestApp) -> Vec<Comment> {
     let mut conn = app.pool.get().await.expect("conn");
     comment::list(&mut conn, &ListFilter::default(), 100, 0)
         .await

@@ -58,7 +58,7 @@ pub(super) async fn receive(
     };
     object.in_reply_to = Some(in_reply_to.clone());
     // The whole climb gets a deadline, not only each fetch: a worker is not held for long.
-    let deadline = data.settings.federation.request_timeout * 3;
+    let deadline = data.settings().federation.request_timeout * 3;
     let climb = reply_chain::climb(data, &object.id, &in_reply_to);
     let Ok(found) = tokio::time::timeout(deadline, climb).await else {
         tracing::info!(reply = %object.id, "fetching a reply's parents took too long; ignored");
@@ -82,7 +82,7 @@ pub(super) async fn receive(
     }
     let author = RemoteActor::dereference_exact(&activity.actor, data, false).await?;
     replies.push((object, author));
-    let settings = data.settings.clone();
+    let settings = data.settings().clone();
     let anchor = chain.anchor;
     let mut conn = data.pool.get().await?;
     let fresh = conn

@@ -18,7 +18,7 @@ pub(super) fn verify(
     activity: &InboxActivity,
     data: &Data<AppState>,
 ) -> Result<(), FederationError> {
-    if activity.object_id().map(|u| u.to_string()) != Some(crate::urls::actor(&data.settings)) {
+    if activity.object_id().map(|u| u.to_string()) != Some(crate::urls::actor(&data.settings())) {
         return Err(FederationError::Invalid(
             "a Follow must name this blog's actor as its object".into(),
         ));
@@ -31,7 +31,7 @@ pub(super) async fn receive(
     data: &Data<AppState>,
 ) -> Result<(), FederationError> {
     let follower = RemoteActor::dereference_exact(&activity.actor, data, false).await?;
-    let settings = data.settings.clone();
+    let settings = data.settings().clone();
     let inbox = follower.inbox().to_string();
     let shared = follower.shared_inbox().map(|u| u.to_string());
     let mut conn = data.pool.get().await?;

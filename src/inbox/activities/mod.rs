@@ -56,7 +56,7 @@ impl InboxActivity {
     }
 
     fn our_actor(data: &Data<AppState>) -> String {
-        urls::actor(&data.settings)
+        urls::actor(&data.settings())
     }
 
     /// An actor announcing its own deletion.

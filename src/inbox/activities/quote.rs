@@ -54,7 +54,7 @@ impl<'a> QuoteRequest<'a> {
         let object = activity
             .object_id()
             .ok_or_else(|| invalid("`object` must name the quoted post"))?;
-        let ours = Url::parse(&data.settings.url("/")).map_err(|_| invalid("no base URL"))?;
+        let ours = Url::parse(&data.settings().url("/")).map_err(|_| invalid("no base URL"))?;
         if !same_origin(&object, &ours) {
             return Err(invalid("`object` is not a post on this server"));
         }
@@ -120,7 +120,7 @@ pub(super) async fn receive(
     // Known already: its key signed the request.
     let requester = RemoteActor::dereference_exact(&activity.actor, data, false).await?;
     let inbox = requester.inbox().to_string();
-    let settings = data.settings.clone();
+    let settings = data.settings().clone();
     let mut conn = data.pool.get().await?;
     conn.transaction::<_, FederationError, _>(async |conn| {
         if !received_activity::record(conn, activity.id.as_str()).await? {

@@ -56,7 +56,7 @@ async fn receive_comment_edit(
     }
     tracing::info!(comment = %object_ap_id, "comment edited by its author");
     let text = format!("{} {content}", summary.as_deref().unwrap_or_default());
-    if let Some(word) = crate::comments::held_keyword(&data.settings, &text)
+    if let Some(word) = crate::comments::held_keyword(&data.settings(), &text)
         && let Some(c) = comment::find_by_ap_id(conn, object_ap_id.as_str()).await?
         && c.state == comment::State::Approved
     {

@@ -42,7 +42,7 @@ pub async fn webfinger(
     State(state): State<AppState>,
     Query(query): Query<WebfingerQuery>,
 ) -> Response {
-    let settings = &state.settings;
+    let settings = &state.settings();
     let Some(resource) = query.resource.filter(|r| !r.trim().is_empty()) else {
         return JsonError::new(
             StatusCode::BAD_REQUEST,
@@ -97,7 +97,7 @@ fn webfinger_template(settings: &Settings) -> String {
 
 /// `GET /.well-known/host-meta`: where WebFinger is (Mastodon asks when WebFinger 404s).
 pub async fn host_meta(State(state): State<AppState>) -> Response {
-    let template = crate::render::escape::xml_escape(&webfinger_template(&state.settings));
+    let template = crate::render::escape::xml_escape(&webfinger_template(&state.settings()));
     let xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  \
          <Link rel=\"lrdd\" template=\"{template}\"/>\n</XRD>\n"
@@ -116,7 +116,7 @@ pub async fn host_meta(State(state): State<AppState>) -> Response {
 
 pub async fn host_meta_json(State(state): State<AppState>) -> Response {
     let mut response = Json(json!({
-        "links": [{"rel": "lrdd", "template": webfinger_template(&state.settings)}]
+        "links": [{"rel": "lrdd", "template": webfinger_template(&state.settings())}]
     }))
     .into_response();
     response.headers_mut().insert(
@@ -128,7 +128,7 @@ pub async fn host_meta_json(State(state): State<AppState>) -> Response {
 
 /// `GET /.well-known/nodeinfo`: links to the NodeInfo documents.
 pub async fn nodeinfo_links(State(state): State<AppState>) -> Json<Value> {
-    let settings = &state.settings;
+    let settings = &state.settings();
     Json(json!({
         "links": [
             {"rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": settings.url("/nodeinfo/2.1")},
@@ -165,8 +165,8 @@ pub async fn nodeinfo(
             "localComments": 0,
         },
         "metadata": {
-            "nodeName": state.settings.blog.title,
-            "nodeDescription": state.settings.blog.description,
+            "nodeName": state.settings().blog.title,
+            "nodeDescription": state.settings().blog.description,
         },
     });
     let mut response = Json(document).into_response();
@@ -184,7 +184,7 @@ pub async fn nodeinfo(
 }
 
 fn check_handle(state: &AppState, handle: &str) -> Result<(), JsonError> {
-    if handle == state.settings.blog.author_handle {
+    if handle == state.settings().blog.author_handle {
         Ok(())
     } else {
         Err(not_found())
@@ -199,9 +199,9 @@ pub async fn actor(
 ) -> Result<Response, JsonError> {
     check_handle(&state, &handle)?;
     if !wants_activity_json(&headers) {
-        return Ok(Redirect::to(&state.settings.url("/")).into_response());
+        return Ok(Redirect::to(&state.settings().url("/")).into_response());
     }
-    let person = person::blog_actor(&state.settings, &state.actor_keys);
+    let person = person::blog_actor(&state.settings(), &state.actor_keys);
     Ok(ActivityJson(StatusCode::OK, person).into_response())
 }
 
@@ -217,7 +217,7 @@ pub async fn outbox(
     Query(query): Query<PageQuery>,
 ) -> Result<Response, JsonError> {
     check_handle(&state, &handle)?;
-    let settings = &state.settings;
+    let settings = &state.settings();
     let id = urls::actor_path(settings, "outbox");
     let mut conn = state.pool.get().await?;
     let total = post::count_public(&mut conn, PublicScope::All).await?;
@@ -262,8 +262,8 @@ pub async fn followers(
     check_handle(&state, &handle)?;
     let mut conn = state.pool.get().await?;
     let total = follower::count(&mut conn).await?;
-    let id = urls::actor_path(&state.settings, "followers");
-    if !state.settings.federation.show_followers {
+    let id = urls::actor_path(&state.settings(), "followers");
+    if !state.settings().federation.show_followers {
         return Ok(ActivityJson(StatusCode::OK, collection::counted(&id, total)).into_response());
     }
     let Some(page) = query.page else {
@@ -297,7 +297,7 @@ pub async fn empty_collection(
     if which != "following" && which != "featured" {
         return Err(not_found());
     }
-    let id = urls::actor_path(&state.settings, &which);
+    let id = urls::actor_path(&state.settings(), &which);
     Ok(ActivityJson(StatusCode::OK, collection::empty(&id)).into_response())
 }
 
@@ -305,7 +305,7 @@ pub async fn empty_collection(
 /// `Accept`. The id never changes: a renamed post is still served at (and
 /// redirected to) the address it was first published under.
 pub async fn post_json(state: &AppState, slug: &str) -> Result<Response, JsonError> {
-    let settings = &state.settings;
+    let settings = &state.settings();
     let requested = urls::post(settings, slug);
     let mut conn = state.pool.get().await?;
     let row = match post::find_by_ap_id(&mut conn, &requested).await? {
@@ -343,7 +343,7 @@ pub async fn quote_authorization(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, JsonError> {
-    let settings = &state.settings;
+    let settings = &state.settings();
     let id: i64 = id.parse().map_err(|_| not_found())?;
     let mut conn = state.pool.get().await?;
     let Some(approval) = quote::find(&mut conn, id).await? else {
@@ -394,7 +394,7 @@ pub async fn post_reactions(
         "shares" => reaction::Kind::Announce,
         _ => return Err(not_found()),
     };
-    let requested = urls::post(&state.settings, &slug);
+    let requested = urls::post(&state.settings(), &slug);
     let mut conn = state.pool.get().await?;
     let row = public_post(&mut conn, &requested, &slug).await?;
     let Some((id, ap_id)) = row.and_then(|r| Some((r.id, r.ap_id?))) else {

@@ -52,7 +52,7 @@ async fn post_thread(
     state: &AppState,
     slug: &str,
 ) -> Result<(Post, String, Vec<Comment>), JsonError> {
-    let requested = urls::post(&state.settings, slug);
+    let requested = urls::post(&state.settings(), slug);
     let mut conn = state.pool.get().await?;
     let row = public_post(&mut conn, &requested, slug).await?;
     let Some((row, ap_id)) = row.and_then(|r| r.ap_id.clone().map(|a| (r, a))) else {
@@ -71,7 +71,7 @@ pub async fn post_replies(
     let (post, ap_id, comments) = post_thread(&state, &slug).await?;
     paged_items(
         &format!("{ap_id}/replies"),
-        direct_replies(&state.settings, &post, &comments, None),
+        direct_replies(&state.settings(), &post, &comments, None),
         query.page,
     )
 }
@@ -116,7 +116,7 @@ pub async fn comment_document(
     id: i64,
     as_json: bool,
 ) -> Result<Response, JsonError> {
-    let settings = &state.settings;
+    let settings = &state.settings();
     let mut conn = state.pool.get().await?;
     let Some(c) = comment::find(&mut conn, id).await? else {
         return Err(not_found());
@@ -165,8 +165,8 @@ pub async fn comment_replies(
     let mut conn = state.pool.get().await?;
     let comments = comment::visible_for_post(&mut conn, post.id).await?;
     paged_items(
-        &format!("{}/replies", urls::comment(&state.settings, c.id)),
-        direct_replies(&state.settings, &post, &comments, Some(c.id)),
+        &format!("{}/replies", urls::comment(&state.settings(), c.id)),
+        direct_replies(&state.settings(), &post, &comments, Some(c.id)),
         query.page,
     )
 }

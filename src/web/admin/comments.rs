@@ -95,7 +95,7 @@ pub(super) async fn list(
     };
     let paging = Paging::new(query.page, PER_PAGE)?;
     let post_slug = query.post.unwrap_or_default();
-    let settings = &state.settings;
+    let settings = &state.settings();
     let mut conn = state.pool.get().await?;
     let post_id = match post_slug.trim() {
         "" => None,
@@ -229,7 +229,7 @@ pub(super) async fn act(
     Form(form): Form<ActionForm>,
 ) -> Result<Response, PageError> {
     owner.check_form(&state, &form.csrf)?;
-    let settings = &state.settings;
+    let settings = &state.settings();
     let mut conn = state.pool.get().await?;
     let done: &'static str = match action.as_str() {
         "approve" => {

@@ -75,7 +75,7 @@ pub(super) async fn show(
     let ids: Vec<i64> = comments.iter().map(|c| c.post_id).collect();
     let headings = post::headings_by_id(&mut conn, &ids).await?;
     drop(conn);
-    let settings = &state.settings;
+    let settings = &state.settings();
     let tz = settings.blog.time_zone;
     let recent_comments = comments
         .into_iter()

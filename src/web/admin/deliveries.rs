@@ -46,7 +46,7 @@ pub(super) async fn list(
         let mut conn = state.pool.get().await?;
         delivery::per_instance(&mut conn, SERVERS).await?
     };
-    let tz = state.settings.blog.time_zone;
+    let tz = state.settings().blog.time_zone;
     let servers = rows
         .into_iter()
         .map(|queue| ServerRow {
@@ -59,7 +59,7 @@ pub(super) async fn list(
     let html = state.templates.render(
         "admin_deliveries.html",
         DeliveriesPage {
-            site: site_context(&state.settings),
+            site: site_context(&state.settings()),
             csrf: owner.csrf,
             servers,
             retried: query.retried,

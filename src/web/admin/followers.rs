@@ -61,7 +61,7 @@ pub(super) async fn list(
         )
     };
     let pages = paging.around(total, |n| format!("/admin/followers?page={n}"))?;
-    let tz = state.settings.blog.time_zone;
+    let tz = state.settings().blog.time_zone;
     let followers = rows
         .into_iter()
         .map(|f| Row {
@@ -77,7 +77,7 @@ pub(super) async fn list(
     let html = state.templates.render(
         "admin_followers.html",
         FollowersPage {
-            site: site_context(&state.settings),
+            site: site_context(&state.settings()),
             csrf: owner.csrf,
             followers,
             total,
@@ -105,7 +105,7 @@ pub(super) async fn remove(
     owner.check_form(&state, &form.csrf)?;
     let removed = {
         let mut conn = state.pool.get().await?;
-        followers::remove(&mut conn, &state.settings, &form.actor).await?
+        followers::remove(&mut conn, &state.settings(), &form.actor).await?
     };
     if !removed {
         return Err(PageError::NotFound);

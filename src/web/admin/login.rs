@@ -76,7 +76,7 @@ fn page(
     let html = state.templates.render(
         "admin_login.html",
         LoginPage {
-            site: site_context(&state.settings),
+            site: site_context(&state.settings()),
             csrf,
             error,
             no_password,
@@ -84,7 +84,7 @@ fn page(
     )?;
     let mut response = (status, Html(html)).into_response();
     if is_new {
-        let secure = state.settings.base_url.scheme() == "https";
+        let secure = state.settings().base_url.scheme() == "https";
         response
             .headers_mut()
             .insert(header::SET_COOKIE, browser.set_cookie(secure));
@@ -141,7 +141,7 @@ pub(super) async fn submit(
         ));
     }
     let refuse = |status, message: String| page(&state, &headers, status, Some(message), false);
-    let ip = client_ip(peer, &headers, state.settings.trust_proxy);
+    let ip = client_ip(peer, &headers, state.settings().trust_proxy);
     let now = Instant::now();
     let limited = state.login_limiter.check(ip, now).err().or_else(|| {
         if known_device(&state, &headers) {
@@ -185,16 +185,16 @@ pub(super) async fn submit(
     }
     let session = {
         let mut conn = state.pool.get().await?;
-        access::start_session(&mut conn, state.settings.sessions).await?
+        access::start_session(&mut conn, state.settings().sessions).await?
     };
     tracing::info!(client = %ip, "the owner signed in");
     let mut response = Redirect::to("/admin").into_response();
-    let max_age = state.settings.sessions.max_age.num_seconds();
+    let max_age = state.settings().sessions.max_age.num_seconds();
     let headers_out = response.headers_mut();
     headers_out.append(
         header::SET_COOKIE,
         admin_cookie(
-            &state.settings,
+            &state.settings(),
             SESSION_COOKIE,
             Some(session.as_str()),
             max_age,
@@ -207,7 +207,7 @@ pub(super) async fn submit(
     headers_out.append(
         header::SET_COOKIE,
         admin_cookie(
-            &state.settings,
+            &state.settings(),
             DEVICE_COOKIE,
             Some(&format!("{}.{device_token}", device.as_str())),
             DEVICE_DAYS * 24 * 3600,
@@ -244,7 +244,7 @@ pub(super) async fn logout(
     let mut response = Redirect::to("/admin/login").into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        admin_cookie(&state.settings, SESSION_COOKIE, None, 0),
+        admin_cookie(&state.settings(), SESSION_COOKIE, None, 0),
     );
     Ok(response)
 }

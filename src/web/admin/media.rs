@@ -64,6 +64,8 @@ struct ImageRow {
     date: String,
     markdown: String,
     used_in: Vec<PostLink>,
+    /// It is the blog's avatar or header.
+    profile_picture: bool,
 }
 
 #[derive(Serialize)]
@@ -83,7 +85,7 @@ fn post_links(posts: Vec<(String, String)>) -> Vec<PostLink> {
 }
 
 fn row(state: &AppState, image: &Media, used_in: Vec<PostLink>) -> ImageRow {
-    let tz = state.settings.blog.time_zone;
+    let tz = state.settings().blog.time_zone;
     ImageRow {
         hash: image.hash.clone(),
         url: format!("/media/{}", image.display_file_name()),
@@ -100,6 +102,7 @@ fn row(state: &AppState, image: &Media, used_in: Vec<PostLink>) -> ImageRow {
             .to_string(),
         markdown: media::markdown(image, &image.alt),
         used_in,
+        profile_picture: media::is_profile_picture(&state.settings(), image),
     }
 }
 
@@ -165,7 +168,7 @@ async fn page(
     let html = state.templates.render(
         "admin_media.html",
         MediaPage {
-            site: site_context(&state.settings),
+            site: site_context(&state.settings()),
             csrf: owner.csrf,
             images,
             total,
@@ -175,7 +178,7 @@ async fn page(
             error: notices.error,
             blocking_posts: post_links(notices.blocking_posts),
             alt: notices.alt,
-            max_upload_mb: state.settings.max_upload_bytes / (1024 * 1024),
+            max_upload_mb: state.settings().max_upload_bytes / (1024 * 1024),
         },
     )?;
     Ok((status, Html(html)).into_response())
@@ -199,10 +202,10 @@ pub(super) async fn store(
     alt: &str,
 ) -> Result<Media, MediaError> {
     if file.too_large {
-        let mib = state.settings.max_upload_bytes / (1024 * 1024);
+        let mib = state.settings().max_upload_bytes / (1024 * 1024);
         return Err(MediaError::Rejected(Rejected::TooLarge(mib)));
     }
-    media::upload(&state.pool, &state.settings, file.bytes, &file.name, alt).await
+    media::upload(&state.pool, &state.settings(), file.bytes, &file.name, alt).await
 }
 
 /// `POST /admin/media`: an upload from the form (answered with the page)
@@ -217,14 +220,14 @@ pub(super) async fn create(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"));
-    let form = upload::read(multipart, "file", state.settings.max_upload_bytes)
+    let mut form = upload::read(multipart, &["file"], state.settings().max_upload_bytes)
         .await
         .map_err(|e| refusal(wants_json, e))?;
     owner
         .check_form(&state, &form.text("csrf"))
         .map_err(|e| refusal(wants_json, e))?;
     let alt = form.text("alt");
-    let Some(file) = form.file else {
+    let Some(file) = form.take_file("file") else {
         let message = "Choose a picture to upload.";
         return Err(if wants_json {
             JsonError::field(StatusCode::UNPROCESSABLE_ENTITY, "file", message).into_response()
@@ -284,7 +287,7 @@ async fn refused(
     blocking_posts: Vec<(String, String)>,
     alt: String,
 ) -> Response {
-    let status = if blocking_posts.is_empty() {
+    let status = if blocking_posts.is_empty() && !error.contains("avatar or header") {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::CONFLICT
@@ -314,9 +317,12 @@ pub(super) async fn delete(
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, PageError> {
     owner.check_form(&state, &form.csrf)?;
-    match media::delete(&state.pool, &state.settings, &hash).await {
+    match media::delete(&state.pool, &state.settings(), &hash).await {
         Ok(_) => Ok(Redirect::to("/admin/media?deleted=1").into_response()),
         Err(MediaError::NotFound) => Err(PageError::NotFound),
+        Err(e @ MediaError::ProfilePicture) => {
+            Ok(refused(&state, owner, e.to_string(), Vec::new(), String::new()).await)
+        }
         Err(MediaError::InUse(posts)) => {
             let message = format!(
                 "This picture was not deleted: {} shows it. Remove it from {} first.",

@@ -20,6 +20,7 @@ mod followers;
 mod login;
 mod media;
 mod posts;
+mod settings;
 mod upload;
 
 use axum::Router;
@@ -66,17 +67,17 @@ pub fn router(settings: &Settings) -> Router<AppState> {
         .route("/admin/followers/remove", post(followers::remove))
         .route(
             "/admin/media",
-            get(media::list)
-                .post(media::create)
-                .layer(with_picture),
+            get(media::list).post(media::create).layer(with_picture),
         )
         .route("/admin/media/{hash}/delete", post(media::delete))
+        .route(
+            "/admin/settings",
+            get(settings::show).post(settings::save).layer(with_picture),
+        )
         .route("/admin/posts", get(posts::list))
         .route(
             "/admin/posts/new",
-            get(posts::new)
-                .post(posts::create)
-                .layer(with_picture),
+            get(posts::new).post(posts::create).layer(with_picture),
         )
         .route(
             "/admin/posts/{slug}/edit",
@@ -111,7 +112,7 @@ impl FromRequestParts<AppState> for Owner {
         let valid = async {
             let mut conn = state.pool.get().await?;
             Ok::<_, PageError>(
-                access::session_is_valid(&mut conn, &session, state.settings.sessions).await?,
+                access::session_is_valid(&mut conn, &session, state.settings().sessions).await?,
             )
         }
         .await

@@ -82,7 +82,7 @@ pub(super) async fn list(
         status,
         title_contains: Some(q.as_str()),
     };
-    let settings = &state.settings;
+    let settings = &state.settings();
     let (total, rows) = {
         let mut conn = state.pool.get().await?;
         let total = post::count_for_author(&mut conn, listing).await?;
@@ -165,7 +165,7 @@ fn schedule_of(
                 "{text:?} is not a date and time such as 2026-12-24T09:00"
             ))
         })?;
-    let tz = state.settings.blog.time_zone;
+    let tz = state.settings().blog.time_zone;
     let at = tz
         .from_local_datetime(&naive)
         .earliest()
@@ -238,7 +238,8 @@ impl FromRequest<AppState> for Submission {
         let multipart = Multipart::from_request(request, state)
             .await
             .map_err(|_| PageError::BadRequest("The form could not be read.".into()))?;
-        let sent = upload::read(multipart, "image", state.settings.max_upload_bytes).await?;
+        let mut sent =
+            upload::read(multipart, &["image"], state.settings().max_upload_bytes).await?;
         let form = EditorForm {
             csrf: sent.text("csrf"),
             title: sent.text("title"),
@@ -252,7 +253,7 @@ impl FromRequest<AppState> for Submission {
         };
         Ok(Submission {
             form,
-            image: sent.file,
+            image: sent.take_file("image"),
         })
     }
 }
@@ -428,7 +429,7 @@ pub(super) async fn create(
     };
     let created = {
         let mut conn = state.pool.get().await?;
-        match posts::create(&mut conn, &state.settings, input).await {
+        match posts::create(&mut conn, &state.settings(), input).await {
             Ok(item) if schedule.is_some() => {
                 posts::schedule(&mut conn, &item.post.slug, schedule).await
             }
@@ -513,9 +514,9 @@ pub(super) async fn update(
     };
     let result = {
         let mut conn = state.pool.get().await?;
-        match posts::edit(&mut conn, &state.settings, &slug, edit).await {
+        match posts::edit(&mut conn, &state.settings(), &slug, edit).await {
             Ok(edited) if publish => {
-                posts::publish(&mut conn, &state.settings, &edited.post.slug).await
+                posts::publish(&mut conn, &state.settings(), &edited.post.slug).await
             }
             Ok(edited) if schedule.is_some() => {
                 posts::schedule(&mut conn, &edited.post.slug, schedule.flatten()).await
@@ -621,7 +622,7 @@ fn editor(
     view: View,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let settings = &state.settings;
+    let settings = &state.settings();
     let post = item.map(|item| {
         let p = &item.post;
         EditedPost {
@@ -692,7 +693,7 @@ pub(super) async fn confirm_delete(
         "admin_delete.html",
         StatusCode::OK,
         DeletePage {
-            site: site_context(&state.settings),
+            site: site_context(&state.settings()),
             csrf: owner.csrf,
             published: item.post.is_public(),
             action: format!("/admin/posts/{slug}/delete"),
@@ -713,7 +714,7 @@ pub(super) async fn delete(
     let item = load(&state, &slug).await?;
     {
         let mut conn = state.pool.get().await?;
-        posts::delete(&mut conn, &state.settings, &slug).await?;
+        posts::delete(&mut conn, &state.settings(), &slug).await?;
     }
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("deleted", &item.post.title)

@@ -1,5 +1,5 @@
 //! Reading `multipart/form-data` forms (the media page's and the editor's,
-//! which carry a picture): the text fields, and at most one file, read up
+//! which carry a picture): the text fields, and the files, each read up
 //! to the upload limit. A file over the limit is read to its end and
 //! dropped (so that the browser gets the page saying so, not a broken
 //! connection), and the form's other fields are still there.
@@ -17,8 +17,8 @@ pub const MAX_TEXT_BYTES: usize = 4 * 1024 * 1024;
 
 pub struct MultipartForm {
     fields: HashMap<String, String>,
-    /// The chosen file, if one was.
-    pub file: Option<UploadedFile>,
+    /// The chosen files, by field.
+    files: HashMap<String, UploadedFile>,
 }
 
 pub struct UploadedFile {
@@ -34,21 +34,26 @@ impl MultipartForm {
     pub fn text(&self, name: &str) -> String {
         self.fields.get(name).cloned().unwrap_or_default()
     }
+
+    /// The file chosen in a file field, if one was.
+    pub fn take_file(&mut self, name: &str) -> Option<UploadedFile> {
+        self.files.remove(name)
+    }
 }
 
-/// Reads the form; the file field is `file_field`, of at most `max_file`
-/// bytes.
+/// Reads the form; its file fields are `file_fields`, each file of at most
+/// `max_file` bytes.
 pub async fn read(
     mut multipart: Multipart,
-    file_field: &str,
+    file_fields: &[&str],
     max_file: usize,
 ) -> Result<MultipartForm, PageError> {
     let mut fields = HashMap::new();
-    let mut file = None;
+    let mut files = HashMap::new();
     let mut text_bytes = 0;
     while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
         let name = field.name().unwrap_or_default().to_string();
-        if name == file_field && field.file_name().is_some() {
+        if file_fields.contains(&name.as_str()) && field.file_name().is_some() {
             let file_name = field.file_name().unwrap_or_default().to_string();
             let mut bytes = Vec::new();
             let mut too_large = false;
@@ -62,11 +67,12 @@ pub async fn read(
             }
             // A file input left empty sends a part without a name or bytes.
             if !file_name.is_empty() || !bytes.is_empty() || too_large {
-                file = Some(UploadedFile {
+                let file = UploadedFile {
                     name: file_name,
                     bytes,
                     too_large,
-                });
+                };
+                files.insert(name, file);
             }
         } else {
             let value = field.text().await.map_err(unreadable)?;
@@ -77,7 +83,7 @@ pub async fn read(
             fields.insert(name, value);
         }
     }
-    Ok(MultipartForm { fields, file })
+    Ok(MultipartForm { fields, files })
 }
 
 fn unreadable(error: MultipartError) -> PageError {

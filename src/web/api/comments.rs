@@ -95,7 +95,7 @@ async fn to_json(state: &AppState, c: Comment) -> Result<CommentJson, JsonError>
     let slug = post::find_by_id(&mut conn, c.post_id)
         .await?
         .map(|p| p.slug);
-    Ok(CommentJson::new(&state.settings, c, slug))
+    Ok(CommentJson::new(&state.settings(), c, slug))
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,7 +141,7 @@ pub(super) async fn list(
         .into_iter()
         .map(|c| {
             let slug = slugs.get(&c.post_id).cloned();
-            CommentJson::new(&state.settings, c, slug)
+            CommentJson::new(&state.settings(), c, slug)
         })
         .collect();
     Ok(Json(
@@ -183,7 +183,7 @@ pub(super) async fn edit(
     ApiJson(body): ApiJson<TextBody>,
 ) -> Result<Json<CommentJson>, JsonError> {
     let mut conn = state.pool.get().await?;
-    let c = comments::edit_author_reply(&mut conn, &state.settings, id, &body.text).await?;
+    let c = comments::edit_author_reply(&mut conn, &state.settings(), id, &body.text).await?;
     drop(conn);
     Ok(Json(to_json(&state, c).await?))
 }
@@ -194,7 +194,7 @@ pub(super) async fn remove(
     Path(id): Path<i64>,
 ) -> Result<Json<CommentJson>, JsonError> {
     let mut conn = state.pool.get().await?;
-    let c = comments::delete(&mut conn, &state.settings, id).await?;
+    let c = comments::delete(&mut conn, &state.settings(), id).await?;
     drop(conn);
     Ok(Json(to_json(&state, c).await?))
 }
@@ -205,7 +205,7 @@ pub(super) async fn approve(
     Path(id): Path<i64>,
 ) -> Result<Json<CommentJson>, JsonError> {
     let mut conn = state.pool.get().await?;
-    let c = comments::approve(&mut conn, &state.settings, id).await?;
+    let c = comments::approve(&mut conn, &state.settings(), id).await?;
     drop(conn);
     Ok(Json(to_json(&state, c).await?))
 }
@@ -216,14 +216,14 @@ pub(super) async fn reject(
     Path(id): Path<i64>,
 ) -> Result<Json<CommentJson>, JsonError> {
     let mut conn = state.pool.get().await?;
-    let c = comments::reject(&mut conn, &state.settings, id).await?;
+    let c = comments::reject(&mut conn, &state.settings(), id).await?;
     drop(conn);
     Ok(Json(to_json(&state, c).await?))
 }
 
 async fn reply(state: &AppState, target: Target, text: &str) -> Result<Response, JsonError> {
     let mut conn = state.pool.get().await?;
-    let c = comments::reply_as_author(&mut conn, &state.settings, target, text).await?;
+    let c = comments::reply_as_author(&mut conn, &state.settings(), target, text).await?;
     drop(conn);
     Ok((StatusCode::CREATED, Json(to_json(state, c).await?)).into_response())
 }

@@ -103,11 +103,11 @@ pub(super) async fn create(
         language: body.language,
         draft: body.draft,
     };
-    let created = posts::create(&mut conn, &state.settings, input).await?;
+    let created = posts::create(&mut conn, &state.settings(), input).await?;
     let location = format!("/api/v1/posts/{}", created.post.slug);
     let mut response = (
         StatusCode::CREATED,
-        Json(PostJson::new(&state.settings, created)),
+        Json(PostJson::new(&state.settings(), created)),
     )
         .into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
@@ -138,7 +138,7 @@ pub(super) async fn list(
     let posts: Vec<PostJson> = posts::with_tags_many(&mut conn, rows)
         .await?
         .into_iter()
-        .map(|p| PostJson::new(&state.settings, p))
+        .map(|p| PostJson::new(&state.settings(), p))
         .collect();
     Ok(Json(serde_json::json!({
         "posts": posts,
@@ -155,7 +155,7 @@ pub(super) async fn show(
 ) -> Result<Json<PostJson>, JsonError> {
     let mut conn = state.pool.get().await?;
     let item = posts::get(&mut conn, &slug).await?;
-    Ok(Json(PostJson::new(&state.settings, item)))
+    Ok(Json(PostJson::new(&state.settings(), item)))
 }
 
 pub(super) async fn update(
@@ -172,8 +172,8 @@ pub(super) async fn update(
         tags: body.tags,
         language: body.language,
     };
-    let item = posts::edit(&mut conn, &state.settings, &slug, edit).await?;
-    Ok(Json(PostJson::new(&state.settings, item)))
+    let item = posts::edit(&mut conn, &state.settings(), &slug, edit).await?;
+    Ok(Json(PostJson::new(&state.settings(), item)))
 }
 
 pub(super) async fn publish(
@@ -182,8 +182,8 @@ pub(super) async fn publish(
     Path(slug): Path<String>,
 ) -> Result<Json<PostJson>, JsonError> {
     let mut conn = state.pool.get().await?;
-    let item = posts::publish(&mut conn, &state.settings, &slug).await?;
-    Ok(Json(PostJson::new(&state.settings, item)))
+    let item = posts::publish(&mut conn, &state.settings(), &slug).await?;
+    Ok(Json(PostJson::new(&state.settings(), item)))
 }
 
 pub(super) async fn remove(
@@ -192,6 +192,6 @@ pub(super) async fn remove(
     Path(slug): Path<String>,
 ) -> Result<StatusCode, JsonError> {
     let mut conn = state.pool.get().await?;
-    posts::delete(&mut conn, &state.settings, &slug).await?;
+    posts::delete(&mut conn, &state.settings(), &slug).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -72,7 +72,7 @@ pub async fn media_file(
     if let Some((hash, kind)) = media::parse_file_name(&name) {
         return uploaded_image(&state, &name, hash, kind).await;
     }
-    let profile = &state.settings.profile;
+    let profile = &state.settings().profile;
     let (file, immutable) = [("avatar", &profile.avatar), ("header", &profile.header)]
         .into_iter()
         .find_map(|(which, file)| {
@@ -119,7 +119,7 @@ async fn uploaded_image(
     if !known {
         return Err(PageError::NotFound);
     }
-    let bytes = media::read(&state.settings, name)
+    let bytes = media::read(&state.settings(), name)
         .await
         .map_err(|e| PageError::Internal(format!("reading the image {name}: {e}")))?
         .ok_or(PageError::NotFound)?;

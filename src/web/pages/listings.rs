@@ -76,7 +76,7 @@ pub(super) async fn listing(
     heading: Option<String>,
     when_empty: WhenEmpty,
 ) -> Result<Response, PageError> {
-    let per_page = state.settings.blog.posts_per_page;
+    let per_page = state.settings().blog.posts_per_page;
     let mut conn = state.pool.get().await?;
     let total = post::count_public(&mut conn, scope).await?;
     let total_pages = ((total + per_page - 1) / per_page).max(1);
@@ -98,7 +98,7 @@ pub(super) async fn listing(
             let comments = comment_counts.get(&p.post.id).copied().unwrap_or(0);
             PostContext {
                 comment_count: comments,
-                ..post_context(&state.settings, p, false)
+                ..post_context(&state.settings(), p, false)
             }
         })
         .collect();
@@ -106,7 +106,7 @@ pub(super) async fn listing(
         state,
         "list.html",
         ListPage {
-            site: site_context(&state.settings),
+            site: site_context(&state.settings()),
             heading,
             intro: None,
             posts,
@@ -126,7 +126,7 @@ pub async fn home(
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
     let page = page_number(query.as_deref())?;
-    let base = state.settings.url("/");
+    let base = state.settings().url("/");
     let empty = WhenEmpty::Message("Nothing has been published here yet.");
     listing(&state, PublicScope::All, page, base, None, empty).await
 }
@@ -146,7 +146,7 @@ pub async fn show_tag(
     };
     drop(conn);
     let heading = format!("Posts tagged “{}”", tag.name);
-    let base = urls::tag(&state.settings, &tag.slug);
+    let base = urls::tag(&state.settings(), &tag.slug);
     listing(
         &state,
         PublicScope::Tag(tag.id),
@@ -160,7 +160,7 @@ pub async fn show_tag(
 
 pub async fn archive(State(state): State<AppState>) -> Result<Response, PageError> {
     let mut conn = state.pool.get().await?;
-    let months = post::archive_months(&mut conn, state.settings.blog.time_zone.name()).await?;
+    let months = post::archive_months(&mut conn, state.settings().blog.time_zone.name()).await?;
     let mut years: Vec<ArchiveYear> = Vec::new();
     for (year, month, count) in months {
         if years.last().is_none_or(|y| y.year != year) {
@@ -174,7 +174,7 @@ pub async fn archive(State(state): State<AppState>) -> Result<Response, PageErro
             entry.count += count;
             entry.months.push(ArchiveMonth {
                 name: time::month_name(month as u32),
-                url: state.settings.url(&format!("/archive/{year}/{month:02}")),
+                url: state.settings().url(&format!("/archive/{year}/{month:02}")),
                 count,
             });
         }
@@ -183,7 +183,7 @@ pub async fn archive(State(state): State<AppState>) -> Result<Response, PageErro
         &state,
         "archive.html",
         ArchivePage {
-            site: site_context(&state.settings),
+            site: site_context(&state.settings()),
             years,
         },
     )
@@ -199,9 +199,9 @@ pub async fn archive_month(
         return Err(PageError::NotFound);
     };
     let range =
-        month_range(state.settings.blog.time_zone, year, month).ok_or(PageError::NotFound)?;
+        month_range(state.settings().blog.time_zone, year, month).ok_or(PageError::NotFound)?;
     let heading = format!("{} {year}", time::month_name(month));
-    let base = state.settings.url(&format!("/archive/{year}/{month:02}"));
+    let base = state.settings().url(&format!("/archive/{year}/{month:02}"));
     listing(
         &state,
         PublicScope::Published(range),

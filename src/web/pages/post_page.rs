@@ -133,7 +133,7 @@ pub async fn show_post(
         Some(_draft) => Err(PageError::NotFound),
         None => match post::redirect_target(&mut conn, &slug).await? {
             Some(current) => {
-                Ok(Redirect::permanent(&urls::post(&state.settings, &current)).into_response())
+                Ok(Redirect::permanent(&urls::post(&state.settings(), &current)).into_response())
             }
             None => Err(PageError::NotFound),
         },
@@ -182,7 +182,7 @@ pub async fn render_post(
     form: FormInput,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let settings = &state.settings;
+    let settings = &state.settings();
     let comments = comment::visible_for_post(conn, row.id).await?;
     let view = ThreadView {
         attachments: &state.attachments,

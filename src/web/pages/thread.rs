@@ -303,7 +303,7 @@ pub(super) async fn cached_avatars(
     for (actor, icon) in icons {
         match state.avatars.cached(&icon) {
             Some(key) => {
-                cached.insert(actor, state.settings.url(&format!("/avatars/{key}")));
+                cached.insert(actor, state.settings().url(&format!("/avatars/{key}")));
             }
             None => state.avatars.fetch_in_background(&icon),
         }
