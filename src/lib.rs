@@ -10,7 +10,7 @@
 //! 1. entry points: `cli`, `server`, `web`, `inbox` — the command line, the
 //!    process that serves, the HTTP routes (pages, API, ActivityPub
 //!    documents), and the inbox (its HTTP handler, queue and workers).
-//! 2. services: `posts`, `comments`, `media`, `followers`, `profile`, `access`
+//! 2. services: `posts`, `comments`, `media`, `followers`, `blocks`, `profile`, `access`
 //!    — what the owner and readers do, the same whether it comes from the
 //!    CLI, the API, a form or another server.
 //! 3. protocol: `federation`, `delivery` — ActivityPub objects and
@@ -24,6 +24,7 @@
 //!    settings, addresses.
 
 pub mod access;
+pub mod blocks;
 pub mod cli;
 pub mod comments;
 pub mod config;

@@ -7,6 +7,7 @@ use clap::Subcommand;
 
 use super::Conn;
 use super::output::out;
+use crate::blocks::{self, Planned};
 use crate::models::block;
 
 #[derive(Debug, Subcommand)]
@@ -23,8 +24,14 @@ pub enum BlockCommand {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Import a domain blocklist in Mastodon's CSV export format.
-    Import { file: PathBuf },
+    /// Import a domain blocklist in Mastodon's CSV export format (or one
+    /// domain per line): suspended servers are blocked, noop ones skipped.
+    Import {
+        file: PathBuf,
+        /// Also block the servers the list only limits (silence).
+        #[arg(long)]
+        include_limited: bool,
+    },
 }
 
 fn parse_actor(value: &str) -> anyhow::Result<String> {
@@ -40,8 +47,7 @@ pub async fn block(conn: &mut Conn, cmd: BlockCommand) -> anyhow::Result<()> {
     match cmd {
         BlockCommand::Actor { url, reason } => {
             let actor = parse_actor(&url)?;
-            let added = block::add(conn, block::Kind::Actor, &actor, reason.as_deref()).await?;
-            block::apply(conn).await?;
+            let added = blocks::add(conn, block::Kind::Actor, &actor, reason.as_deref()).await?;
             out!(
                 "{} {actor}",
                 if added { "blocked" } else { "already blocked:" }
@@ -49,42 +55,36 @@ pub async fn block(conn: &mut Conn, cmd: BlockCommand) -> anyhow::Result<()> {
         }
         BlockCommand::Domain { domain, reason } => {
             let domain = parse_domain(&domain)?;
-            let added = block::add(conn, block::Kind::Domain, &domain, reason.as_deref()).await?;
-            block::apply(conn).await?;
+            let added = blocks::add(conn, block::Kind::Domain, &domain, reason.as_deref()).await?;
             out!(
                 "{} {domain} and its subdomains",
                 if added { "blocked" } else { "already blocked:" }
             );
         }
-        BlockCommand::Import { file } => {
+        BlockCommand::Import {
+            file,
+            include_limited,
+        } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            let (mut added, mut skipped) = (0, 0);
-            for (n, line) in text.lines().enumerate() {
-                let line = line.trim();
-                if line.is_empty() || line.starts_with('#') {
-                    continue;
-                }
-                // Mastodon: domain,severity,reject_media,reject_reports,public_comment,obfuscate
-                let fields: Vec<&str> = line.split(',').collect();
-                if fields
-                    .get(1)
-                    .is_some_and(|severity| severity.trim() == "noop")
-                {
-                    skipped += 1;
-                    continue;
-                }
-                let domain = parse_domain(fields[0])
-                    .with_context(|| format!("{}: line {}", file.display(), n + 1))?;
-                let reason = fields.get(4).map(|r| r.trim()).filter(|r| !r.is_empty());
-                if block::add(conn, block::Kind::Domain, &domain, reason).await? {
-                    added += 1;
-                } else {
-                    skipped += 1;
+            let planned = blocks::parse_blocklist(&text, include_limited)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let planned = blocks::plan(conn, planned).await?;
+            let mut skipped = 0;
+            for item in &planned {
+                match item {
+                    Planned::Skip { line, text, why } => {
+                        skipped += 1;
+                        out!("skipped line {line} ({why}): {text}");
+                    }
+                    Planned::AlreadyBlocked { .. } => skipped += 1,
+                    Planned::Block { .. } => {}
                 }
             }
-            block::apply(conn).await?;
-            out!("imported {added} domain blocks ({skipped} skipped: already blocked or noop)");
+            let added = blocks::import(conn, &planned).await?;
+            out!(
+                "imported {added} domain blocks ({skipped} skipped: already blocked, limited, noop or invalid)"
+            );
         }
     }
     Ok(())

@@ -110,6 +110,25 @@ pub async fn list(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Block>> {
         .await
 }
 
+pub async fn count(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    blocks::table.count().get_result(conn).await
+}
+
+/// A page of blocks, the newest first.
+pub async fn page(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<Block>> {
+    blocks::table
+        .order(blocks::id.desc())
+        .limit(limit)
+        .offset(offset)
+        .select(Block::as_select())
+        .load(conn)
+        .await
+}
+
 pub async fn is_blocked(conn: &mut AsyncPgConnection, actor: &str) -> QueryResult<bool> {
     #[derive(QueryableByName)]
     struct Found {

@@ -24,6 +24,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "admin_followers.html",
     "admin_media.html",
     "admin_settings.html",
+    "admin_blocks.html",
     "admin_deliveries.html",
     "admin_pages.html",
 ];
@@ -73,6 +74,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (
         "admin_settings.html",
         include_str!("../../templates/admin_settings.html"),
+    ),
+    (
+        "admin_blocks.html",
+        include_str!("../../templates/admin_blocks.html"),
     ),
     (
         "admin_deliveries.html",

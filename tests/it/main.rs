@@ -2,6 +2,7 @@
 //! process, against a real PostgreSQL.
 
 mod admin;
+mod admin_blocks;
 mod admin_media;
 mod admin_settings;
 mod api;

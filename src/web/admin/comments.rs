@@ -13,6 +13,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
 use super::{Owner, Pages, Paging};
+use crate::blocks;
 use crate::comments::{self, CommentError, Target};
 use crate::models::block;
 use crate::models::comment::{
@@ -262,20 +263,14 @@ pub(super) async fn act(
                 .filter(|c| c.origin == Origin::Remote)
                 .ok_or(PageError::NotFound)?;
             let reason = format!("from the comment {id}");
-            if action == "block-author" {
-                block::add(
-                    &mut conn,
-                    block::Kind::Actor,
-                    &c.author_ap_id,
-                    Some(&reason),
-                )
-                .await?;
+            let (kind, value) = if action == "block-author" {
+                (block::Kind::Actor, c.author_ap_id.clone())
             } else {
                 let domain = block::parse_domain(&instance_of(&c.author_ap_id))
                     .map_err(|e| PageError::BadRequest(e.to_string()))?;
-                block::add(&mut conn, block::Kind::Domain, &domain, Some(&reason)).await?;
-            }
-            block::apply(&mut conn).await?;
+                (block::Kind::Domain, domain)
+            };
+            blocks::add(&mut conn, kind, &value, Some(&reason)).await?;
             if action == "block-author" {
                 "block-author"
             } else {

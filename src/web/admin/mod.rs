@@ -13,6 +13,7 @@
 //!   before (it has a device cookie signed by the blog) is held back only by
 //!   its own address's limit, so an attacker cannot lock the owner out.
 
+mod blocks;
 mod comments;
 mod dashboard;
 mod deliveries;
@@ -59,6 +60,12 @@ pub fn router(settings: &Settings) -> Router<AppState> {
         .route("/admin", get(dashboard::show))
         .route("/admin/login", get(login::form).post(login::submit))
         .route("/admin/logout", post(login::logout))
+        .route("/admin/blocks", get(blocks::list).post(blocks::add))
+        .route("/admin/blocks/remove", post(blocks::remove))
+        .route(
+            "/admin/blocks/import",
+            post(blocks::import).layer(DefaultBodyLimit::max(blocks::MAX_LIST_BYTES * 3)),
+        )
         .route("/admin/comments", get(comments::list))
         .route("/admin/comments/{id}/{action}", post(comments::act))
         .route("/admin/deliveries", get(deliveries::list))

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::extract::{ApiJson, query};
+use crate::blocks;
 use crate::errors::JsonError;
 use crate::models::block;
 use crate::state::AppState;
@@ -61,8 +62,7 @@ pub(super) async fn add(
 ) -> Result<Response, JsonError> {
     let (kind, value) = parse_block(&body.kind, &body.value)?;
     let mut conn = state.pool.get().await?;
-    let added = block::add(&mut conn, kind, &value, body.reason.as_deref()).await?;
-    block::apply(&mut conn).await?;
+    let added = blocks::add(&mut conn, kind, &value, body.reason.as_deref()).await?;
     let status = if added {
         StatusCode::CREATED
     } else {
