@@ -100,6 +100,11 @@ const BUILTIN_STATIC: &[(&str, &[u8], &str)] = &[
         include_bytes!("../../static/favicon.svg"),
         "image/svg+xml",
     ),
+    (
+        "admin.js",
+        include_bytes!("../../static/admin.js"),
+        "text/javascript; charset=utf-8",
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -10,14 +10,14 @@
 import { check, scenario } from "./lib.mjs";
 
 const [base, password, userDataDir] = process.argv.slice(2);
-await scenario(userDataDir, async ({ page, report, audit, submit, path, text }) => {
+await scenario(userDataDir, async ({ page, report, audit, submit, narrow, path }) => {
   await page.goto(`${base}/admin`, { waitUntil: "load" });
   check(path() === "/admin/login", `signed out, /admin led to ${page.url()}`);
   report.steps.push("signed out: /admin leads to the sign-in page");
   await audit("sign-in");
 
-  await page.type("#password", "not the password");
-  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  await page.fill("#password", "not the password");
+  await submit("button[type=submit]");
   check(path() === "/admin/login", `a wrong password led to ${page.url()}`);
   const error = await page.$eval("#login-error", (e) => e.textContent.trim());
   check(error === "That password is not right.", `the message was ${JSON.stringify(error)}`);
@@ -26,26 +26,30 @@ await scenario(userDataDir, async ({ page, report, audit, submit, path, text }) 
   report.steps.push("a wrong password: the sign-in page again, with a message");
   await audit("sign-in with an error");
 
-  await page.type("#password", password);
-  await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
+  await page.fill("#password", password);
+  await submit(() => page.keyboard.press("Enter"));
   check(path() === "/admin", `the right password led to ${page.url()}`);
   const heading = await page.$eval("h1", (e) => e.textContent.trim());
   check(heading === "Dashboard", `the dashboard's heading is ${JSON.stringify(heading)}`);
   report.steps.push("the right password: the dashboard");
   await audit("dashboard");
-  for (const other of ["followers", "comments", "posts", "deliveries"]) {
+  for (const other of ["followers", "comments", "posts", "deliveries", "media", "blocks", "settings"]) {
     await page.goto(`${base}/admin/${other}`, { waitUntil: "load" });
     check(path() === `/admin/${other}`, `/admin/${other} led to ${page.url()}`);
     await audit(other);
   }
   // A narrow screen, signed in: nothing wider than the viewport.
-  await page.setViewport({ width: 360, height: 700 });
-  for (const narrow of ["/admin", "/admin/posts", "/admin/posts/new", "/admin/comments", "/admin/deliveries"]) {
-    await page.goto(`${base}${narrow}`, { waitUntil: "load" });
-    const wider = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    check(wider <= 0, `on a 360 px screen ${narrow} is ${wider} px too wide`);
-  }
-  await page.setViewport({ width: 1100, height: 800 });
+  await narrow(base, [
+    "/admin",
+    "/admin/posts",
+    "/admin/posts/new",
+    "/admin/media",
+    "/admin/comments",
+    "/admin/followers",
+    "/admin/blocks",
+    "/admin/deliveries",
+    "/admin/settings",
+  ]);
   report.steps.push("signed in, a 360 px screen: no sideways scrolling");
   await page.goto(`${base}/admin`, { waitUntil: "load" });
 
@@ -62,7 +66,7 @@ await scenario(userDataDir, async ({ page, report, audit, submit, path, text }) 
   }
   check(reached, "Tab never reached the Sign out button");
   check(reached.outline !== "none", `the focused Sign out button has no outline: ${JSON.stringify(reached)}`);
-  await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
+  await submit(() => page.keyboard.press("Enter"));
   check(path() === "/admin/login", `signing out led to ${page.url()}`);
   report.steps.push("Sign out, from the keyboard: the sign-in page");
 
@@ -71,7 +75,7 @@ await scenario(userDataDir, async ({ page, report, audit, submit, path, text }) 
   report.steps.push("signed out again: /admin leads to the sign-in page");
 
   // A narrow screen: nothing wider than the viewport.
-  await page.setViewport({ width: 360, height: 700 });
+  await page.setViewportSize({ width: 360, height: 700 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(overflow <= 0, `on a 360 px screen the page is ${overflow} px too wide`);
   report.steps.push("a 360 px screen: no sideways scrolling");

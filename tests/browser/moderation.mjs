@@ -24,7 +24,7 @@ await scenario(userDataDir, async ({ page, report, audit, submit, path, text }) 
 
   await page.goto(`${base}/admin/comments?state=approved`);
   await page.click(".admin-reply summary");
-  await page.type(".admin-reply textarea", "Thank you, *really*.");
+  await page.fill(".admin-reply textarea", "Thank you, *really*.");
   await audit("answering a comment");
   await submit(".admin-reply button");
   check((await text('[role="status"]')).startsWith("Your answer is published"), "it says answered");

@@ -1,5 +1,5 @@
 //! The admin UI in a real browser: Debian's Chromium, driven by
-//! puppeteer-core (tests/browser), with axe-core checking every page in
+//! playwright-core (tests/browser), with axe-core checking every page in
 //! light and dark mode. The scenarios are in tests/browser/*.mjs; this runs
 //! them against the real server and judges what they report.
 
@@ -8,17 +8,20 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::common::peer::Peer;
 use crate::common::{TestApp, run};
 
 /// Runs `tests/browser/{script}` with `args`; its JSON report.
 fn scenario(script: &str, args: &[&str]) -> Value {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     assert!(
-        dir.join("node_modules/puppeteer-core").is_dir(),
+        dir.join("node_modules/playwright-core").is_dir(),
         "the browser tests are not installed: run `bash .ci/install-deps` (npm ci in tests/browser, and Chromium)"
     );
     let profile = tempfile::tempdir().expect("a browser profile");
+    let pictures = pictures();
     let output = Command::new("node")
+        .env("FEDBLOG_PICTURES", pictures.path())
         .arg(dir.join(script))
         .args(args)
         .arg(profile.path())
@@ -32,6 +35,19 @@ fn scenario(script: &str, args: &[&str]) -> Value {
         "{script} failed:\n{stderr}\n{stdout}"
     );
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{script} printed {stdout}: {e}"))
+}
+
+/// Two small pictures for the scenarios to upload: fern.png, moss.png.
+fn pictures() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a folder for pictures");
+    for (name, colour) in [("fern.png", [40, 140, 60]), ("moss.png", [90, 120, 40])] {
+        image::RgbImage::from_fn(120, 80, |x, y| {
+            image::Rgb([colour[0], colour[1], (x * 2 + y) as u8])
+        })
+        .save(dir.path().join(name))
+        .expect("a picture");
+    }
+    dir
 }
 
 /// No critical or serious accessibility problem on any page checked.
@@ -106,8 +122,12 @@ async fn the_owner_writes_a_post_in_chromium() {
         steps(&report),
         [
             "the editor, from the dashboard",
+            "the preview follows the typing",
+            "a picture added from the file field",
+            "a picture dropped on the text",
             "preview: rendered, nothing lost",
-            "published, and on the blog",
+            "published, and on the blog with its pictures",
+            "the pictures on the media page, with their post",
             "an empty title: refused, with the message at the field",
             "deleted after confirming: 410 on the blog",
         ]
@@ -140,5 +160,46 @@ async fn the_owner_moderates_in_chromium() {
             "approved: the queue is empty",
             "answered as the blog",
         ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owner_changes_the_profile_in_chromium_and_the_peer_gets_the_update() {
+    let app = TestApp::spawn().await;
+    let peer = Peer::start();
+    peer.follow(&app.url("/users/blog")).await;
+    crate::peer::wait_for_followers(&app, 1).await;
+    assert_eq!(app.deliver().await, 1, "the Accept of the peer's Follow");
+    peer.wait_for("Accept").await;
+
+    let report = in_chromium_on(&app, "settings.mjs").await;
+    assert_eq!(
+        steps(&report),
+        [
+            "a wrong time zone: refused, with the message at the field",
+            "saved: the new profile goes to the followers",
+            "the blog shows the new names",
+            "signed out",
+        ]
+    );
+    assert_eq!(app.deliver().await, 1, "one Update of the profile");
+    let update = peer.wait_for("Update").await;
+    let person = &update["object"];
+    assert_eq!(person["type"], "Person", "{update}");
+    assert_eq!(person["name"], "Ada's notebook", "{update}");
+    assert_eq!(person["attachment"]["name"], "Website", "{update}");
+    assert!(
+        person["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("<em>engines</em>"),
+        "{update}"
+    );
+    assert!(
+        person["icon"]["url"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("/media/avatar-"),
+        "{update}"
     );
 }

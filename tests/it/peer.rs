@@ -17,7 +17,7 @@ async fn follower_count(app: &TestApp) -> i64 {
         .expect("count")
 }
 
-async fn wait_for_followers(app: &TestApp, n: i64) {
+pub(crate) async fn wait_for_followers(app: &TestApp, n: i64) {
     for _ in 0..100 {
         if follower_count(app).await == n {
             return;

@@ -83,6 +83,10 @@ pub fn router(settings: &Settings) -> Router<AppState> {
         )
         .route("/admin/posts", get(posts::list))
         .route(
+            "/admin/posts/preview",
+            post(posts::live_preview).layer(DefaultBodyLimit::max(EDITOR_FORM_BYTES)),
+        )
+        .route(
             "/admin/posts/new",
             get(posts::new).post(posts::create).layer(with_picture),
         )
@@ -97,6 +101,16 @@ pub fn router(settings: &Settings) -> Router<AppState> {
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
+        ))
+        // The public pages run no script at all; the admin pages run the
+        // blog's own (static/admin.js), and nothing inline.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' https: data:; media-src 'self' https:; \
+                 style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; \
+                 frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            ),
         ))
 }
 

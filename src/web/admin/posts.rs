@@ -4,15 +4,16 @@
 //! change goes through [`crate::posts`], as from the CLI and the API (an
 //! edit of a published post federates as an Update).
 
-use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Form, Json};
 use serde::{Deserialize, Serialize};
 
 use super::upload::{self, UploadedFile};
 use super::{Owner, Pages, Paging};
+use crate::errors::JsonError;
 use crate::media::{self, MediaError};
 use crate::models::post::{self, AuthorListing, PostStatus, StatusFilter};
 use crate::posts::{self, PostEdit, PostError, PostInput, PostWithTags};
@@ -535,6 +536,54 @@ pub(super) async fn update(
             Ok(saved_redirect(&edited.post.slug, saved))
         }
         Err(e) => refused(&state, owner, Some(&item), form, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct PreviewForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    summary: String,
+}
+
+#[derive(Serialize)]
+struct PreviewAnswer {
+    title: String,
+    html: String,
+    excerpt: String,
+}
+
+/// `POST /admin/posts/preview`: the editor's live preview (its script),
+/// rendered as the public page renders it; JSON.
+pub(super) async fn live_preview(
+    State(state): State<AppState>,
+    owner: Owner,
+    form: Result<Form<PreviewForm>, FormRejection>,
+) -> Result<Response, JsonError> {
+    let Form(form) = form.map_err(|e| JsonError::new(e.status(), e.body_text()))?;
+    owner.check_form(&state, &form.csrf).map_err(|e| {
+        let (status, message) = e.status_and_message();
+        JsonError::new(status, message)
+    })?;
+    let summary = Some(form.summary.as_str()).filter(|s| !s.trim().is_empty());
+    match posts::preview(&form.title, &form.body, summary) {
+        Ok(preview) => Ok(Json(PreviewAnswer {
+            title: preview.title,
+            html: preview.body_html,
+            excerpt: preview.excerpt,
+        })
+        .into_response()),
+        Err(PostError::Invalid { field, message }) => Err(JsonError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            field,
+            message,
+        )),
+        Err(e) => Err(JsonError::internal(e)),
     }
 }
 
