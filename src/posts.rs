@@ -358,10 +358,13 @@ pub async fn publish(
         let row = if existing.status == PostStatus::Published {
             existing
         } else {
-            let ap_id = existing
-                .ap_id
-                .clone()
-                .unwrap_or_else(|| urls::post(settings, &existing.slug));
+            let ap_id = existing.ap_id.clone().unwrap_or_else(|| {
+                let url = urls::post(settings, &existing.slug);
+                match existing.times_unpublished {
+                    0 => url,
+                    n => format!("{url}?v={}", n + 1),
+                }
+            });
             let row = post::mark_published(conn, existing.id, Utc::now(), &ap_id).await?;
             let item = with_tags(conn, row).await?;
             if let Some(create) = outgoing::create_article(settings, &item) {
@@ -369,6 +372,33 @@ pub async fn publish(
             }
             return Ok(item);
         };
+        with_tags(conn, row).await
+    })
+    .await
+}
+
+/// Unpublishes a published post: it becomes a draft (its page is gone for
+/// readers), and followers' servers are told to delete it; its comments are
+/// kept, and come back with it. Published again, it goes out as a new
+/// object (servers keep a tombstone of a deleted id and would ignore it).
+pub async fn unpublish(
+    conn: &mut AsyncPgConnection,
+    settings: &Settings,
+    slug: &str,
+) -> Result<PostWithTags, PostError> {
+    conn.transaction::<_, PostError, _>(async |conn| {
+        let existing = post::lock_by_slug(conn, slug)
+            .await?
+            .filter(|p| p.deleted_at.is_none())
+            .ok_or_else(|| PostError::NotFound(slug.to_string()))?;
+        if !existing.is_public() {
+            return with_tags(conn, existing).await;
+        }
+        let row = post::mark_unpublished(conn, existing.id).await?;
+        if let Some(ap_id) = &existing.ap_id {
+            let delete = outgoing::delete_article(settings, ap_id);
+            delivery::enqueue_to_followers(conn, &delete).await?;
+        }
         with_tags(conn, row).await
     })
     .await

@@ -48,5 +48,11 @@ pub fn quote_authorization(settings: &Settings, id: i64) -> String {
 
 /// The conversation (FEP-7888 `context`) of a post and all its comments.
 pub fn context(post_ap_id: &str) -> String {
-    format!("{post_ap_id}/context")
+    format!("{}/context", object_base(post_ap_id))
+}
+
+/// A post's id without the `?v=N` that a post published again carries:
+/// the address its collections (`/replies`, `/likes`, ...) hang from.
+pub fn object_base(ap_id: &str) -> &str {
+    ap_id.split_once('?').map_or(ap_id, |(base, _)| base)
 }

@@ -75,6 +75,10 @@ pub enum PostCommand {
     },
     /// Publish a draft.
     Publish { slug: String },
+    /// Make a published post a draft again: it leaves the blog and
+    /// followers' servers are told to remove it (published again, it goes
+    /// out as a new post).
+    Unpublish { slug: String },
     /// Delete a post: its address answers "410 Gone" afterwards.
     Delete { slug: String },
 }
@@ -206,6 +210,10 @@ pub async fn run(cmd: PostCommand, settings: &Settings, conn: &mut Conn) -> anyh
         PostCommand::Publish { slug } => {
             let item = posts::publish(conn, settings, &slug).await?;
             report("published", settings, &item);
+        }
+        PostCommand::Unpublish { slug } => {
+            let item = posts::unpublish(conn, settings, &slug).await?;
+            report("unpublished (a draft again)", settings, &item);
         }
         PostCommand::Delete { slug } => {
             posts::delete(conn, settings, &slug).await?;

@@ -150,6 +150,7 @@ diesel::table! {
         ap_id -> Nullable<Text>,
         language -> Nullable<Text>,
         publish_at -> Nullable<Timestamptz>,
+        times_unpublished -> Int4,
     }
 }
 

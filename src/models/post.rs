@@ -65,6 +65,8 @@ pub struct Post {
     pub language: Option<String>,
     /// A draft scheduled for publication at this time.
     pub publish_at: Option<DateTime<Utc>>,
+    /// How often it was unpublished: its next publication's id differs.
+    pub times_unpublished: i32,
 }
 
 impl Post {
@@ -396,6 +398,20 @@ pub async fn mark_published(
             posts::published_at.eq(at),
             posts::ap_id.eq(ap_id),
             posts::publish_at.eq(None::<DateTime<Utc>>),
+        ))
+        .returning(Post::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Takes a published post back to a draft, forgetting its id (servers
+/// were told to delete it).
+pub async fn mark_unpublished(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Post> {
+    diesel::update(posts::table.find(id))
+        .set((
+            posts::status.eq(PostStatus::Draft),
+            posts::ap_id.eq(None::<String>),
+            posts::times_unpublished.eq(posts::times_unpublished + 1),
         ))
         .returning(Post::as_returning())
         .get_result(conn)

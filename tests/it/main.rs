@@ -5,6 +5,7 @@ mod admin;
 mod admin_blocks;
 mod admin_media;
 mod admin_settings;
+mod admin_unpublish;
 mod api;
 mod architecture;
 mod avatars;

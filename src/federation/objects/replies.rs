@@ -12,6 +12,7 @@ use super::{article, collection, note};
 use crate::config::Settings;
 use crate::models::comment::{self, Comment};
 use crate::models::post::{Post, PostWithTags};
+use crate::urls;
 
 /// Items per page of a replies or context collection.
 pub const PAGE: i64 = 50;
@@ -39,7 +40,10 @@ pub async fn article_document(
     };
     let comments = comment::visible_for_post(conn, item.post.id).await?;
     let mut document = json!(article);
-    let replies_id = format!("{}/replies", document["id"].as_str().unwrap_or_default());
+    let replies_id = format!(
+        "{}/replies",
+        urls::object_base(document["id"].as_str().unwrap_or_default())
+    );
     document["replies"] = replies_with_first_page(
         &replies_id,
         direct_replies(settings, &item.post, &comments, None),

@@ -312,7 +312,8 @@ pub async fn post_json(state: &AppState, slug: &str) -> Result<Response, JsonErr
         Some(row) => row,
         None => match post::find_by_slug(&mut conn, slug).await? {
             Some(row) => match &row.ap_id {
-                Some(ap_id) if *ap_id != requested => {
+                // Published again: `?v=N` at the same address.
+                Some(ap_id) if urls::object_base(ap_id) != requested => {
                     return Ok(Redirect::permanent(ap_id).into_response());
                 }
                 _ => row,

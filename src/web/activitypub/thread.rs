@@ -70,7 +70,7 @@ pub async fn post_replies(
 ) -> Result<Response, JsonError> {
     let (post, ap_id, comments) = post_thread(&state, &slug).await?;
     paged_items(
-        &format!("{ap_id}/replies"),
+        &format!("{}/replies", urls::object_base(&ap_id)),
         direct_replies(&state.settings(), &post, &comments, None),
         query.page,
     )

@@ -9,6 +9,7 @@ use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Form, Json};
+use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 
 use super::upload::{self, UploadedFile};
@@ -462,7 +463,7 @@ pub(super) async fn edit(
     let saved = query.saved.filter(|s| {
         matches!(
             s.as_str(),
-            "draft" | "published" | "updated" | "scheduled" | "unscheduled"
+            "draft" | "published" | "updated" | "scheduled" | "unscheduled" | "unpublished"
         )
     });
     let view = View {
@@ -473,7 +474,7 @@ pub(super) async fn edit(
 }
 
 /// `POST /admin/posts/{slug}/edit`: preview, add a picture, save, save and
-/// publish, or schedule.
+/// publish, schedule, or save and unpublish.
 pub(super) async fn update(
     State(state): State<AppState>,
     owner: Owner,
@@ -498,6 +499,7 @@ pub(super) async fn update(
     };
     let draft = item.post.status == PostStatus::Draft;
     let publish = form.action == "publish" && draft;
+    let unpublish = form.action == "unpublish" && !draft;
     let schedule = match form.action.as_str() {
         "schedule" if draft => match schedule_of(&state, &form) {
             Ok(Some(at)) => Some(Some(at)),
@@ -513,24 +515,34 @@ pub(super) async fn update(
         "unschedule" if draft => Some(None),
         _ => None,
     };
+    // The edit and what the button asks for, together or not at all.
+    let settings = state.settings();
     let result = {
         let mut conn = state.pool.get().await?;
-        match posts::edit(&mut conn, &state.settings(), &slug, edit).await {
-            Ok(edited) if publish => {
-                posts::publish(&mut conn, &state.settings(), &edited.post.slug).await
+        conn.transaction::<_, PostError, _>(async |conn| {
+            if unpublish {
+                // Unpublished first, so the edit sends no Update.
+                let draft = posts::unpublish(conn, &settings, &slug).await?;
+                return posts::edit(conn, &settings, &draft.post.slug, edit).await;
             }
-            Ok(edited) if schedule.is_some() => {
-                posts::schedule(&mut conn, &edited.post.slug, schedule.flatten()).await
+            let edited = posts::edit(conn, &settings, &slug, edit).await?;
+            if publish {
+                return posts::publish(conn, &settings, &edited.post.slug).await;
             }
-            other => other,
-        }
+            match schedule {
+                Some(at) => posts::schedule(conn, &edited.post.slug, at).await,
+                None => Ok(edited),
+            }
+        })
+        .await
     };
     match result {
         Ok(edited) => {
-            let saved = match (publish, schedule) {
-                (true, _) => "published",
-                (_, Some(Some(_))) => "scheduled",
-                (_, Some(None)) => "unscheduled",
+            let saved = match (publish, unpublish, schedule) {
+                (true, _, _) => "published",
+                (_, true, _) => "unpublished",
+                (_, _, Some(Some(_))) => "scheduled",
+                (_, _, Some(None)) => "unscheduled",
                 _ => "updated",
             };
             Ok(saved_redirect(&edited.post.slug, saved))
