@@ -54,6 +54,8 @@ struct CommentsPage {
     /// This listing's address, for the actions to come back to.
     back: String,
     done: Option<&'static str>,
+    /// The words that hold a comment whatever the policy.
+    hold_keywords: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -184,6 +186,7 @@ pub(super) async fn list(
             pages: paging.around(total, listing_url)?,
             post: post_slug,
             done: query.done.as_deref().and_then(done_message),
+            hold_keywords: settings.comments.hold_keywords.clone(),
         },
     )?;
     Ok(Html(html).into_response())
