@@ -1,7 +1,7 @@
 // fedblog's admin pages: what JavaScript adds to forms that work without
 // it. In the editor, the preview follows the typing (the server renders
 // it, with the public page's renderer), and a picture dropped on the text
-// is uploaded and its Markdown put where it was dropped.
+// is uploaded and its Markdown put at the cursor.
 "use strict";
 
 (function () {

@@ -14,12 +14,16 @@ pub mod strip;
 
 use std::path::{Path, PathBuf};
 
+use diesel_async::AsyncConnection;
 use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
 use crate::db::{Pool, PoolError};
 use crate::models::media::{self as rows, ImageType, Media, NewMedia, Variant};
 pub use process::Rejected;
+
+/// Pictures being decoded at once (each may take hundreds of MiB).
+static PROCESSING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 /// The longest alt text (Mastodon's limit for media descriptions).
 pub const MAX_ALT_CHARS: usize = 1500;
@@ -67,6 +71,12 @@ pub async fn upload(
         return Err(MediaError::AltTooLong);
     }
     let max = settings.max_upload_bytes;
+    // Decoding a large picture takes a lot of memory (its pixels, turned,
+    // resized): two at a time at most, the others wait their turn.
+    let _turn = PROCESSING
+        .acquire()
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     let processed = tokio::task::spawn_blocking(move || process::process(&bytes, max))
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))??;
@@ -82,21 +92,29 @@ pub async fn upload(
         None => None,
     };
     let name: String = one_line(name).chars().take(200).collect();
-    let mut conn = pool.get().await?;
-    let row = rows::insert_or_get(
-        &mut conn,
-        NewMedia {
-            hash: &hash,
-            content_type: processed.kind,
-            width: dimension(processed.width),
-            height: dimension(processed.height),
-            bytes: i64::try_from(processed.original.len()).unwrap_or(i64::MAX),
-            variant: variant.as_ref(),
-            alt: &alt,
-            original_name: &name,
-        },
-    )
-    .await?;
+    let row = {
+        let mut conn = pool.get().await?;
+        rows::insert_or_get(
+            &mut conn,
+            NewMedia {
+                hash: &hash,
+                content_type: processed.kind,
+                width: dimension(processed.width),
+                height: dimension(processed.height),
+                bytes: i64::try_from(processed.original.len()).unwrap_or(i64::MAX),
+                variant: variant.as_ref(),
+                alt: &alt,
+                original_name: &name,
+            },
+        )
+        .await?
+    };
+    // A delete of the same picture may have removed its files between our
+    // writing them and its row being made again: write what is missing.
+    write(&dir, &processed.original, processed.kind).await?;
+    if let Some(v) = &processed.variant {
+        write(&dir, &v.bytes, v.kind).await?;
+    }
     Ok(row)
 }
 
@@ -104,18 +122,23 @@ pub async fn upload(
 pub async fn delete(pool: &Pool, settings: &Settings, hash: &str) -> Result<Media, MediaError> {
     let image = {
         let mut conn = pool.get().await?;
-        let image = rows::by_hash(&mut conn, hash)
-            .await?
-            .ok_or(MediaError::NotFound)?;
-        if is_profile_picture(settings, &image) {
-            return Err(MediaError::ProfilePicture);
-        }
-        let users = rows::posts_using(&mut conn, &image).await?;
-        if !users.is_empty() {
-            return Err(MediaError::InUse(users));
-        }
-        rows::delete(&mut conn, image.id).await?;
-        image
+        // Checked and deleted in one transaction, the row locked: a post
+        // saved meanwhile, or the same picture uploaded again, waits.
+        conn.transaction::<_, MediaError, _>(async |conn| {
+            let image = rows::lock_by_hash(conn, hash)
+                .await?
+                .ok_or(MediaError::NotFound)?;
+            if is_profile_picture(settings, &image) {
+                return Err(MediaError::ProfilePicture);
+            }
+            let users = rows::posts_using(conn, &image).await?;
+            if !users.is_empty() {
+                return Err(MediaError::InUse(users));
+            }
+            rows::delete(conn, image.id).await?;
+            Ok(image)
+        })
+        .await?
     };
     let dir = dir(settings);
     for file in image.file_names() {

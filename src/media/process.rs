@@ -11,7 +11,7 @@ use image::codecs::png::PngEncoder;
 use image::codecs::webp::WebPEncoder;
 use image::imageops::FilterType;
 use image::metadata::Orientation;
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageFormat, ImageReader, Limits};
 
 use super::strip;
 use crate::models::media::ImageType;
@@ -101,7 +101,11 @@ pub fn process(bytes: &[u8], max_bytes: usize) -> Result<Processed, Rejected> {
     }
     let kind = sniff(bytes)?;
     let damaged = || Rejected::Damaged(name(kind));
-    let (mut picture, orientation) = decode(bytes, kind)?;
+    let Decoded {
+        mut picture,
+        orientation,
+        icc,
+    } = decode(bytes, kind)?;
     let stripped = match kind {
         ImageType::Jpeg => strip::jpeg(bytes),
         ImageType::Png => strip::png(bytes),
@@ -115,8 +119,16 @@ pub fn process(bytes: &[u8], max_bytes: usize) -> Result<Processed, Rejected> {
         // The camera stored it sideways and said so in the EXIF being
         // removed: turn the pixels instead.
         picture.apply_orientation(orientation);
-        encode(&picture, kind).map_err(|_| damaged())?
+        encode(&picture, kind, icc.as_deref()).map_err(|_| damaged())?
     };
+    // What is kept must still be the same picture (a stripper that cut
+    // too much, or a container the decoder forgave, is refused here).
+    let kept = ImageReader::with_format(Cursor::new(&original), format_of(kind))
+        .into_dimensions()
+        .map_err(|_| damaged())?;
+    if kept != (picture.width(), picture.height()) {
+        return Err(damaged());
+    }
     let (width, height) = (picture.width(), picture.height());
     let variant = if (width > DISPLAY_WIDTH || height > DISPLAY_HEIGHT) && !stripped.animated {
         let smaller = picture.resize(DISPLAY_WIDTH, DISPLAY_HEIGHT, FilterType::CatmullRom);
@@ -127,7 +139,7 @@ pub fn process(bytes: &[u8], max_bytes: usize) -> Result<Processed, Rejected> {
         };
         Some(Encoded {
             kind: variant_kind,
-            bytes: encode(&smaller, variant_kind).map_err(|_| damaged())?,
+            bytes: encode(&smaller, variant_kind, icc.as_deref()).map_err(|_| damaged())?,
             width: smaller.width(),
             height: smaller.height(),
         })
@@ -143,6 +155,15 @@ pub fn process(bytes: &[u8], max_bytes: usize) -> Result<Processed, Rejected> {
     })
 }
 
+fn format_of(kind: ImageType) -> ImageFormat {
+    match kind {
+        ImageType::Png => ImageFormat::Png,
+        ImageType::Jpeg => ImageFormat::Jpeg,
+        ImageType::Gif => ImageFormat::Gif,
+        ImageType::Webp => ImageFormat::WebP,
+    }
+}
+
 fn name(kind: ImageType) -> &'static str {
     match kind {
         ImageType::Png => "PNG",
@@ -152,14 +173,15 @@ fn name(kind: ImageType) -> &'static str {
     }
 }
 
-fn decode(bytes: &[u8], kind: ImageType) -> Result<(DynamicImage, Orientation), Rejected> {
-    let format = match kind {
-        ImageType::Png => ImageFormat::Png,
-        ImageType::Jpeg => ImageFormat::Jpeg,
-        ImageType::Gif => ImageFormat::Gif,
-        ImageType::Webp => ImageFormat::WebP,
-    };
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+/// A decoded picture, how to turn it upright, and its colour profile.
+struct Decoded {
+    picture: DynamicImage,
+    orientation: Orientation,
+    icc: Option<Vec<u8>>,
+}
+
+fn decode(bytes: &[u8], kind: ImageType) -> Result<Decoded, Rejected> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format_of(kind));
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
@@ -171,19 +193,42 @@ fn decode(bytes: &[u8], kind: ImageType) -> Result<(DynamicImage, Orientation), 
     };
     let mut decoder = reader.into_decoder().map_err(rejected)?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let icc = decoder.icc_profile().ok().flatten();
     let picture = DynamicImage::from_decoder(decoder).map_err(rejected)?;
-    Ok((picture, orientation))
+    Ok(Decoded {
+        picture,
+        orientation,
+        icc,
+    })
 }
 
-fn encode(picture: &DynamicImage, kind: ImageType) -> Result<Vec<u8>, image::ImageError> {
+/// Encodes `picture` as `kind`, with its colour profile (a phone's
+/// Display P3 photo would look washed out without it).
+fn encode(
+    picture: &DynamicImage,
+    kind: ImageType,
+    icc: Option<&[u8]>,
+) -> Result<Vec<u8>, image::ImageError> {
     let mut out = Cursor::new(Vec::new());
+    let profile = icc.map(<[u8]>::to_vec).unwrap_or_default();
     match kind {
-        ImageType::Jpeg => JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
-            .encode_image(&picture.to_rgb8())?,
-        ImageType::Webp => DynamicImage::from(picture.to_rgba8())
-            .write_with_encoder(WebPEncoder::new_lossless(&mut out))?,
+        ImageType::Jpeg => {
+            let mut encoder = JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY);
+            // Unsupported profiles are left out, not an error.
+            let _ = encoder.set_icc_profile(profile);
+            encoder.encode_image(&picture.to_rgb8())?
+        }
+        ImageType::Webp => {
+            let mut encoder = WebPEncoder::new_lossless(&mut out);
+            let _ = encoder.set_icc_profile(profile);
+            DynamicImage::from(picture.to_rgba8()).write_with_encoder(encoder)?
+        }
         // A GIF is never turned (it has no EXIF) nor given a GIF variant.
-        ImageType::Png | ImageType::Gif => picture.write_with_encoder(PngEncoder::new(&mut out))?,
+        ImageType::Png | ImageType::Gif => {
+            let mut encoder = PngEncoder::new(&mut out);
+            let _ = encoder.set_icc_profile(profile);
+            picture.write_with_encoder(encoder)?
+        }
     }
     Ok(out.into_inner())
 }
@@ -195,7 +240,7 @@ mod tests {
 
     fn jpeg_of(width: u32, height: u32) -> Vec<u8> {
         let picture = RgbImage::from_fn(width, height, |x, _| Rgb([(x % 256) as u8, 100, 50]));
-        encode(&DynamicImage::from(picture), ImageType::Jpeg).expect("encodes")
+        encode(&DynamicImage::from(picture), ImageType::Jpeg, None).expect("encodes")
     }
 
     /// A JPEG with an EXIF block saying "turn right" (orientation 6) and a
@@ -248,10 +293,40 @@ mod tests {
         assert_eq!((out.width, out.height), (20, 40));
         assert!(!out.original.windows(3).any(|w| w == b"GPS"));
         assert!(!out.original.windows(4).any(|w| w == b"Exif"));
-        let (again, orientation) = decode(&out.original, ImageType::Jpeg).expect("decodes");
-        assert_eq!((again.width(), again.height()), (20, 40));
-        assert_eq!(orientation, Orientation::NoTransforms);
+        let again = decode(&out.original, ImageType::Jpeg).expect("decodes");
+        assert_eq!((again.picture.width(), again.picture.height()), (20, 40));
+        assert_eq!(again.orientation, Orientation::NoTransforms);
         assert!(out.variant.is_none());
+    }
+
+    #[test]
+    fn the_colour_profile_survives_turning_and_resizing() {
+        let with_profile = |plain: Vec<u8>| {
+            let profile = b"ICC_PROFILE\0\x01\x01a display-p3 profile";
+            let mut file = plain[..2].to_vec();
+            file.extend_from_slice(&[0xFF, 0xE2]);
+            file.extend_from_slice(
+                &u16::try_from(profile.len() + 2)
+                    .expect("short")
+                    .to_be_bytes(),
+            );
+            file.extend_from_slice(profile);
+            file.extend_from_slice(&plain[2..]);
+            file
+        };
+        let profile_of = |bytes: &[u8]| decode(bytes, ImageType::Jpeg).expect("decodes").icc;
+        let expected = Some(b"a display-p3 profile".to_vec());
+        // Turned upright: re-encoded, with the profile.
+        let turned = process(&with_profile(sideways_jpeg(40, 20)), 1 << 20).expect("taken");
+        assert_eq!((turned.width, turned.height), (20, 40));
+        assert_eq!(profile_of(&turned.original), expected);
+        // Resized: the page's copy has it too.
+        let large = process(&with_profile(jpeg_of(2000, 1000)), 10 << 20).expect("taken");
+        assert_eq!(profile_of(&large.original), expected);
+        assert_eq!(
+            profile_of(&large.variant.expect("a variant").bytes),
+            expected
+        );
     }
 
     #[test]

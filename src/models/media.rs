@@ -149,6 +149,17 @@ pub async fn by_hash(conn: &mut AsyncPgConnection, hash: &str) -> QueryResult<Op
         .optional()
 }
 
+/// An image by hash, its row locked until the transaction ends.
+pub async fn lock_by_hash(conn: &mut AsyncPgConnection, hash: &str) -> QueryResult<Option<Media>> {
+    media::table
+        .filter(media::hash.eq(hash))
+        .for_update()
+        .select(Media::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// The image that a file under `/media/` belongs to (as its original or
 /// its variant).
 pub async fn by_file_hash(conn: &mut AsyncPgConnection, hash: &str) -> QueryResult<Option<Media>> {

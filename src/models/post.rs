@@ -292,6 +292,29 @@ pub async fn find_by_ap_id(conn: &mut AsyncPgConnection, ap_id: &str) -> QueryRe
         .optional()
 }
 
+/// The post whose id is `base`, or `base?v=N` (published again after being
+/// unpublished): the post first published at that address.
+pub async fn find_by_object_base(
+    conn: &mut AsyncPgConnection,
+    base: &str,
+) -> QueryResult<Option<Post>> {
+    let escaped = base
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    posts::table
+        .filter(
+            posts::ap_id
+                .eq(base)
+                .or(posts::ap_id.like(format!("{escaped}?v=%")).escape('\\')),
+        )
+        .order(posts::id.desc())
+        .select(Post::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Locks a post for an edit by its current slug; deleted posts are not found.
 pub async fn lock_by_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResult<Option<Post>> {
     posts::table

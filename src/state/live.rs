@@ -3,7 +3,7 @@
 //! [`crate::config::SiteOverrides`]). Every process reads them again every
 //! few seconds, so that a change made in one reaches the others.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use diesel_async::AsyncPgConnection;
 
@@ -18,6 +18,8 @@ pub struct LiveSettings {
     base: Arc<Settings>,
     /// In force, and the owner's changes they were made with.
     current: RwLock<(Arc<Settings>, SiteOverrides)>,
+    /// The owner's changes as last read from the database.
+    last_stored: Mutex<Option<SiteOverrides>>,
 }
 
 impl LiveSettings {
@@ -25,6 +27,7 @@ impl LiveSettings {
         let base = Arc::new(base);
         LiveSettings {
             current: RwLock::new((base.clone(), SiteOverrides::default())),
+            last_stored: Mutex::new(None),
             base,
         }
     }
@@ -64,21 +67,40 @@ impl LiveSettings {
         Ok(true)
     }
 
-    /// Reads the owner's changes from the database and puts them in force;
-    /// stored changes that no longer hold (a picture's file gone) are
-    /// logged and left out.
+    /// Reads the owner's changes from the database and puts them in force.
+    /// A profile picture whose file is gone (a restore without the data
+    /// directory) is left out and the rest kept; changes that do not hold at
+    /// all give way to the configuration file's. Either is logged once.
     pub async fn reload(
         &self,
         conn: &mut AsyncPgConnection,
     ) -> Result<bool, diesel::result::Error> {
-        let overrides = load(conn).await?;
-        match self.apply(overrides) {
-            Ok(changed) => Ok(changed),
-            Err(e) => {
-                tracing::warn!(error = %e, "the settings saved from the admin pages cannot be used; using the configuration file's");
-                Ok(self.apply(SiteOverrides::default()).unwrap_or(false))
+        let stored = load(conn).await?;
+        {
+            let mut last = match self.last_stored.lock() {
+                Ok(last) => last,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if last.as_ref() == Some(&stored) {
+                return Ok(false);
             }
+            *last = Some(stored.clone());
         }
+        let error = match self.apply(stored.clone()) {
+            Ok(changed) => return Ok(changed),
+            Err(e) => e,
+        };
+        let without_pictures = SiteOverrides {
+            avatar: None,
+            header: None,
+            ..stored
+        };
+        if let Ok(changed) = self.apply(without_pictures) {
+            tracing::warn!(error = %error, "a profile picture saved from the admin pages is missing; the configuration file's is used");
+            return Ok(changed);
+        }
+        tracing::warn!(error = %error, "the settings saved from the admin pages cannot be used; using the configuration file's");
+        Ok(self.apply(SiteOverrides::default()).unwrap_or(false))
     }
 }
 

@@ -353,6 +353,27 @@ async fn the_editor_adds_a_picture_that_the_post_and_its_article_show() {
     // The preview shows it too.
     assert!(html.contains(&format!("<img src=\"{address}\"")), "{html}");
 
+    // "Add to the text" without a picture: said so.
+    let response = browser
+        .post_multipart(
+            "/admin/posts/new",
+            &[
+                Part::Text("csrf", &csrf),
+                Part::Text("title", ""),
+                Part::Text("body", "Draft words."),
+                Part::Text("action", "upload"),
+            ],
+            "text/html",
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.expect("body");
+    assert!(
+        html.contains("The picture was not chosen: choose one first"),
+        "{html}"
+    );
+    assert!(html.contains("Draft words."), "{html}");
+
     // A refused picture: the editor says why and keeps what was typed.
     let response = browser
         .post_multipart(

@@ -287,6 +287,21 @@ async fn what_the_owner_saves_is_in_force_at_once_and_the_profile_reaches_follow
         .expect("page");
     assert!(!post.contains("id=\"comment-form\""), "{post}");
 
+    // Restored without the pictures: another process (or a restart) keeps
+    // the owner's other settings and leaves out the missing avatar.
+    for file in std::fs::read_dir(app.data_dir.path().join("media")).expect("media") {
+        std::fs::remove_file(file.expect("entry").path()).expect("removed");
+    }
+    let other = fedblog::state::live::LiveSettings::new(app.settings.clone());
+    {
+        let mut conn = app.pool.get().await.expect("conn");
+        assert!(other.reload(&mut conn).await.expect("reloads"));
+        assert!(!other.reload(&mut conn).await.expect("reloads"), "once");
+    }
+    assert_eq!(other.get().blog.title, "New Title");
+    assert_eq!(other.get().comments.hold_keywords, ["casino", "free money"]);
+    assert!(other.get().profile.avatar.is_none());
+
     // Back to the file's values: its title again, and the profile sent.
     let (_, html) = browser.get("/admin/settings").await;
     let response = save(&mut browser, &form_of(&html, &[("action", "reset")]), &[]).await;

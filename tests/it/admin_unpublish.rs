@@ -127,17 +127,62 @@ async fn an_unpublished_post_leaves_the_followers_and_comes_back_as_a_new_object
         "the comment is back: {page}"
     );
 
+    // Renamed after that: the new address leads to the id, whose
+    // collections still answer.
+    let renamed = vec![
+        ("csrf", csrf.clone()),
+        ("title", "Third thoughts".to_string()),
+        ("body", "I may take this back.".to_string()),
+        ("action", "save".to_string()),
+    ];
+    let response = browser
+        .post_owned("/admin/posts/second-thoughts/edit", renamed)
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.deliver().await, 1, "the rename's Update");
+    let moved = app
+        .client
+        .get(app.url("/posts/third-thoughts"))
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(moved.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(location(&moved).as_deref(), Some(again.as_str()));
+    for (path, id) in [
+        ("/posts/second-thoughts", again.clone()),
+        ("/posts/second-thoughts/likes", format!("{url}/likes")),
+        ("/posts/second-thoughts/replies", format!("{url}/replies")),
+    ] {
+        let document: Value = app
+            .client
+            .get(app.url(path))
+            .header("Accept", "application/activity+json")
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(document["id"], id, "{path}: {document}");
+    }
+
     // The same from the command line.
     let (code, out, err) = crate::common::run(
-        app.cli().args(["post", "unpublish", "second-thoughts"]),
+        app.cli().args(["post", "unpublish", "third-thoughts"]),
         None,
     );
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("unpublished (a draft again) (draft): Second thoughts"),
+        out.contains("unpublished (a draft again) (draft): Third thoughts"),
         "{out}"
     );
-    let page = app.client.get(&url).send().await.expect("GET");
+    let page = app
+        .client
+        .get(app.url("/posts/third-thoughts"))
+        .send()
+        .await
+        .expect("GET");
     assert_eq!(page.status(), StatusCode::NOT_FOUND);
     assert_eq!(app.deliver().await, 1, "its Delete");
 }

@@ -128,7 +128,7 @@ async fn the_owner_writes_a_post_in_chromium() {
             "preview: rendered, nothing lost",
             "published, and on the blog with its pictures",
             "the pictures on the media page, with their post",
-            "an empty title: refused, with the message at the field",
+            "an empty title, saved with Enter: refused, with the message at the field",
             "deleted after confirming: 410 on the blog",
         ]
     );

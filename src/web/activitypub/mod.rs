@@ -308,7 +308,7 @@ pub async fn post_json(state: &AppState, slug: &str) -> Result<Response, JsonErr
     let settings = &state.settings();
     let requested = urls::post(settings, slug);
     let mut conn = state.pool.get().await?;
-    let row = match post::find_by_ap_id(&mut conn, &requested).await? {
+    let row = match post::find_by_object_base(&mut conn, &requested).await? {
         Some(row) => row,
         None => match post::find_by_slug(&mut conn, slug).await? {
             Some(row) => match &row.ap_id {
@@ -378,7 +378,7 @@ pub(crate) async fn public_post(
     requested: &str,
     slug: &str,
 ) -> diesel::QueryResult<Option<post::Post>> {
-    let row = match post::find_by_ap_id(conn, requested).await? {
+    let row = match post::find_by_object_base(conn, requested).await? {
         Some(row) => Some(row),
         None => post::find_by_slug(conn, slug).await?,
     };
@@ -406,6 +406,6 @@ pub async fn post_reactions(
         comment_id: None,
     };
     let total = reaction::count(&mut conn, target, kind).await?;
-    let collection_id = format!("{ap_id}/{which}");
+    let collection_id = format!("{}/{which}", urls::object_base(&ap_id));
     Ok(ActivityJson(StatusCode::OK, collection::counted(&collection_id, total)).into_response())
 }

@@ -269,10 +269,13 @@ async fn add_picture(
     form: &mut EditorForm,
     image: Option<UploadedFile>,
 ) -> Result<Result<bool, PostError>, PageError> {
+    let refused = |field, message| Ok(Err(PostError::Invalid { field, message }));
     let Some(file) = image else {
+        if form.action == "upload" {
+            return refused("image", "was not chosen: choose one first".into());
+        }
         return Ok(Ok(false));
     };
-    let refused = |field, message| Ok(Err(PostError::Invalid { field, message }));
     match super::media::store(state, file, &form.image_alt).await {
         Ok(stored) => {
             let markdown = media::markdown(&stored, &form.image_alt);

@@ -246,6 +246,18 @@ pub(super) async fn save(
     } else {
         let current = state.live.overrides();
         let mut overrides = values.overrides(&file);
+        // Checked before any picture is stored: a refused form keeps nothing.
+        if let Err(invalid) = overrides.validate() {
+            let error = field_error(invalid.field, &invalid.message);
+            return render(
+                &state,
+                owner,
+                values,
+                Some(error),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
         for (which, remove) in [("avatar", "avatar_remove"), ("header", "header_remove")] {
             let chosen = match form.take_file(which) {
                 Some(picture) => {
@@ -306,14 +318,7 @@ pub(super) async fn save(
             Ok(Redirect::to(&format!("/admin/settings?saved={saved}")).into_response())
         }
         Err(SaveError::Invalid(ConfigError::Invalid { key, message })) => {
-            let field = FIELDS
-                .iter()
-                .find(|(name, _)| *name == key)
-                .map_or(("title", "A value"), |f| *f);
-            let error = FieldError {
-                field: field.0,
-                message: format!("{}: {message}", field.1),
-            };
+            let error = field_error(&key, &message);
             render(
                 &state,
                 owner,
@@ -324,6 +329,21 @@ pub(super) async fn save(
             )
         }
         Err(e) => Err(PageError::Internal(e.to_string())),
+    }
+}
+
+/// An error at its field, named as the form names it.
+fn field_error(key: &str, message: &str) -> FieldError {
+    match FIELDS.iter().find(|(name, _)| *name == key) {
+        Some((field, label)) => FieldError {
+            field,
+            message: format!("{label}: {message}"),
+        },
+        // Not one of the form's fields: said at the top of the page.
+        None => FieldError {
+            field: "",
+            message: message.to_string(),
+        },
     }
 }
 
