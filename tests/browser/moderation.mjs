@@ -1,6 +1,6 @@
 // Moderation in the browser: the held comment is in the queue with why it
-// was held; approving it and answering it as the blog, from the keyboard
-// and the mouse. The page is checked with axe-core, in light and dark.
+// was held; approving it (it appears under the post) and answering it as
+// the blog. The page is checked with axe-core, in light and dark.
 //
 //   node moderation.mjs BASE_URL PASSWORD USER_DATA_DIR
 //
@@ -21,6 +21,10 @@ await scenario(userDataDir, async ({ page, report, audit, submit, path, text }) 
   check((await text('[role="status"]')).startsWith("Approved"), "it says approved");
   check((await text(".empty-state")) === "Nothing waits for you.", "the queue is empty");
   report.steps.push("approved: the queue is empty");
+  await page.goto(`${base}/posts/open-thread`);
+  const shown = await page.$$eval(".comment", (all) => all.map((e) => e.textContent).join(" "));
+  check(shown.includes("Nice post!") && shown.includes("Alice"), `the post's comments: ${shown}`);
+  report.steps.push("the approved comment is on the post's page");
 
   await page.goto(`${base}/admin/comments?state=approved`);
   await page.click(".admin-reply summary");

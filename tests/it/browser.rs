@@ -158,6 +158,7 @@ async fn the_owner_moderates_in_chromium() {
         [
             "the held comment, with why",
             "approved: the queue is empty",
+            "the approved comment is on the post's page",
             "answered as the blog",
         ]
     );
