@@ -149,7 +149,7 @@ async fn uploads_are_judged_by_their_bytes_and_lose_their_metadata() {
     );
     assert!(markdown.ends_with(".png)"), "{markdown}");
     let address = address_in(&markdown);
-    let served = app.client.get(app.url(&address)).send().await.expect("GET");
+    let served = app.get(&address).await;
     assert_eq!(served.status(), StatusCode::OK);
     assert_eq!(served.headers()["content-type"], "image/png");
     assert_eq!(
@@ -211,15 +211,7 @@ async fn uploads_are_judged_by_their_bytes_and_lose_their_metadata() {
     let (_, html) = browser.get(&location(&response).expect("to")).await;
     let address = address_in(&markdown_of(&html));
     assert!(address.ends_with(".jpg"), "{address}");
-    let bytes = app
-        .client
-        .get(app.url(&address))
-        .send()
-        .await
-        .expect("GET")
-        .bytes()
-        .await
-        .expect("bytes");
+    let bytes = app.get(&address).await.bytes().await.expect("bytes");
     for secret in [&b"GPS"[..], b"Exif", b"xmpmeta", b"Home"] {
         assert!(
             !contains(&bytes, secret),
@@ -253,17 +245,8 @@ async fn a_large_picture_gets_a_copy_for_the_page_and_keeps_its_original() {
     let answer: serde_json::Value = response.json().await.expect("JSON");
     let shown = answer["url"].as_str().expect("url").to_string();
     assert_eq!(answer["markdown"], format!("![A wide view]({shown})"));
-    let page_copy = image::load_from_memory(
-        &app.client
-            .get(app.url(&shown))
-            .send()
-            .await
-            .expect("GET")
-            .bytes()
-            .await
-            .expect("bytes"),
-    )
-    .expect("a picture");
+    let page_copy = image::load_from_memory(&app.get(&shown).await.bytes().await.expect("bytes"))
+        .expect("a picture");
     assert_eq!((page_copy.width(), page_copy.height()), (1600, 800));
     let (_, html) = browser.get("/admin/media").await;
     let doc = scraper::Html::parse_document(&html);
@@ -275,17 +258,8 @@ async fn a_large_picture_gets_a_copy_for_the_page_and_keeps_its_original() {
         .expect("a link to the original")
         .to_string();
     assert_ne!(original, shown);
-    let original = image::load_from_memory(
-        &app.client
-            .get(app.url(&original))
-            .send()
-            .await
-            .expect("GET")
-            .bytes()
-            .await
-            .expect("bytes"),
-    )
-    .expect("a picture");
+    let original = image::load_from_memory(&app.get(&original).await.bytes().await.expect("bytes"))
+        .expect("a picture");
     assert_eq!((original.width(), original.height()), (2400, 1200));
 
     // The script's errors are JSON too.
@@ -411,15 +385,7 @@ async fn the_editor_adds_a_picture_that_the_post_and_its_article_show() {
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let page = app
-        .client
-        .get(app.url("/posts/autumn"))
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("page");
+    let page = app.page("/posts/autumn").await.1;
     assert!(
         page.contains(&format!("<img src=\"{address}\" alt=\"Red maple leaves\"")),
         "{page}"
@@ -431,16 +397,7 @@ async fn the_editor_adds_a_picture_that_the_post_and_its_article_show() {
         )),
         "{page}"
     );
-    let article: serde_json::Value = app
-        .client
-        .get(app.url("/posts/autumn"))
-        .header("Accept", "application/activity+json")
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let article: serde_json::Value = app.fetch_ap("/posts/autumn").await.2;
     assert_eq!(article["image"]["type"], "Image");
     assert_eq!(article["image"]["url"], app.settings.url(&address));
     assert_eq!(article["image"]["name"], "Red maple leaves");
@@ -482,6 +439,6 @@ async fn the_editor_adds_a_picture_that_the_post_and_its_article_show() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(media_rows(&app).await, 0);
     assert!(files(&app).is_empty(), "{:?}", files(&app));
-    let gone = app.client.get(app.url(&address)).send().await.expect("GET");
+    let gone = app.get(&address).await;
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
 }

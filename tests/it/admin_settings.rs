@@ -66,15 +66,7 @@ async fn save(
 }
 
 async fn actor(app: &TestApp) -> serde_json::Value {
-    app.client
-        .get(app.url("/users/blog"))
-        .header("Accept", "application/activity+json")
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON")
+    app.fetch_ap("/users/blog").await.2
 }
 
 async fn stored_overrides(app: &TestApp) -> serde_json::Value {
@@ -178,15 +170,7 @@ async fn what_the_owner_saves_is_in_force_at_once_and_the_profile_reaches_follow
     assert!(kept["reader_policy"].is_null(), "{kept}");
 
     // The pages, the profile and the comment rules use it now.
-    let home = app
-        .client
-        .get(app.url("/"))
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("home");
+    let home = app.page("/").await.1;
     assert!(home.contains("New Title"), "{home}");
     let person = actor(&app).await;
     assert_eq!(person["name"], "New Title");
@@ -276,15 +260,7 @@ async fn what_the_owner_saves_is_in_force_at_once_and_the_profile_reaches_follow
     )
     .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let post = app
-        .client
-        .get(app.url(&format!("/posts/{slug}")))
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("page");
+    let post = app.page(&format!("/posts/{slug}")).await.1;
     assert!(!post.contains("id=\"comment-form\""), "{post}");
 
     // Restored without the pictures: another process (or a restart) keeps

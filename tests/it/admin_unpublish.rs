@@ -105,16 +105,7 @@ async fn an_unpublished_post_leaves_the_followers_and_comes_back_as_a_new_object
     assert_eq!(fetched["type"], "Article");
     assert_eq!(fetched["id"], again);
     assert!(fetched["parseError"].is_null(), "{fetched}");
-    let article: Value = app
-        .client
-        .get(&again)
-        .header("Accept", "application/activity+json")
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let article: Value = app.fetch_ap(&again).await.2;
     assert_eq!(article["id"], again);
     assert_eq!(article["replies"]["id"], format!("{url}/replies"));
     assert_eq!(
@@ -140,30 +131,16 @@ async fn an_unpublished_post_leaves_the_followers_and_comes_back_as_a_new_object
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.deliver().await, 1, "the rename's Update");
-    let moved = app
-        .client
-        .get(app.url("/posts/third-thoughts"))
-        .header("Accept", "application/activity+json")
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(moved.status(), StatusCode::PERMANENT_REDIRECT);
-    assert_eq!(location(&moved).as_deref(), Some(again.as_str()));
+    let (status, headers, _) = app.fetch_ap("/posts/third-thoughts").await;
+    assert_eq!(status, StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(headers["location"], again.as_str());
     for (path, id) in [
         ("/posts/second-thoughts", again.clone()),
         ("/posts/second-thoughts/likes", format!("{url}/likes")),
         ("/posts/second-thoughts/replies", format!("{url}/replies")),
     ] {
-        let document: Value = app
-            .client
-            .get(app.url(path))
-            .header("Accept", "application/activity+json")
-            .send()
-            .await
-            .expect("GET")
-            .json()
-            .await
-            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        let (status, _, document) = app.fetch_ap(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
         assert_eq!(document["id"], id, "{path}: {document}");
     }
 
@@ -177,12 +154,9 @@ async fn an_unpublished_post_leaves_the_followers_and_comes_back_as_a_new_object
         out.contains("unpublished (a draft again) (draft): Third thoughts"),
         "{out}"
     );
-    let page = app
-        .client
-        .get(app.url("/posts/third-thoughts"))
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/posts/third-thoughts").await.status(),
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(app.deliver().await, 1, "its Delete");
 }

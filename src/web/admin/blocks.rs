@@ -3,13 +3,13 @@
 //! Mastodon, with a preview of what the import will do first.
 
 use axum::Form;
-use axum::extract::{Multipart, Query, State};
+use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
 use super::upload;
-use super::{Owner, Pages, Paging};
+use super::{Listing, Owner, Pages, Paging, done_redirect};
 use crate::blocks::{self, Planned};
 use crate::models::block::{self, Kind};
 use crate::state::AppState;
@@ -79,11 +79,8 @@ struct Preview {
 pub(super) async fn list(
     State(state): State<AppState>,
     owner: Owner,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    Listing(query): Listing<ListQuery>,
 ) -> Result<Response, PageError> {
-    let Query(query) = query.map_err(|_| {
-        PageError::BadRequest("This listing's address is not one the blog makes.".into())
-    })?;
     let page = Notices {
         added: query.added,
         removed: query.removed,
@@ -177,10 +174,7 @@ pub(super) async fn add(
         let mut conn = state.pool.get().await?;
         blocks::add(&mut conn, kind, &value, reason).await?;
     }
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("added", &value)
-        .finish();
-    Ok(Redirect::to(&format!("/admin/blocks?{query}")).into_response())
+    Ok(done_redirect("/admin/blocks", "added", &value))
 }
 
 #[derive(Deserialize)]
@@ -208,10 +202,7 @@ pub(super) async fn remove(
     if !removed {
         return Err(PageError::NotFound);
     }
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("removed", &form.value)
-        .finish();
-    Ok(Redirect::to(&format!("/admin/blocks?{query}")).into_response())
+    Ok(done_redirect("/admin/blocks", "removed", &form.value))
 }
 
 /// `POST /admin/blocks/import`: a blocklist (a file, or pasted), previewed

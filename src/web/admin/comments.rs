@@ -8,11 +8,11 @@
 use std::collections::HashMap;
 
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use super::{Owner, Pages, Paging};
+use super::{Listing, Owner, Pages, Paging};
 use crate::blocks;
 use crate::comments::{self, CommentError, Target};
 use crate::models::block;
@@ -85,11 +85,8 @@ struct CommentRow {
 pub(super) async fn list(
     State(state): State<AppState>,
     owner: Owner,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    Listing(query): Listing<ListQuery>,
 ) -> Result<Response, PageError> {
-    let Query(query) = query.map_err(|_| {
-        PageError::BadRequest("This listing's address is not one the blog makes.".into())
-    })?;
     let filter_state = match query.state.as_deref().filter(|s| !s.is_empty()) {
         None => StateFilter::Pending,
         Some(s) => StateFilter::parse(s).ok_or_else(|| {

@@ -2,11 +2,11 @@
 //! removing one.
 
 use axum::Form;
-use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::{Owner, Pages, Paging};
+use super::{Listing, Owner, Pages, Paging, done_redirect};
 use crate::followers;
 use crate::models::delivery::instance_of;
 use crate::models::follower;
@@ -46,11 +46,8 @@ struct Row {
 pub(super) async fn list(
     State(state): State<AppState>,
     owner: Owner,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    Listing(query): Listing<ListQuery>,
 ) -> Result<Response, PageError> {
-    let Query(query) = query.map_err(|_| {
-        PageError::BadRequest("This listing's address is not one the blog makes.".into())
-    })?;
     let paging = Paging::new(query.page, PER_PAGE)?;
     let (total, rows) = {
         let mut conn = state.pool.get().await?;
@@ -110,8 +107,5 @@ pub(super) async fn remove(
     if !removed {
         return Err(PageError::NotFound);
     }
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("removed", &form.actor)
-        .finish();
-    Ok(Redirect::to(&format!("/admin/followers?{query}")).into_response())
+    Ok(done_redirect("/admin/followers", "removed", &form.actor))
 }

@@ -3,14 +3,14 @@
 //! here, and the editor's drag and drop, which asks for JSON) and deleting
 //! one no post uses.
 
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use serde::{Deserialize, Serialize};
 
 use super::upload::{self, UploadedFile};
-use super::{Owner, Pages, Paging};
+use super::{Listing, Owner, Pages, Paging};
 use crate::errors::JsonError;
 use crate::media::{self, MediaError, Rejected};
 use crate::models::media::{self as rows, Media};
@@ -118,11 +118,8 @@ fn human_size(bytes: i64) -> String {
 pub(super) async fn list(
     State(state): State<AppState>,
     owner: Owner,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    Listing(query): Listing<ListQuery>,
 ) -> Result<Response, PageError> {
-    let Query(query) = query.map_err(|_| {
-        PageError::BadRequest("This listing's address is not one the blog makes.".into())
-    })?;
     let notices = Notices {
         uploaded: query.uploaded,
         deleted: query.deleted.is_some(),

@@ -214,6 +214,31 @@ impl Paging {
     }
 }
 
+/// A listing's `?query`; an address the blog does not make is answered
+/// with a page saying so.
+pub struct Listing<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Listing<T> {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(query)| Listing(query))
+            .map_err(|_| {
+                PageError::BadRequest("This listing's address is not one the blog makes.".into())
+            })
+    }
+}
+
+/// 303 to `path` with `?key=value`: a page saying what was just done.
+fn done_redirect(path: &str, key: &str, value: &str) -> Response {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair(key, value)
+        .finish();
+    Redirect::to(&format!("{path}?{query}")).into_response()
+}
+
 /// 303 to the sign-in page.
 fn to_sign_in() -> Response {
     Redirect::to("/admin/login").into_response()

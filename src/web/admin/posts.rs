@@ -13,7 +13,7 @@ use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 
 use super::upload::{self, UploadedFile};
-use super::{Owner, Pages, Paging};
+use super::{Listing, Owner, Pages, Paging, done_redirect};
 use crate::errors::JsonError;
 use crate::media::{self, MediaError};
 use crate::models::post::{self, AuthorListing, PostStatus, StatusFilter};
@@ -67,11 +67,8 @@ struct PostRow {
 pub(super) async fn list(
     State(state): State<AppState>,
     owner: Owner,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    Listing(query): Listing<ListQuery>,
 ) -> Result<Response, PageError> {
-    let Query(query) = query.map_err(|_| {
-        PageError::BadRequest("This listing's address is not one the blog makes.".into())
-    })?;
     let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
         None => StatusFilter::All,
         Some(s) => StatusFilter::parse(s).ok_or_else(|| {
@@ -780,10 +777,7 @@ pub(super) async fn delete(
         let mut conn = state.pool.get().await?;
         posts::delete(&mut conn, &state.settings(), &slug).await?;
     }
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("deleted", &item.post.title)
-        .finish();
-    Ok(Redirect::to(&format!("/admin/posts?{query}")).into_response())
+    Ok(done_redirect("/admin/posts", "deleted", &item.post.title))
 }
 
 async fn load(state: &AppState, slug: &str) -> Result<PostWithTags, PageError> {
