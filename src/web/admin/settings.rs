@@ -229,6 +229,17 @@ fn render(
     Ok((status, Html(html)).into_response())
 }
 
+/// The form again, with what was typed and why it was not saved.
+fn refused(
+    state: &AppState,
+    owner: Owner,
+    values: Values,
+    error: FieldError,
+) -> Result<Response, PageError> {
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    render(state, owner, values, Some(error), None, status)
+}
+
 /// `POST /admin/settings`: save, or go back to the configuration file's
 /// values (`action=reset`).
 pub(super) async fn save(
@@ -249,14 +260,7 @@ pub(super) async fn save(
         // Checked before any picture is stored: a refused form keeps nothing.
         if let Err(invalid) = overrides.validate() {
             let error = field_error(invalid.field, &invalid.message);
-            return render(
-                &state,
-                owner,
-                values,
-                Some(error),
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
+            return refused(&state, owner, values, error);
         }
         for (which, remove) in [("avatar", "avatar_remove"), ("header", "header_remove")] {
             let chosen = match form.take_file(which) {
@@ -273,14 +277,7 @@ pub(super) async fn save(
                                 },
                                 message: format!("The {which} {why}"),
                             };
-                            return render(
-                                &state,
-                                owner,
-                                values,
-                                Some(error),
-                                None,
-                                StatusCode::UNPROCESSABLE_ENTITY,
-                            );
+                            return refused(&state, owner, values, error);
                         }
                         Err(e) => return Err(PageError::Internal(e.to_string())),
                     }
@@ -319,14 +316,7 @@ pub(super) async fn save(
         }
         Err(SaveError::Invalid(ConfigError::Invalid { key, message })) => {
             let error = field_error(&key, &message);
-            render(
-                &state,
-                owner,
-                values,
-                Some(error),
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
+            refused(&state, owner, values, error)
         }
         Err(e) => Err(PageError::Internal(e.to_string())),
     }
