@@ -112,8 +112,13 @@
     } catch {
       return say(`${file.name} could not be sent. Use the Picture field instead.`);
     }
+    const json = (response.headers.get("Content-Type") || "").startsWith("application/json");
+    if (!json) {
+      // Sent to the sign-in page: the session ended.
+      return say("You were signed out. Sign in again (in another tab), then drop the picture again.");
+    }
     const answer = await response.json().catch(() => ({}));
-    if (!response.ok) {
+    if (!response.ok || typeof answer.markdown !== "string") {
       return say(answer.error || `${file.name} was not taken (${response.status}).`);
     }
     const at = body.selectionStart ?? body.value.length;
