@@ -278,6 +278,22 @@ async fn what_the_owner_saves_is_in_force_at_once_and_the_profile_reaches_follow
     assert_eq!(other.get().comments.hold_keywords, ["casino", "free money"]);
     assert!(other.get().profile.avatar.is_none());
 
+    // "No avatar": gone from the profile, and the followers told.
+    let (_, html) = browser.get("/admin/settings").await;
+    assert!(html.contains("id=\"avatar_remove\""), "{html}");
+    let response = save(
+        &mut browser,
+        &form_of(&html, &[("avatar_remove", "1")]),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        location(&response).as_deref(),
+        Some("/admin/settings?saved=profile")
+    );
+    assert!(actor(&app).await["icon"].is_null());
+    assert_eq!(queued(&app).await.len(), before.len() + 2);
+
     // Back to the file's values: its title again, and the profile sent.
     let (_, html) = browser.get("/admin/settings").await;
     let response = save(&mut browser, &form_of(&html, &[("action", "reset")]), &[]).await;
@@ -298,5 +314,5 @@ async fn what_the_owner_saves_is_in_force_at_once_and_the_profile_reaches_follow
         queued(&app).await.last().map(String::as_str),
         Some("Update")
     );
-    assert_eq!(queued(&app).await.len(), before.len() + 2);
+    assert_eq!(queued(&app).await.len(), before.len() + 3);
 }

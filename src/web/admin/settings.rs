@@ -262,37 +262,15 @@ pub(super) async fn save(
             let error = field_error(invalid.field, &invalid.message);
             return refused(&state, owner, values, error);
         }
-        for (which, remove) in [("avatar", "avatar_remove"), ("header", "header_remove")] {
-            let chosen = match form.take_file(which) {
-                Some(picture) => {
-                    let alt = format!("The blog's {which}");
-                    match super::media::store(&state, picture, &alt).await {
-                        Ok(stored) => Some(stored.display_file_name()),
-                        Err(MediaError::Rejected(why)) => {
-                            let error = FieldError {
-                                field: if which == "avatar" {
-                                    "avatar"
-                                } else {
-                                    "header"
-                                },
-                                message: format!("The {which} {why}"),
-                            };
-                            return refused(&state, owner, values, error);
-                        }
-                        Err(e) => return Err(PageError::Internal(e.to_string())),
-                    }
-                }
-                None if !form.text(remove).is_empty() => Some(String::new()),
-                None if which == "avatar" => current.avatar.clone(),
-                None => current.header.clone(),
+        let pictures = [
+            ("avatar", current.avatar, file.profile.avatar.is_some()),
+            ("header", current.header, file.profile.header.is_some()),
+        ];
+        for (which, saved, in_file) in pictures {
+            let chosen = match chosen_picture(&state, &mut form, which, saved, in_file).await? {
+                Ok(chosen) => chosen,
+                Err(error) => return refused(&state, owner, values, error),
             };
-            let in_file = if which == "avatar" {
-                file.profile.avatar.is_some()
-            } else {
-                file.profile.header.is_some()
-            };
-            // "No picture" when the file has none is the file's value.
-            let chosen = chosen.filter(|name| !name.is_empty() || in_file);
             if which == "avatar" {
                 overrides.avatar = chosen;
             } else {
@@ -320,6 +298,38 @@ pub(super) async fn save(
         }
         Err(e) => Err(PageError::Internal(e.to_string())),
     }
+}
+
+/// The picture the form chooses as the `which` (avatar or header): one just
+/// uploaded, none (its "remove" box), or the one saved before; `None` when
+/// that is the configuration file's (`in_file`: whether it has one).
+/// `Ok(Err(_))`: the upload is refused, and why.
+async fn chosen_picture(
+    state: &AppState,
+    form: &mut MultipartForm,
+    which: &'static str,
+    saved: Option<String>,
+    in_file: bool,
+) -> Result<Result<Option<String>, FieldError>, PageError> {
+    let chosen = match form.take_file(which) {
+        Some(picture) => {
+            let alt = format!("The blog's {which}");
+            match super::media::store(state, picture, &alt).await {
+                Ok(stored) => Some(stored.display_file_name()),
+                Err(MediaError::Rejected(why)) => {
+                    return Ok(Err(FieldError {
+                        field: which,
+                        message: format!("The {which} {why}"),
+                    }));
+                }
+                Err(e) => return Err(PageError::Internal(e.to_string())),
+            }
+        }
+        None if !form.text(&format!("{which}_remove")).is_empty() => Some(String::new()),
+        None => saved,
+    };
+    // "No picture" when the file has none is the file's value.
+    Ok(Ok(chosen.filter(|name| !name.is_empty() || in_file)))
 }
 
 /// An error at its field, named as the form names it.
