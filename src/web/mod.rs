@@ -10,6 +10,7 @@ pub mod comment_form;
 pub mod csrf;
 pub mod error;
 pub mod feeds;
+pub mod multipart;
 pub mod pages;
 pub mod site;
 
@@ -99,7 +100,7 @@ pub fn router(state: AppState, federation: FederationConfig<AppState>) -> Router
     Router::new()
         .merge(pages)
         .merge(federation)
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", api::router(&state.settings()))
         .route("/healthz", get(healthz))
         .layer(DefaultBodyLimit::max(api::MAX_REQUEST_BYTES))
         .layer(SetResponseHeaderLayer::appending(

@@ -121,41 +121,13 @@ impl<'a> Browser<'a> {
         parts: &[Part<'_>],
         accept: &str,
     ) -> reqwest::Response {
-        const BOUNDARY: &str = "----fedblog-test-7d1f0c2a";
-        let mut body = Vec::new();
-        for part in parts {
-            body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
-            match part {
-                Part::Text(name, value) => {
-                    body.extend_from_slice(
-                        format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n")
-                            .as_bytes(),
-                    );
-                    body.extend_from_slice(value.as_bytes());
-                }
-                Part::File(name, file_name, bytes) => {
-                    body.extend_from_slice(
-                        format!(
-                            "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\
-                             Content-Type: application/octet-stream\r\n\r\n"
-                        )
-                        .as_bytes(),
-                    );
-                    body.extend_from_slice(bytes);
-                }
-            }
-            body.extend_from_slice(b"\r\n");
-        }
-        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        let (content_type, body) = multipart_body(parts);
         let response = self
             .request(
                 self.app
                     .client
                     .post(self.app.url(path))
-                    .header(
-                        "Content-Type",
-                        format!("multipart/form-data; boundary={BOUNDARY}"),
-                    )
+                    .header("Content-Type", content_type)
                     .header("Accept", accept)
                     .body(body),
             )
@@ -181,6 +153,36 @@ impl<'a> Browser<'a> {
         )
         .await
     }
+}
+
+/// A `multipart/form-data` body of `parts`, in order, and its content type.
+pub(crate) fn multipart_body(parts: &[Part<'_>]) -> (String, Vec<u8>) {
+    const BOUNDARY: &str = "----fedblog-test-7d1f0c2a";
+    let mut body = Vec::new();
+    for part in parts {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        match part {
+            Part::Text(name, value) => {
+                body.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+                );
+                body.extend_from_slice(value.as_bytes());
+            }
+            Part::File(name, file_name, bytes) => {
+                body.extend_from_slice(
+                    format!(
+                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\
+                         Content-Type: application/octet-stream\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
+                body.extend_from_slice(bytes);
+            }
+        }
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
 }
 
 /// A part of a multipart form: a text field, or a file (field, file

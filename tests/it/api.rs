@@ -435,3 +435,125 @@ async fn listing_includes_drafts_and_pages() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert!(response.json::<Value>().await.expect("json")["error"].is_string());
 }
+
+async fn upload(app: &TestApp, parts: &[crate::admin::Part<'_>]) -> (StatusCode, Value) {
+    let (content_type, body) = crate::admin::multipart_body(parts);
+    let response = app
+        .api(Method::POST, "/media")
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("POST");
+    let status = response.status();
+    (status, response.json().await.expect("JSON"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pictures_are_uploaded_listed_and_deleted_and_posts_unpublished() {
+    use crate::admin::Part;
+    let app = TestApp::spawn().await;
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::from(image::RgbImage::from_pixel(20, 10, image::Rgb([1, 2, 3])))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .expect("encodes");
+    let png = png.into_inner();
+
+    // Without the token: refused before anything is read.
+    let (content_type, body) = crate::admin::multipart_body(&[Part::File("file", "a.png", &png)]);
+    let response = app
+        .client
+        .post(app.url("/api/v1/media"))
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    let (status, error) = upload(
+        &app,
+        &[Part::File(
+            "file",
+            "x.png",
+            b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+        )],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["field"], "file");
+    let (status, error) = upload(&app, &[Part::Text("alt", "nothing")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+
+    let (status, picture) = upload(
+        &app,
+        &[
+            Part::Text("alt", "A dark pixel strip"),
+            Part::File("file", "strip.jpg", &png),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{picture}");
+    assert_eq!(picture["content_type"], "image/png");
+    assert_eq!(
+        (picture["width"].as_i64(), picture["height"].as_i64()),
+        (Some(20), Some(10))
+    );
+    let markdown = picture["markdown"].as_str().expect("markdown").to_string();
+    assert!(
+        markdown.starts_with("![A dark pixel strip](/media/"),
+        "{markdown}"
+    );
+    let listed = app.api_get("/media").await;
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["media"][0]["hash"], picture["hash"]);
+
+    // A post shows it: not deleted (409, naming the post), until unpublished
+    // and deleted.
+    app.create_post(json!({"title": "Strip", "body": format!("Look:\n\n{markdown}")}))
+        .await;
+    let hash = picture["hash"].as_str().expect("hash").to_string();
+    let response = app
+        .api(Method::DELETE, &format!("/media/{hash}"))
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let error: Value = response.json().await.expect("JSON");
+    assert!(
+        error["error"].as_str().expect("message").contains("strip"),
+        "{error}"
+    );
+
+    let response = app
+        .api(Method::POST, "/posts/strip/unpublish")
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), StatusCode::OK);
+    let unpublished: Value = response.json().await.expect("JSON");
+    assert_eq!(unpublished["status"], "draft");
+    assert_eq!(
+        app.get("/posts/strip").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let response = app
+        .api(Method::DELETE, "/posts/strip")
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = app
+        .api(Method::DELETE, &format!("/media/{hash}"))
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.api_get("/media").await["total"], 0);
+    let response = app
+        .api(Method::DELETE, &format!("/media/{hash}"))
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}

@@ -8,12 +8,12 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use super::upload;
 use super::{Listing, Owner, Pages, Paging, done_redirect};
 use crate::blocks::{self, Planned};
 use crate::models::block::{self, Kind};
 use crate::state::AppState;
 use crate::web::error::PageError;
+use crate::web::multipart as upload;
 use crate::web::site::{SiteContext, site_context};
 
 /// Blocks per page.

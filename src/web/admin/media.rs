@@ -9,13 +9,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use serde::{Deserialize, Serialize};
 
-use super::upload::{self, UploadedFile};
 use super::{Listing, Owner, Pages, Paging};
 use crate::errors::JsonError;
 use crate::media::{self, MediaError, Rejected};
 use crate::models::media::{self as rows, Media};
 use crate::state::AppState;
 use crate::web::error::PageError;
+use crate::web::multipart::{self as upload, UploadedFile};
 use crate::web::site::{SiteContext, site_context};
 
 /// Pictures per page.

@@ -22,7 +22,6 @@ mod login;
 mod media;
 mod posts;
 mod settings;
-mod upload;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -47,7 +46,7 @@ pub const DEVICE_COOKIE: &str = "fedblog_device";
 
 /// The editor's form: a 1 MiB body, percent-encoded, fits (and a picture
 /// from the upload limit with it).
-const EDITOR_FORM_BYTES: usize = upload::MAX_TEXT_BYTES;
+const EDITOR_FORM_BYTES: usize = crate::web::multipart::MAX_TEXT_BYTES;
 
 /// How long a served admin form can be sent.
 const FORM_LIFETIME: chrono::Duration = chrono::Duration::hours(12);

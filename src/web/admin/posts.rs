@@ -12,7 +12,6 @@ use axum::{Form, Json};
 use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 
-use super::upload::{self, UploadedFile};
 use super::{Listing, Owner, Pages, Paging, done_redirect};
 use crate::errors::JsonError;
 use crate::media::{self, MediaError};
@@ -22,6 +21,7 @@ use crate::render::slug;
 use crate::state::AppState;
 use crate::urls;
 use crate::web::error::PageError;
+use crate::web::multipart::{self as upload, UploadedFile};
 use crate::web::site::{SiteContext, site_context};
 
 /// Posts per page of the list.

@@ -12,12 +12,12 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
 use super::Owner;
-use super::upload::{self, MultipartForm};
 use crate::config::{CommentPolicy, ConfigError, MediaFile, Settings, SiteOverrides};
 use crate::media::MediaError;
 use crate::profile::{self, SaveError};
 use crate::state::AppState;
 use crate::web::error::PageError;
+use crate::web::multipart::{self as upload, MultipartForm};
 use crate::web::site::{SiteContext, site_context};
 
 /// Profile field rows the form shows at least.

@@ -186,6 +186,18 @@ pub(super) async fn publish(
     Ok(Json(PostJson::new(&state.settings(), item)))
 }
 
+/// `POST /api/v1/posts/{slug}/unpublish`: a draft again; followers' servers
+/// are told to remove it (published again, it goes out as a new object).
+pub(super) async fn unpublish(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(slug): Path<String>,
+) -> Result<Json<PostJson>, JsonError> {
+    let mut conn = state.pool.get().await?;
+    let item = posts::unpublish(&mut conn, &state.settings(), &slug).await?;
+    Ok(Json(PostJson::new(&state.settings(), item)))
+}
+
 pub(super) async fn remove(
     State(state): State<AppState>,
     _: Admin,

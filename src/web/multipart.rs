@@ -1,4 +1,4 @@
-//! Reading `multipart/form-data` forms (the media page's and the editor's,
+//! Reading `multipart/form-data` forms (the admin pages' and the API's,
 //! which carry a picture): the text fields, and the files, each read up
 //! to the upload limit. A file over the limit is read to its end and
 //! dropped (so that the browser gets the page saying so, not a broken
