@@ -10,9 +10,10 @@ pub mod outgoing;
 pub mod reply_chain;
 pub mod rfc9421;
 
-use activitypub_federation::config::FederationConfig;
+use activitypub_federation::config::{FederationConfig, FederationConfigBuilder};
 use url::Url;
 
+use crate::config::Settings;
 use crate::state::AppState;
 use crate::urls;
 use objects::blog_actor::BlogActor;
@@ -35,15 +36,36 @@ pub enum SetupError {
 
 /// The federation library's configuration: our domain, the guarded client,
 /// draft-cavage signatures as Mastodon expects them, and signed fetches as the
-/// blog actor (so servers in secure mode answer us).
+/// blog actor (so servers in secure mode answer us). A second one, without
+/// signed fetches, goes into `state.unsigned_fetch`: an actor is fetched
+/// unsigned first (an RSA signature is most of what a Follow costs us), and
+/// signed from a server that refuses that.
 pub async fn config(state: AppState) -> Result<FederationConfig<AppState>, SetupError> {
     let settings = state.settings().clone();
-    let allow_private = settings.federation.allow_private_addresses;
     let actor = BlogActor {
         id: Url::parse(&urls::actor(&settings))?,
         keys: (*state.actor_keys).clone(),
     };
-    FederationConfig::builder()
+    let unsigned = builder(&settings, state.clone())?
+        .build()
+        .await
+        .map_err(|e| SetupError::Config(e.to_string()))?;
+    // Set once per AppState; a second call (tests) keeps the first.
+    let _ = state.unsigned_fetch.set(unsigned);
+    builder(&settings, state)?
+        .signed_fetch_actor(&actor)
+        .build()
+        .await
+        .map_err(|e| SetupError::Config(e.to_string()))
+}
+
+fn builder(
+    settings: &Settings,
+    state: AppState,
+) -> Result<FederationConfigBuilder<AppState>, SetupError> {
+    let allow_private = settings.federation.allow_private_addresses;
+    let mut builder = FederationConfig::builder();
+    builder
         .domain(settings.domain.clone())
         .app_data(state)
         .client(crate::net::client(
@@ -54,11 +76,8 @@ pub async fn config(state: AppState) -> Result<FederationConfig<AppState>, Setup
         .allow_http_urls(allow_private)
         .http_signature_compat(true)
         .request_timeout(settings.federation.request_timeout)
-        .http_fetch_limit(20)
-        .signed_fetch_actor(&actor)
-        .build()
-        .await
-        .map_err(|e| SetupError::Config(e.to_string()))
+        .http_fetch_limit(20);
+    Ok(builder)
 }
 
 /// The id of a reference that may be a bare id or an object with an `id`.

@@ -20,10 +20,15 @@ pub const RECORD_EVERY: Duration = Duration::from_secs(60);
 /// Servers remembered at most (the memo is emptied past it).
 const MEMO_LIMIT: usize = 10_000;
 
+/// How long a server that refused an unsigned fetch is fetched from signed.
+pub const SIGNED_FETCH_MEMORY: Duration = Duration::from_secs(24 * 3600);
+
 #[derive(Default)]
 pub struct InstanceHealth {
     contacted: Memo,
     delivered: Memo,
+    /// Servers that refused an unsigned fetch of an actor, and when.
+    wants_signed_fetch: Memo,
 }
 
 impl InstanceHealth {
@@ -44,6 +49,20 @@ impl InstanceHealth {
             self.contacted.done(domain);
         }
         Ok(())
+    }
+
+    /// `domain` refused an unsigned fetch (Mastodon's secure mode,
+    /// GoToSocial): its actors are fetched signed for a day.
+    pub fn refused_unsigned_fetch(&self, domain: &str) {
+        self.wants_signed_fetch.done(domain);
+    }
+
+    /// Whether fetches from `domain` are signed at once.
+    pub fn wants_signed_fetch(&self, domain: &str) -> bool {
+        self.wants_signed_fetch
+            .lock()
+            .get(domain)
+            .is_some_and(|at| at.elapsed() < SIGNED_FETCH_MEMORY)
     }
 
     /// A delivery to `domain` failed; returns since when it has been failing.

@@ -8,7 +8,9 @@ pub mod keys;
 pub mod live;
 pub mod rate_limit;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use activitypub_federation::config::FederationConfig;
 
 use crate::config::Settings;
 use crate::db::Pool;
@@ -52,6 +54,10 @@ pub struct AppState {
     pub inbox_gate: Arc<InboxGate>,
     /// Which servers answered or wrote to us lately.
     pub instance_health: Arc<InstanceHealth>,
+    /// The federation configuration without signed fetches (set once it is
+    /// built): actors are fetched unsigned first, and signed from servers
+    /// that refuse that (see `RemoteActor::dereference_exact`).
+    pub unsigned_fetch: Arc<OnceLock<FederationConfig<AppState>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +107,7 @@ impl AppState {
         Ok(AppState {
             inbox_gate: Arc::new(inbox_gate),
             instance_health: Arc::default(),
+            unsigned_fetch: Arc::default(),
             avatars: Arc::new(avatars),
             attachments: Arc::new(attachments),
             form_secret: Arc::new(form_secret),

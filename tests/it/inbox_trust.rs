@@ -6,6 +6,7 @@
 //! activity survives its workers stopping.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use reqwest::StatusCode;
 use rsa::pkcs8::{EncodePublicKey, LineEnding};
@@ -605,4 +606,44 @@ async fn a_rotated_key_is_fetched_again_once_and_then_verifies() {
         fetched + 2,
         "one refetch per failed request"
     );
+}
+
+/// An actor is fetched unsigned first (an RSA signature saved per new
+/// follower); a server that refuses that (Mastodon's secure mode) is asked
+/// again signed, and from then on signed at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn actors_are_fetched_unsigned_first_and_signed_where_required() {
+    let app = TestApp::spawn().await;
+    let open = Remote::start().await;
+    let how = Signing::correct(&open.key, chrono::Utc::now());
+    let (status, body) =
+        post_inbox(&app, &open.crowd(1), &follow(&app, &open.crowd(1), 1), how).await;
+    assert!(status.is_success(), "{body}");
+    assert_eq!(open.actor_fetches(), 1, "fetched once");
+    assert_eq!(open.signed_actor_hits.load(Ordering::SeqCst), 0, "unsigned");
+
+    let secure = Remote::start().await;
+    secure.secure_mode.store(true, Ordering::SeqCst);
+    let how = Signing::correct(&secure.key, chrono::Utc::now());
+    let (status, body) = post_inbox(
+        &app,
+        &secure.crowd(1),
+        &follow(&app, &secure.crowd(1), 1),
+        how,
+    )
+    .await;
+    assert!(status.is_success(), "{body}");
+    assert_eq!(secure.actor_fetches(), 2, "refused unsigned, then signed");
+    assert_eq!(secure.signed_actor_hits.load(Ordering::SeqCst), 1);
+    let (status, body) = post_inbox(
+        &app,
+        &secure.crowd(2),
+        &follow(&app, &secure.crowd(2), 2),
+        how,
+    )
+    .await;
+    assert!(status.is_success(), "{body}");
+    assert_eq!(secure.actor_fetches(), 3, "remembered: signed at once");
+    assert_eq!(secure.signed_actor_hits.load(Ordering::SeqCst), 2);
+    assert_eq!(stored(&app).await.0, 3, "three followers");
 }

@@ -10,6 +10,8 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use url::Url;
 
+use activitypub_federation::error::Error as ProtocolError;
+
 use crate::federation::error::FederationError;
 use crate::models::remote_actor::{self, RemoteActorRow};
 use crate::state::AppState;
@@ -102,10 +104,34 @@ impl RemoteActor {
         forced: bool,
     ) -> Result<Self, FederationError> {
         let object = ObjectId::<RemoteActor>::from(id.clone());
-        let actor = if forced {
-            object.dereference_forced(data).await?
-        } else {
-            object.dereference(data).await?
+        let fetch = async |data: &Data<AppState>| {
+            if forced {
+                object.dereference_forced(data).await
+            } else {
+                object.dereference(data).await
+            }
+        };
+        // Unsigned first (Mastodon outside secure mode, Misskey, Pleroma,
+        // Fedify answer it), saving an RSA signature; signed when the server
+        // answers with something other than an actor (401/403 from secure
+        // mode or GoToSocial), and from then on for a day.
+        let server = crate::models::delivery::instance_of(id.as_str());
+        let unsigned = data
+            .unsigned_fetch
+            .get()
+            .filter(|_| !data.instance_health.wants_signed_fetch(&server));
+        let actor = match unsigned {
+            Some(config) => match fetch(&config.to_request_data()).await {
+                Err(FederationError::Protocol(
+                    ProtocolError::FetchInvalidContentType(_)
+                    | ProtocolError::ParseFetchedObject(..),
+                )) => {
+                    data.instance_health.refused_unsigned_fetch(&server);
+                    object.dereference_forced(data).await?
+                }
+                other => other?,
+            },
+            None => fetch(data).await?,
         };
         if actor.id != *id {
             return Err(FederationError::Unverified(

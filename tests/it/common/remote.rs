@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -48,6 +48,11 @@ pub(crate) struct Remote {
     pub(crate) actor_hits: Arc<AtomicUsize>,
     /// How long the actor documents take to serve (a slow server).
     pub(crate) actor_delay: Arc<Mutex<std::time::Duration>>,
+    /// Actor documents only for signed requests (401 otherwise), as
+    /// Mastodon in secure mode and GoToSocial.
+    pub(crate) secure_mode: Arc<AtomicBool>,
+    /// How many actor requests were signed.
+    pub(crate) signed_actor_hits: Arc<AtomicUsize>,
 }
 
 impl Remote {
@@ -77,14 +82,34 @@ impl Remote {
         let actor_hits = Arc::new(AtomicUsize::new(0));
         let actor_delay = Arc::new(Mutex::new(std::time::Duration::ZERO));
         let public_key = pair.public_key.clone();
+        let secure_mode = Arc::new(AtomicBool::new(false));
+        let signed_actor_hits = Arc::new(AtomicUsize::new(0));
         let serve_actor = {
             let (hits, delay) = (actor_hits.clone(), actor_delay.clone());
-            move |doc: String| {
+            let (secure, signed_hits) = (secure_mode.clone(), signed_actor_hits.clone());
+            move |doc: String, headers: axum::http::HeaderMap| {
                 hits.fetch_add(1, Ordering::SeqCst);
+                let signed = headers.contains_key("signature");
+                if signed {
+                    signed_hits.fetch_add(1, Ordering::SeqCst);
+                }
+                let refused = secure.load(Ordering::SeqCst) && !signed;
                 let delay = *delay.lock().expect("delay");
                 async move {
                     tokio::time::sleep(delay).await;
-                    ([("content-type", "application/activity+json")], doc)
+                    if refused {
+                        // As Mastodon in secure mode answers.
+                        return (
+                            StatusCode::UNAUTHORIZED,
+                            [("content-type", "application/json; charset=utf-8")],
+                            r#"{"error":"Request not signed"}"#.to_string(),
+                        );
+                    }
+                    (
+                        StatusCode::OK,
+                        [("content-type", "application/activity+json")],
+                        doc,
+                    )
                 }
             }
         };
@@ -122,19 +147,23 @@ impl Remote {
             )
             .route(
                 "/users/mallory",
-                get(move || mallory(served.lock().expect("doc").to_string())),
+                get(move |headers: axum::http::HeaderMap| {
+                    mallory(served.lock().expect("doc").to_string(), headers)
+                }),
             )
             // The same document under another name (for a document that names another actor).
             .route(
                 "/users/eve",
-                get(move || eve(eve_doc.lock().expect("doc").to_string())),
+                get(move |headers: axum::http::HeaderMap| {
+                    eve(eve_doc.lock().expect("doc").to_string(), headers)
+                }),
             )
             // Many actors sharing mallory's key, each fetched on its own.
             .route(
                 "/crowd/{n}",
-                get(move |Path(n): Path<u32>| {
+                get(move |Path(n): Path<u32>, headers: axum::http::HeaderMap| {
                     let base = format!("http://localhost:{}/crowd/{n}", addr.port());
-                    crowd(crowd_actor(&base, &public_key).to_string())
+                    crowd(crowd_actor(&base, &public_key).to_string(), headers)
                 }),
             )
             .route(
@@ -185,6 +214,8 @@ impl Remote {
             other_key: RsaPrivateKey::from_pkcs8_pem(&other.private_key).expect("pem"),
             actor_hits,
             actor_delay,
+            secure_mode,
+            signed_actor_hits,
         }
     }
 
