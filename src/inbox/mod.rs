@@ -8,8 +8,9 @@
 //! 2. the activity parses, and its key is on its actor's server;
 //! 3. the sender is not blocked; a self-Delete of an actor we never knew is
 //!    answered without fetching it;
-//! 4. the actor's key (cached, or fetched with no connection held; fetched
-//!    again once if it fails, for rotated keys) verifies the signature, and
+//! 4. the actor's key (cached, or fetched with no connection held, unsigned
+//!    first; fetched again once if it fails, for rotated keys) verifies the
+//!    signature, and
 //!    the activity's own rules hold ([`super::activities`]' `verify`);
 //!
 //! then it is recorded in the inbox queue in one short transaction and
