@@ -10,8 +10,8 @@
 //!    answered without fetching it;
 //! 4. the actor's key (cached, or fetched with no connection held, unsigned
 //!    first; fetched again once if it fails, for rotated keys) verifies the
-//!    signature, and
-//!    the activity's own rules hold ([`super::activities`]' `verify`);
+//!    signature, and the activity's own rules hold ([`super::activities`]'
+//!    `verify`);
 //!
 //! then it is recorded in the inbox queue in one short transaction and
 //! answered 202. Workers ([`worker`]) do everything else. 400/401/403 carry a
