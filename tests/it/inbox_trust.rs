@@ -646,4 +646,22 @@ async fn actors_are_fetched_unsigned_first_and_signed_where_required() {
     assert_eq!(secure.actor_fetches(), 3, "remembered: signed at once");
     assert_eq!(secure.signed_actor_hits.load(Ordering::SeqCst), 2);
     assert_eq!(stored(&app).await.0, 3, "three followers");
+
+    // An actor fetched unsigned, gone stale while its server turned to
+    // secure mode: refreshed signed, not left stale.
+    let turning = Remote::start().await;
+    let how = Signing::correct(&turning.key, chrono::Utc::now());
+    let actor = turning.crowd(7);
+    let (status, body) = post_inbox(&app, &actor, &follow(&app, &actor, 7), how).await;
+    assert!(status.is_success(), "{body}");
+    turning.secure_mode.store(true, Ordering::SeqCst);
+    crate::admin::sql(
+        &app,
+        &format!("UPDATE remote_actors SET fetched_at = now() - interval '2 days' WHERE ap_id = '{actor}'"),
+    )
+    .await;
+    let (status, body) = post_inbox(&app, &actor, &follow(&app, &actor, 8), how).await;
+    assert!(status.is_success(), "{body}");
+    assert_eq!(turning.actor_fetches(), 3, "unsigned, refused, then signed");
+    assert_eq!(turning.signed_actor_hits.load(Ordering::SeqCst), 1);
 }
