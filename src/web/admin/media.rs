@@ -229,7 +229,8 @@ pub(super) async fn create(
         return Err(if wants_json {
             JsonError::field(StatusCode::UNPROCESSABLE_ENTITY, "file", message).into_response()
         } else {
-            refused(&state, owner, message.into(), Vec::new(), alt).await
+            let notices = upload_refused(message.into(), alt);
+            refused(&state, owner, StatusCode::UNPROCESSABLE_ENTITY, notices).await
         });
     };
     match store(&state, file, &alt).await {
@@ -253,7 +254,8 @@ pub(super) async fn create(
             Err(if wants_json {
                 JsonError::field(status, field, e.to_string()).into_response()
             } else {
-                refused(&state, owner, e.to_string(), Vec::new(), alt).await
+                let notices = upload_refused(e.to_string(), alt);
+                refused(&state, owner, status, notices).await
             })
         }
     }
@@ -276,28 +278,20 @@ fn internal(wants_json: bool, error: &MediaError) -> Response {
     }
 }
 
-/// The page again, saying why the action did not happen.
-async fn refused(
-    state: &AppState,
-    owner: Owner,
-    error: String,
-    blocking_posts: Vec<(String, String)>,
-    alt: String,
-) -> Response {
-    let status = if blocking_posts.is_empty() && !error.contains("avatar or header") {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::CONFLICT
-    };
-    let notices = Notices {
-        error: Some(error),
-        blocking_posts,
-        alt,
-        ..Notices::default()
-    };
+/// The page again, with `status`, saying why the action did not happen.
+async fn refused(state: &AppState, owner: Owner, status: StatusCode, notices: Notices) -> Response {
     page(state, owner, None, notices, status)
         .await
         .unwrap_or_else(IntoResponse::into_response)
+}
+
+/// An upload not taken: why, and the description typed.
+fn upload_refused(error: String, alt: String) -> Notices {
+    Notices {
+        error: Some(error),
+        alt,
+        ..Notices::default()
+    }
 }
 
 #[derive(Deserialize)]
@@ -318,7 +312,11 @@ pub(super) async fn delete(
         Ok(_) => Ok(Redirect::to("/admin/media?deleted=1").into_response()),
         Err(MediaError::NotFound) => Err(PageError::NotFound),
         Err(e @ MediaError::ProfilePicture) => {
-            Ok(refused(&state, owner, e.to_string(), Vec::new(), String::new()).await)
+            let notices = Notices {
+                error: Some(e.to_string()),
+                ..Notices::default()
+            };
+            Ok(refused(&state, owner, StatusCode::CONFLICT, notices).await)
         }
         Err(MediaError::InUse(posts)) => {
             let message = format!(
@@ -330,7 +328,12 @@ pub(super) async fn delete(
                 },
                 if posts.len() == 1 { "it" } else { "them" },
             );
-            Ok(refused(&state, owner, message, posts, String::new()).await)
+            let notices = Notices {
+                error: Some(message),
+                blocking_posts: posts,
+                ..Notices::default()
+            };
+            Ok(refused(&state, owner, StatusCode::CONFLICT, notices).await)
         }
         Err(e) => Err(PageError::Internal(e.to_string())),
     }
