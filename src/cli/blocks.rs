@@ -92,10 +92,7 @@ pub async fn block(conn: &mut Conn, cmd: BlockCommand) -> anyhow::Result<()> {
 
 /// `fedblog unblock KIND VALUE`.
 pub async fn unblock(conn: &mut Conn, kind: block::Kind, value: &str) -> anyhow::Result<()> {
-    let value = match kind {
-        block::Kind::Actor => parse_actor(value)?,
-        block::Kind::Domain => parse_domain(value)?,
-    };
+    let value = block::parse_value(kind, value)?;
     if !block::remove(conn, kind, &value).await? {
         bail!("{value} is not blocked");
     }

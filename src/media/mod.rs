@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Settings;
 use crate::db::{Pool, PoolError};
 use crate::models::media::{self as rows, ImageType, Media, NewMedia, Variant};
+use crate::render::sanitize::one_line;
 pub use process::Rejected;
 
 /// Pictures being decoded at once (each may take hundreds of MiB).
@@ -66,7 +67,7 @@ pub async fn upload(
     name: &str,
     alt: &str,
 ) -> Result<Media, MediaError> {
-    let alt = one_line(alt);
+    let alt = one_line(alt, usize::MAX);
     if alt.chars().count() > MAX_ALT_CHARS {
         return Err(MediaError::AltTooLong);
     }
@@ -91,7 +92,7 @@ pub async fn upload(
         }),
         None => None,
     };
-    let name: String = one_line(name).chars().take(200).collect();
+    let name = one_line(name, 200);
     let row = {
         let mut conn = pool.get().await?;
         rows::insert_or_get(
@@ -166,7 +167,7 @@ pub fn is_profile_picture(settings: &Settings, image: &Media) -> bool {
 
 /// The Markdown that shows `image` in a post: `![alt](/media/...)`.
 pub fn markdown(image: &Media, alt: &str) -> String {
-    let alt: String = one_line(alt)
+    let alt: String = one_line(alt, usize::MAX)
         .chars()
         .flat_map(|c| match c {
             '[' | ']' | '\\' => vec!['\\', c],
@@ -222,10 +223,6 @@ async fn write(dir: &Path, bytes: &[u8], kind: ImageType) -> std::io::Result<Str
 
 fn dimension(pixels: u32) -> i32 {
     i32::try_from(pixels).unwrap_or(i32::MAX)
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

@@ -64,6 +64,14 @@ pub fn parse_domain(value: &str) -> Result<String, InvalidBlock> {
     host.ok_or_else(|| InvalidBlock::Domain(value.to_string()))
 }
 
+/// A value of `kind`, as blocks store it.
+pub fn parse_value(kind: Kind, value: &str) -> Result<String, InvalidBlock> {
+    match kind {
+        Kind::Actor => parse_actor(value),
+        Kind::Domain => parse_domain(value),
+    }
+}
+
 /// SQL deciding whether the actor id in `column` is blocked (by itself or its domain).
 pub fn blocked_sql(column: &str) -> String {
     format!(

@@ -35,14 +35,18 @@ struct ErrorPage {
     retry_after: Option<u64>,
 }
 
-impl PageError {
-    /// The status and the message the page would show, for an answer in
-    /// another form (JSON to a page's script).
-    pub fn status_and_message(self) -> (StatusCode, String) {
-        let page = self.page();
-        (page.status, page.message)
+/// The page's status and message as JSON: for a page's script, and for the
+/// API where it shares a step with the pages.
+impl From<PageError> for JsonError {
+    fn from(error: PageError) -> Self {
+        let page = error.page();
+        let mut json = JsonError::new(page.status, page.message);
+        json.retry_after = page.retry_after;
+        json
     }
+}
 
+impl PageError {
     fn page(self) -> ErrorPage {
         match self {
             PageError::NotFound => ErrorPage {

@@ -151,13 +151,10 @@ pub(super) async fn add(
     Form(form): Form<AddForm>,
 ) -> Result<Response, PageError> {
     owner.check_form(&state, &form.csrf)?;
-    let parsed = match Kind::parse(&form.kind) {
-        Some(Kind::Actor) => block::parse_actor(&form.value).map(|v| (Kind::Actor, v)),
-        Some(Kind::Domain) => block::parse_domain(&form.value).map(|v| (Kind::Domain, v)),
-        None => return Err(PageError::BadRequest("kind must be actor or domain".into())),
-    };
-    let (kind, value) = match parsed {
-        Ok(parsed) => parsed,
+    let kind = Kind::parse(&form.kind)
+        .ok_or_else(|| PageError::BadRequest("kind must be actor or domain".into()))?;
+    let value = match block::parse_value(kind, &form.value) {
+        Ok(value) => value,
         Err(e) => {
             let page = Notices {
                 error: Some(format!("Not blocked: {e}.")),

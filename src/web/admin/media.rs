@@ -263,8 +263,7 @@ pub(super) async fn create(
 
 fn refusal(wants_json: bool, error: PageError) -> Response {
     if wants_json {
-        let (status, message) = error.status_and_message();
-        JsonError::new(status, message).into_response()
+        JsonError::from(error).into_response()
     } else {
         error.into_response()
     }

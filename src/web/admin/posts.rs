@@ -578,10 +578,7 @@ pub(super) async fn live_preview(
     form: Result<Form<PreviewForm>, FormRejection>,
 ) -> Result<Response, JsonError> {
     let Form(form) = form.map_err(|e| JsonError::new(e.status(), e.body_text()))?;
-    owner.check_form(&state, &form.csrf).map_err(|e| {
-        let (status, message) = e.status_and_message();
-        JsonError::new(status, message)
-    })?;
+    owner.check_form(&state, &form.csrf)?;
     let summary = Some(form.summary.as_str()).filter(|s| !s.trim().is_empty());
     match posts::preview(&form.title, &form.body, summary) {
         Ok(preview) => Ok(Json(PreviewAnswer {

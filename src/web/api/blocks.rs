@@ -34,24 +34,16 @@ pub(super) struct BlockBody {
 }
 
 fn parse_block(kind: &str, value: &str) -> Result<(block::Kind, String), JsonError> {
-    let invalid = |e: block::InvalidBlock| {
-        JsonError::field(StatusCode::UNPROCESSABLE_ENTITY, "value", e.to_string())
-    };
-    match block::Kind::parse(kind) {
-        Some(block::Kind::Actor) => Ok((
-            block::Kind::Actor,
-            block::parse_actor(value).map_err(invalid)?,
-        )),
-        Some(block::Kind::Domain) => Ok((
-            block::Kind::Domain,
-            block::parse_domain(value).map_err(invalid)?,
-        )),
-        None => Err(JsonError::field(
+    let kind = block::Kind::parse(kind).ok_or_else(|| {
+        JsonError::field(
             StatusCode::UNPROCESSABLE_ENTITY,
             "kind",
             format!("kind must be \"actor\" or \"domain\", not {kind:?}"),
-        )),
-    }
+        )
+    })?;
+    let value = block::parse_value(kind, value)
+        .map_err(|e| JsonError::field(StatusCode::UNPROCESSABLE_ENTITY, "value", e.to_string()))?;
+    Ok((kind, value))
 }
 
 /// `POST /api/v1/blocks` `{"kind": "actor"|"domain", "value": ..., "reason": ...}`.

@@ -13,7 +13,6 @@ use crate::media::{self, MediaError, Rejected};
 use crate::models::media::{self as rows, ImageType, Media};
 use crate::state::AppState;
 use crate::web::auth::Admin;
-use crate::web::error::PageError;
 use crate::web::multipart;
 
 #[derive(Debug, Serialize)]
@@ -49,11 +48,6 @@ impl MediaJson {
     }
 }
 
-fn page_error(error: PageError) -> JsonError {
-    let (status, message) = error.status_and_message();
-    JsonError::new(status, message)
-}
-
 fn media_error(error: MediaError) -> JsonError {
     match error {
         MediaError::Rejected(_) => {
@@ -82,9 +76,7 @@ pub(super) async fn upload(
     form: Multipart,
 ) -> Result<(StatusCode, Json<MediaJson>), JsonError> {
     let settings = state.settings();
-    let mut form = multipart::read(form, &["file"], settings.max_upload_bytes)
-        .await
-        .map_err(page_error)?;
+    let mut form = multipart::read(form, &["file"], settings.max_upload_bytes).await?;
     let alt = form.text("alt");
     let file = form.take_file("file").ok_or_else(|| {
         JsonError::field(
